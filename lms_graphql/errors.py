@@ -1,0 +1,44 @@
+"""Error codes of the public contract and the one exception type that carries them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    CONFLICT = "CONFLICT"
+    ATTEMPTS_EXHAUSTED = "ATTEMPTS_EXHAUSTED"
+    COURSE_FULL = "COURSE_FULL"
+    TENANT_USER_LIMIT = "TENANT_USER_LIMIT"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTERNAL = "INTERNAL"
+    TENANT_NOT_RESOLVED = "TENANT_NOT_RESOLVED"
+    TENANT_NOT_FOUND = "TENANT_NOT_FOUND"
+    TENANT_MISMATCH = "TENANT_MISMATCH"
+    INVALID_TOKEN = "INVALID_TOKEN"  # noqa: S105 - an error code, not a secret
+
+
+class LmsError(Exception):
+    """A failure a user can act on; its message is written for a person."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def bad_input(message: str) -> LmsError:
+    return LmsError(ErrorCode.BAD_USER_INPUT, message)
+
+
+def conflict(message: str) -> LmsError:
+    return LmsError(ErrorCode.CONFLICT, message)
+
+
+def not_found(message: str) -> LmsError:
+    return LmsError(ErrorCode.NOT_FOUND, message)

@@ -1,0 +1,132 @@
+"""Database engines and the one helper that binds a transaction to a tenant."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import URL, event, make_url, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, SessionTransaction
+
+from lms_graphql.config import Settings
+from lms_graphql.kit.embedded import start_embedded_postgres
+
+TENANT_SETTING = "app.current_tenant_id"
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    owner: URL  # runs migrations, owns the tables
+    app: URL  # serves requests as the app role: no superuser, no BYPASSRLS, owns nothing
+    app_password_managed: bool  # True when we derive the app login (and set its password)
+
+
+def normalize_url(raw: str) -> URL:
+    url = make_url(raw)
+    if url.drivername in ("postgres", "postgresql", "postgresql+psycopg2"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.drivername != "postgresql+psycopg":
+        raise ValueError(f"unsupported database URL scheme {url.drivername!r}: use postgresql://")
+    return url
+
+
+def resolve_database_urls(settings: Settings) -> DatabaseUrls:
+    """Owner and app URLs; starts the embedded server when no database URL is configured."""
+    owner_raw = settings.database_url or start_embedded_postgres(settings.data_dir)
+    owner = normalize_url(owner_raw)
+    if settings.app_database_url:
+        return DatabaseUrls(owner, normalize_url(settings.app_database_url), False)
+    app = owner.set(username=settings.app_role, password=derive_app_password(owner, settings.app_role))
+    return DatabaseUrls(owner, app, True)
+
+
+def derive_app_password(owner: URL, role: str) -> str | None:
+    """The app login's password, derived from the owner's so every instance agrees on it.
+
+    Without an owner password (trust, peer or certificate authentication, as the embedded
+    server uses) the app login gets none either and authenticates the same way.
+    """
+    if not owner.password:
+        return None
+    key = str(owner.password).encode()
+    return hmac.new(key, f"lms-graphql app role {role}".encode(), hashlib.sha256).hexdigest()
+
+
+def describe_url(url: URL) -> str:
+    """A URL for messages: no password, socket paths shown as such."""
+    host = url.host or url.query.get("host") or "local socket"
+    port = f":{url.port}" if url.port else ""
+    return f"{url.username or ''}@{host}{port}/{url.database or ''}"
+
+
+class TenantBoundSession(Session):
+    """Sync half of the async session; binds every transaction it begins (see below)."""
+
+
+@event.listens_for(TenantBoundSession, "after_begin")
+def _bind_tenant(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    # set_config(..., is_local => true) lasts until this transaction ends, so a pooled
+    # connection can never carry one request's tenant into the next.
+    tenant_id = session.info.get("tenant_id")
+    if tenant_id is not None:
+        connection.execute(
+            text("SELECT set_config(:name, :tenant, true)"),
+            {"name": TENANT_SETTING, "tenant": str(tenant_id)},
+        )
+
+
+class Database:
+    """The app role's engine and its sessions. Only `tenant_transaction` binds a tenant."""
+
+    def __init__(self, app_url: URL, *, pool_size: int = 10, max_overflow: int = 10) -> None:
+        self.engine: AsyncEngine = create_async_engine(
+            app_url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=True,
+            pool_timeout=10,
+        )
+        self._sessions = async_sessionmaker(
+            self.engine, sync_session_class=TenantBoundSession, expire_on_commit=False
+        )
+
+    @asynccontextmanager
+    async def tenant_transaction(self, tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+        """One explicit transaction in which RLS sees exactly ``tenant_id``'s rows."""
+        async with self._sessions() as session:
+            session.info["tenant_id"] = tenant_id
+            async with session.begin():
+                yield session
+
+    @asynccontextmanager
+    async def platform_transaction(self) -> AsyncIterator[AsyncSession]:
+        """A transaction bound to no tenant: the registry only; tenant tables read as empty."""
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def role_attributes(self) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+                )
+            ).one()
+        return dict(row._mapping)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
