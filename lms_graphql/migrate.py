@@ -1,0 +1,67 @@
+"""Bring the database to the newest schema as the owner, and keep the app role usable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from psycopg import sql
+from sqlalchemy import URL, Connection, create_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class MigrationSetupError(RuntimeError):
+    pass
+
+
+def alembic_config(app_role: str) -> Config:
+    if not (MIGRATIONS_DIR / "env.py").exists():
+        raise MigrationSetupError(
+            f"migrations not found at {MIGRATIONS_DIR}; install lms-graphql from a source checkout"
+        )
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["app_role"] = app_role
+    return config
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision(app_role: str) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(app_role)).get_current_head()
+
+
+def migrate(owner_url: URL, *, app_role: str, app_password: str | None) -> tuple[str | None, str | None]:
+    """Upgrade to head; returns (revision before, revision after). Idempotent.
+
+    ``app_password`` (when we manage the app login) is set on the role so that password
+    authentication works for it as it does for the owner.
+    """
+    config = alembic_config(app_role)
+    engine = create_engine(owner_url)
+    try:
+        with engine.connect() as conn:
+            before = current_revision(conn)
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
+            after = current_revision(conn)
+            if app_password is not None:
+                _set_role_password(conn, app_role, app_password)
+    finally:
+        engine.dispose()
+    return before, after
+
+
+def _set_role_password(conn: Connection, role: str, password: str) -> None:
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    # Utility statements take no bind parameters: quote the literal client-side.
+    raw.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+    conn.commit()

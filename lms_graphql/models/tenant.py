@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, String, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lms_graphql.models.base import GEN_UUID, Base, created_at_column, one_of, updated_at_column
+
+PLANS = ("free", "pro", "enterprise")
+REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-1")
+RESERVED_SLUGS = ("www", "api", "admin", "status")
+# A DNS label: the slug is also the tenant's subdomain.
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$"
+
+
+class Tenant(Base):
+    """The tenant registry. Not tenant-owned: it is how a request finds its tenant."""
+
+    __tablename__ = "tenants"
+    __table_args__ = (
+        CheckConstraint(f"slug ~ '{SLUG_PATTERN}'", name="slug_format"),
+        CheckConstraint(f"NOT ({one_of('slug', RESERVED_SLUGS)})", name="slug_not_reserved"),
+        CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
+        CheckConstraint(one_of("plan", PLANS), name="plan_valid"),
+        CheckConstraint(one_of("region", REGIONS), name="region_valid"),
+        CheckConstraint("max_users > 0", name="max_users_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, server_default=GEN_UUID)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    plan: Mapped[str] = mapped_column(String(20), server_default="free")
+    region: Mapped[str] = mapped_column(String(32), server_default="eu-west-1")
+    features: Mapped[list[str]] = mapped_column(ARRAY(String(64)), server_default=text("'{}'"))
+    max_users: Mapped[int] = mapped_column(server_default=text("100"))
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    # Where the tenant's rows live; only the shared pool exists today.
+    placement: Mapped[str] = mapped_column(String(63), server_default="shared")
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()

@@ -1,0 +1,45 @@
+"""SQL for the tenant registry."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lms_graphql import models
+from lms_graphql.errors import conflict
+
+
+class TenantRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find_by_slug(self, slug: str) -> models.Tenant | None:
+        result = await self.session.execute(select(models.Tenant).where(models.Tenant.slug == slug))
+        return result.scalar_one_or_none()
+
+    async def lock_for_update(self, tenant_id: uuid.UUID) -> models.Tenant | None:
+        result = await self.session.execute(
+            select(models.Tenant).where(models.Tenant.id == tenant_id).with_for_update()
+        )
+        return result.scalar_one_or_none()
+
+    async def count(self) -> int:
+        return int((await self.session.execute(select(func.count()).select_from(models.Tenant))).scalar_one())
+
+    async def create(self, *, slug: str, name: str, plan: str, max_users: int | None = None) -> models.Tenant:
+        tenant = models.Tenant(slug=slug, name=name, plan=plan)
+        if max_users is not None:
+            tenant.max_users = max_users
+        self.session.add(tenant)
+        try:
+            async with self.session.begin_nested():
+                await self.session.flush()
+        except IntegrityError as exc:
+            if "uq_tenants_slug" in str(exc.orig):
+                raise conflict(f"a tenant with slug {slug!r} already exists") from None
+            raise
+        await self.session.refresh(tenant)
+        return tenant

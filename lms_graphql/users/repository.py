@@ -1,0 +1,53 @@
+"""SQL for users. Every query filters by tenant too: RLS is the second wall, not the only one."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lms_graphql import models
+from lms_graphql.errors import conflict
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def count_active(self) -> int:
+        statement = (
+            select(func.count())
+            .select_from(models.User)
+            .where(models.User.tenant_id == self.tenant_id, models.User.is_active)
+        )
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def find_by_email(self, email: str) -> models.User | None:
+        statement = select(models.User).where(
+            models.User.tenant_id == self.tenant_id, models.User.email == email
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def create(
+        self, *, email: str, full_name: str, role: str, password_hash: str | None
+    ) -> models.User:
+        user = models.User(
+            tenant_id=self.tenant_id,
+            email=email,
+            full_name=full_name,
+            role=role,
+            password_hash=password_hash,
+        )
+        self.session.add(user)
+        try:
+            async with self.session.begin_nested():
+                await self.session.flush()
+        except IntegrityError as exc:
+            if "uq_users_tenant_id_email" in str(exc.orig):
+                raise conflict(f"a user with email {email!r} already exists in this tenant") from None
+            raise
+        await self.session.refresh(user)
+        return user

@@ -1,0 +1,101 @@
+"""A real PostgreSQL for the whole session: the embedded server (what a new user gets) or
+LMS_TEST_DATABASE_URL. A fresh database is created and migrated once; tests isolate
+themselves with fresh tenants."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import URL, create_engine
+
+from lms_graphql.config import DEFAULT_APP_ROLE, Settings
+from lms_graphql.kit.db import Database, DatabaseUrls, derive_app_password, normalize_url
+from lms_graphql.kit.embedded import start_embedded_postgres
+from lms_graphql.migrate import migrate
+from lms_graphql.tenancy.config import TenantConfig
+from lms_graphql.tenancy.service import create_tenant
+
+
+def libpq_url(url: URL) -> str:
+    """The URL as psycopg (not SQLAlchemy) spells it."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> URL:
+    configured = os.environ.get("LMS_TEST_DATABASE_URL")
+    if configured:
+        return normalize_url(configured)
+    return normalize_url(start_embedded_postgres(tmp_path_factory.mktemp("embedded")))
+
+
+@pytest.fixture(scope="session")
+def database_urls(server_url: URL) -> Iterator[DatabaseUrls]:
+    name = f"lms_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    owner = server_url.set(database=name)
+    app_password = derive_app_password(owner, DEFAULT_APP_ROLE)
+    migrate(owner, app_role=DEFAULT_APP_ROLE, app_password=app_password)
+    yield DatabaseUrls(owner, owner.set(username=DEFAULT_APP_ROLE, password=app_password), True)
+    create_engine(owner).dispose()
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def owner_conn(database_urls: DatabaseUrls) -> Iterator[psycopg.Connection]:
+    """The owner's connection, for catalog inspection and setup that bypasses the app."""
+    with psycopg.connect(libpq_url(database_urls.owner), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+async def db(database_urls: DatabaseUrls) -> AsyncIterator[Database]:
+    database = Database(database_urls.app, pool_size=5)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def env_for_cli(
+    database_urls: DatabaseUrls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """Environment under which the CLI and server use the session's test database."""
+    env = {
+        "LMS_DATABASE_URL": database_urls.owner.render_as_string(hide_password=False),
+        "LMS_DATA_DIR": str(tmp_path / "data"),
+    }
+    for key in ("LMS_APP_DATABASE_URL", "LMS_JWT_SECRET", "LMS_APP_ROLE"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+def settings(env_for_cli: dict[str, str]) -> Settings:
+    return Settings.from_env(env_for_cli)
+
+
+def unique_slug(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+TenantFactory = Callable[..., Awaitable[TenantConfig]]
+
+
+@pytest.fixture
+def make_tenant(db: Database) -> TenantFactory:
+    async def factory(*, plan: str = "free", max_users: int | None = None) -> TenantConfig:
+        async with db.platform_transaction() as session:
+            return await create_tenant(
+                session, slug=unique_slug(), name="Test tenant", plan=plan, max_users=max_users
+            )
+
+    return factory

@@ -1,0 +1,153 @@
+"""The database itself guarantees isolation: every tenant table is shaped and policed alike."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from lms_graphql import models
+from lms_graphql.config import DEFAULT_APP_ROLE
+
+pytestmark = pytest.mark.usefixtures("database_urls")
+
+
+def tables_with_tenant_id(conn: psycopg.Connection) -> set[str]:
+    rows = conn.execute(
+        """
+        SELECT c.relname FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+        WHERE n.nspname = 'public' AND c.relkind = 'r'
+        """
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def test_every_table_but_the_registry_is_tenant_owned(owner_conn: psycopg.Connection) -> None:
+    rows = owner_conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    all_tables = {name for (name,) in rows}
+    assert all_tables - tables_with_tenant_id(owner_conn) == {"tenants", "alembic_version"}
+    assert tables_with_tenant_id(owner_conn) == set(models.TENANT_OWNED_TABLES)
+
+
+def test_tenant_tables_force_rls_with_one_checked_policy(owner_conn: psycopg.Connection) -> None:
+    for table in tables_with_tenant_id(owner_conn):
+        enabled, forced = owner_conn.execute(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass", (table,)
+        ).fetchone() or (None, None)
+        assert enabled, f"{table}: RLS must be enabled"
+        assert forced, f"{table}: RLS must be forced (it would not bind the owner otherwise)"
+        policies = owner_conn.execute(
+            "SELECT cmd, qual, with_check FROM pg_policies WHERE schemaname = 'public' AND tablename = %s",
+            (table,),
+        ).fetchall()
+        assert len(policies) == 1, f"{table}: expected one policy, found {policies}"
+        cmd, using, with_check = policies[0]
+        assert cmd == "ALL"
+        for expression in (using, with_check):
+            assert expression is not None, f"{table}: policy needs USING and WITH CHECK"
+            assert "current_setting('app.current_tenant_id'" in expression
+            assert "NULLIF" in expression
+
+
+def test_tenant_id_is_not_null_and_leads_every_key_and_index(owner_conn: psycopg.Connection) -> None:
+    for table in tables_with_tenant_id(owner_conn):
+        (nullable,) = owner_conn.execute(
+            "SELECT is_nullable FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND table_name = %s AND column_name = 'tenant_id'",
+            (table,),
+        ).fetchone() or (None,)
+        assert nullable == "NO", table
+        indexes = owner_conn.execute(
+            """
+            SELECT i.indexrelid::regclass::text, a.attname
+            FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+            WHERE i.indrelid = %s::regclass
+            """,
+            (table,),
+        ).fetchall()
+        assert indexes, table
+        for index, first_column in indexes:
+            assert first_column == "tenant_id", f"{index} on {table} must lead with tenant_id"
+
+
+def test_every_foreign_key_between_tenant_tables_includes_tenant_id(owner_conn: psycopg.Connection) -> None:
+    rows = owner_conn.execute(
+        """
+        SELECT con.conname, src.relname, dst.relname,
+               ARRAY(SELECT attname FROM pg_attribute WHERE attrelid = con.conrelid
+                     AND attnum = ANY(con.conkey)) AS src_cols,
+               ARRAY(SELECT attname FROM pg_attribute WHERE attrelid = con.confrelid
+                     AND attnum = ANY(con.confkey)) AS dst_cols,
+               (SELECT attnum FROM pg_attribute WHERE attrelid = con.conrelid AND attname = 'tenant_id'),
+               (SELECT attnum FROM pg_attribute WHERE attrelid = con.confrelid AND attname = 'tenant_id'),
+               con.conkey, con.confkey
+        FROM pg_constraint con
+        JOIN pg_class src ON src.oid = con.conrelid
+        JOIN pg_class dst ON dst.oid = con.confrelid
+        JOIN pg_namespace n ON n.oid = src.relnamespace
+        WHERE con.contype = 'f' AND n.nspname = 'public'
+        """
+    ).fetchall()
+    tenant_tables = tables_with_tenant_id(owner_conn)
+    checked = 0
+    for name, src, dst, src_cols, _dst_cols, src_tid, dst_tid, conkey, confkey in rows:
+        if src not in tenant_tables:
+            continue
+        if dst == "tenants":
+            assert list(src_cols) == ["tenant_id"], name
+            continue
+        # tenant_id must be paired with the referenced table's tenant_id.
+        assert src_tid in conkey, f"{name}: {src} -> {dst} must include tenant_id"
+        assert confkey[list(conkey).index(src_tid)] == dst_tid, f"{name}: tenant_id must map to tenant_id"
+        checked += 1
+    assert checked >= 15
+
+
+def test_uniques_include_tenant_id(owner_conn: psycopg.Connection) -> None:
+    rows = owner_conn.execute(
+        """
+        SELECT con.conname, c.relname,
+               ARRAY(SELECT attname FROM pg_attribute WHERE attrelid = con.conrelid
+                     AND attnum = ANY(con.conkey))
+        FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE con.contype IN ('p', 'u') AND n.nspname = 'public'
+        """
+    ).fetchall()
+    tenant_tables = tables_with_tenant_id(owner_conn)
+    for name, table, columns in rows:
+        if table in tenant_tables:
+            assert "tenant_id" in columns, f"{name} on {table} must include tenant_id"
+
+
+def test_app_role_is_confined_and_owns_nothing(owner_conn: psycopg.Connection) -> None:
+    row = owner_conn.execute(
+        "SELECT oid, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolcanlogin "
+        "FROM pg_roles WHERE rolname = %s",
+        (DEFAULT_APP_ROLE,),
+    ).fetchone()
+    assert row is not None
+    oid, superuser, bypassrls, createrole, createdb, can_login = row
+    assert (superuser, bypassrls, createrole, createdb, can_login) == (False, False, False, False, True)
+    owned = owner_conn.execute(
+        """
+        SELECT 'relation ' || relname FROM pg_class WHERE relowner = %(oid)s
+        UNION ALL SELECT 'schema ' || nspname FROM pg_namespace WHERE nspowner = %(oid)s
+        UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE proowner = %(oid)s
+        UNION ALL SELECT 'type ' || typname FROM pg_type WHERE typowner = %(oid)s
+        """,
+        {"oid": oid},
+    ).fetchall()
+    assert owned == []
+    (can_create,) = owner_conn.execute(
+        "SELECT has_schema_privilege(%s, 'public', 'CREATE')", (DEFAULT_APP_ROLE,)
+    ).fetchone() or (None,)
+    assert can_create is False
+
+
+def test_app_role_has_no_privilege_on_the_migration_table(owner_conn: psycopg.Connection) -> None:
+    (allowed,) = owner_conn.execute(
+        "SELECT has_table_privilege(%s, 'alembic_version', 'SELECT')", (DEFAULT_APP_ROLE,)
+    ).fetchone() or (None,)
+    assert allowed is False
