@@ -1,0 +1,231 @@
+"""The `lms-graphql` console script (see the contract's table of commands)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import psycopg
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from lms_graphql.config import Settings
+from lms_graphql.errors import LmsError
+from lms_graphql.kit.db import Database, DatabaseUrls, describe_url, resolve_database_urls
+from lms_graphql.kit.embedded import EmbeddedDatabaseError
+from lms_graphql.migrate import MigrationSetupError, migrate
+from lms_graphql.models.tenant import PLANS
+from lms_graphql.models.user import ROLES
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def prepare_database(settings: Settings, *, quiet: bool = False) -> DatabaseUrls:
+    """Resolve (starting the embedded server if needed) and migrate; returns the URLs."""
+    urls = resolve_database_urls(settings)
+    try:
+        before, after = migrate(
+            urls.owner,
+            app_role=settings.app_role,
+            app_password=_password(urls),
+        )
+    except OperationalError as exc:
+        raise CliError(
+            f"cannot reach the database at {describe_url(urls.owner)}: {_first_line(exc)}", 1
+        ) from exc
+    except (DBAPIError, psycopg.Error) as exc:
+        raise CliError(f"migrating {describe_url(urls.owner)} failed: {_first_line(exc)}", 1) from exc
+    if not quiet:
+        if before == after:
+            print(f"database {describe_url(urls.owner)} is up to date (revision {after})", file=sys.stderr)
+        else:
+            print(
+                f"database {describe_url(urls.owner)} migrated {before or 'empty'} -> {after}",
+                file=sys.stderr,
+            )
+    return urls
+
+
+def _password(urls: DatabaseUrls) -> str | None:
+    password = urls.app.password if urls.app_password_managed else None
+    return None if password is None else str(password)
+
+
+def _first_line(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()
+    return text[0] if text else type(original).__name__
+
+
+def _run(coroutine_factory: Callable[[Database], Coroutine[Any, Any, None]], urls: DatabaseUrls) -> None:
+    async def runner() -> None:
+        db = Database(urls.app, pool_size=2, max_overflow=0)
+        try:
+            await coroutine_factory(db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(runner())
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    prepare_database(settings)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    from lms_graphql.server import serve
+
+    urls = prepare_database(settings)
+    if args.demo:
+        from lms_graphql.demo import load_demo
+
+        _run(lambda db: load_demo(db, only_if_empty=True), urls)
+    serve(urls, host=args.host, port=args.port, workers=args.workers)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    from lms_graphql.demo import load_demo
+
+    urls = prepare_database(settings)
+    _run(lambda db: load_demo(db, only_if_empty=False), urls)
+
+
+def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> None:
+    from lms_graphql.tenancy.service import create_tenant
+
+    urls = prepare_database(settings, quiet=True)
+
+    async def create(db: Database) -> None:
+        async with db.platform_transaction() as session:
+            tenant = await create_tenant(session, slug=args.slug, name=args.name, plan=args.plan)
+        print(tenant.id)
+
+    _run(create, urls)
+
+
+def cmd_user_create(args: argparse.Namespace, settings: Settings) -> None:
+    from lms_graphql.tenancy.service import find_tenant
+    from lms_graphql.users.service import create_user
+
+    urls = prepare_database(settings, quiet=True)
+
+    async def create(db: Database) -> None:
+        async with db.platform_transaction() as session:
+            tenant = await find_tenant(session, args.tenant)
+        if tenant is None:
+            raise CliError(f"no tenant with slug {args.tenant!r}", EXIT_USAGE)
+        async with db.tenant_transaction(tenant.id) as session:
+            user = await create_user(
+                session,
+                tenant,
+                email=args.email,
+                full_name=args.name,
+                role=args.role,
+                password=args.password,
+            )
+        print(user.id)
+
+    _run(create, urls)
+
+
+def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
+    from lms_graphql.schema import export_schema
+
+    sys.stdout.write(export_schema())
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {port}")
+    return port
+
+
+def _workers(value: str) -> int:
+    try:
+        workers = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 1 <= workers <= 256:
+        raise argparse.ArgumentTypeError(f"workers must be 1-256, got {workers}")
+    return workers
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lms-graphql", description="Multi-tenant LMS GraphQL backend")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    migrate_cmd = commands.add_parser("migrate", help="bring the database to the newest schema")
+    migrate_cmd.set_defaults(handler=cmd_migrate)
+
+    serve_cmd = commands.add_parser("serve", help="migrate if needed, then serve HTTP and websockets")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=_port, default=8000)
+    serve_cmd.add_argument("--workers", type=_workers, default=1)
+    serve_cmd.add_argument("--demo", action="store_true", help="load the demo data set if no tenant exists")
+    serve_cmd.set_defaults(handler=cmd_serve)
+
+    tenant_cmd = commands.add_parser("tenant", help="manage tenants")
+    tenant_sub = tenant_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    tenant_create = tenant_sub.add_parser("create", help="register a tenant; prints its id")
+    tenant_create.add_argument("slug")
+    tenant_create.add_argument("--name", required=True)
+    tenant_create.add_argument("--plan", choices=PLANS, default="free")
+    tenant_create.set_defaults(handler=cmd_tenant_create)
+
+    user_cmd = commands.add_parser("user", help="manage users")
+    user_sub = user_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    user_create = user_sub.add_parser("create", help="create a user; prints its id")
+    user_create.add_argument("--tenant", required=True, metavar="SLUG")
+    user_create.add_argument("--email", required=True)
+    user_create.add_argument("--name", required=True)
+    user_create.add_argument("--role", required=True, choices=ROLES)
+    user_create.add_argument("--password", required=True)
+    user_create.set_defaults(handler=cmd_user_create)
+
+    demo_cmd = commands.add_parser("demo", help="load the demo data set and print how to log in")
+    demo_cmd.set_defaults(handler=cmd_demo)
+
+    export_cmd = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export_cmd.set_defaults(handler=cmd_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args, Settings.from_env())
+    except LmsError as exc:
+        return _fail(exc.message, EXIT_USAGE)
+    except CliError as exc:
+        return _fail(str(exc), exc.exit_code)
+    except (EmbeddedDatabaseError, MigrationSetupError) as exc:
+        return _fail(str(exc), EXIT_FAILURE)
+    except (DBAPIError, psycopg.Error) as exc:
+        return _fail(f"database error: {_first_line(exc)}", EXIT_FAILURE)
+    except ValueError as exc:  # e.g. an unsupported database URL
+        return _fail(str(exc), EXIT_USAGE)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"lms-graphql: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""The demo data set: several tenants with instructors, students, courses, progress."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lms_graphql import models
+from lms_graphql.kit.db import Database
+from lms_graphql.tenancy.config import TenantConfig
+from lms_graphql.tenancy.repository import TenantRepository
+from lms_graphql.tenancy.service import create_tenant, find_tenant
+from lms_graphql.users.service import create_user
+
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed to the user: demo data only
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    slug: str
+    name: str
+    plan: str
+    domain: str
+    instructors: tuple[str, ...]
+    students: tuple[str, ...]
+    courses: tuple[str, ...]
+
+
+DEMO_TENANTS = (
+    DemoTenant(
+        "mit",
+        "Massachusetts Institute of Technology",
+        "enterprise",
+        "mit.example",
+        ("Ada Lovelace", "Alan Turing"),
+        ("Grace Hopper", "Katherine Johnson", "Edsger Dijkstra", "Barbara Liskov"),
+        ("Introduction to Algorithms", "Distributed Systems", "Compilers (draft)"),
+    ),
+    DemoTenant(
+        "stanford",
+        "Stanford University",
+        "pro",
+        "stanford.example",
+        ("Donald Knuth",),
+        ("Margaret Hamilton", "Ken Thompson", "Frances Allen"),
+        ("Databases", "Machine Learning"),
+    ),
+    DemoTenant(
+        "acme",
+        "Acme Corporation",
+        "free",
+        "acme.example",
+        ("Wile Coyote",),
+        ("Road Runner", "Bugs Bunny"),
+        ("Workplace Safety",),
+    ),
+)
+PLATFORM = DemoTenant("platform", "LMS Platform Operations", "enterprise", "platform.example", (), (), ())
+
+MODULES = ("Foundations", "Practice", "Mastery")
+LESSONS = (("Overview", "video", 12), ("Reading", "text", 20), ("Check yourself", "quiz", 10))
+
+
+def _email(name: str, domain: str) -> str:
+    return f"{name.split()[0].lower()}@{domain}"
+
+
+async def load_demo(db: Database, *, only_if_empty: bool) -> None:
+    async with db.platform_transaction() as session:
+        if only_if_empty and await TenantRepository(session).count() > 0:
+            return
+        existing = await find_tenant(session, DEMO_TENANTS[0].slug)
+    if existing is None:
+        await _create_platform_operator(db)
+        for spec in DEMO_TENANTS:
+            await _create_tenant(db, spec)
+        print("Demo data loaded.")
+    else:
+        print("Demo data is already loaded.")
+    _print_logins()
+
+
+async def _create_platform_operator(db: Database) -> None:
+    async with db.platform_transaction() as session:
+        tenant = await create_tenant(session, slug=PLATFORM.slug, name=PLATFORM.name, plan=PLATFORM.plan)
+    async with db.tenant_transaction(tenant.id) as session:
+        await create_user(
+            session,
+            tenant,
+            email="root@platform.example",
+            full_name="Platform Operator",
+            role="super_admin",
+            password=DEMO_PASSWORD,
+        )
+
+
+async def _create_tenant(db: Database, spec: DemoTenant) -> None:
+    async with db.platform_transaction() as session:
+        tenant = await create_tenant(session, slug=spec.slug, name=spec.name, plan=spec.plan, max_users=1000)
+    async with db.tenant_transaction(tenant.id) as session:
+        await create_user(
+            session,
+            tenant,
+            email=f"admin@{spec.domain}",
+            full_name=f"{spec.slug.upper()} Admin",
+            role="admin",
+            password=DEMO_PASSWORD,
+        )
+        instructors = [
+            await _user(session, tenant, name, spec.domain, "instructor") for name in spec.instructors
+        ]
+        students = [await _user(session, tenant, name, spec.domain, "student") for name in spec.students]
+        now = datetime.now(UTC)
+        for index, title in enumerate(spec.courses):
+            published = not title.endswith("(draft)")
+            course = models.Course(
+                id=uuid.uuid4(),
+                tenant_id=tenant.id,
+                instructor_id=instructors[index % len(instructors)].id,
+                title=title,
+                slug=title.lower().replace(" (draft)", "").replace(" ", "-"),
+                description=f"{title}: a demo course of {spec.name}.",
+                status="published" if published else "draft",
+                published_at=now - timedelta(days=30) if published else None,
+                max_enrollment=200,
+            )
+            session.add(course)
+            await session.flush()  # no ORM relationships: parents are flushed before children
+            lessons = await _add_content(session, course)
+            assessment = _add_assessments(session, course, now)
+            await session.flush()
+            if published:
+                _enroll(session, course, students[: 2 + index], lessons, now)
+                await session.flush()
+                _add_submission(session, assessment, students[0], now)
+
+
+async def _user(
+    session: AsyncSession, tenant: TenantConfig, name: str, domain: str, role: str
+) -> models.User:
+    return await create_user(
+        session, tenant, email=_email(name, domain), full_name=name, role=role, password=DEMO_PASSWORD
+    )
+
+
+async def _add_content(session: AsyncSession, course: models.Course) -> list[models.Lesson]:
+    lessons: list[models.Lesson] = []
+    for m_pos, module_title in enumerate(MODULES):
+        module = models.Module(
+            id=uuid.uuid4(),
+            tenant_id=course.tenant_id,
+            course_id=course.id,
+            title=module_title,
+            position=m_pos,
+        )
+        session.add(module)
+        await session.flush()
+        for l_pos, (lesson_title, content_type, minutes) in enumerate(LESSONS):
+            lesson = models.Lesson(
+                id=uuid.uuid4(),
+                tenant_id=course.tenant_id,
+                course_id=course.id,
+                module_id=module.id,
+                title=f"{module_title}: {lesson_title}",
+                content_type=content_type,
+                content_ref=f"https://content.example/{course.slug}/{m_pos}-{l_pos}",
+                duration_min=minutes,
+                position=l_pos,
+            )
+            session.add(lesson)
+            lessons.append(lesson)
+    return lessons
+
+
+def _add_assessments(session: AsyncSession, course: models.Course, now: datetime) -> models.Assessment:
+    quiz = models.Assessment(
+        id=uuid.uuid4(),
+        tenant_id=course.tenant_id,
+        course_id=course.id,
+        title=f"{course.title}: checkpoint quiz",
+        assessment_type="quiz",
+        max_score=Decimal(10),
+        passing_score=Decimal(6),
+        time_limit_min=20,
+        max_attempts=3,
+        due_at=now + timedelta(days=14),
+        questions=[
+            {
+                "id": "q1",
+                "type": "single_choice",
+                "prompt": "Which of these is a tenant-isolation mechanism of PostgreSQL?",
+                "points": 5,
+                "options": [
+                    {"id": "a", "text": "Row-level security"},
+                    {"id": "b", "text": "VACUUM"},
+                ],
+                "answer": "a",
+            },
+            {
+                "id": "q2",
+                "type": "true_false",
+                "prompt": "A composite foreign key can reference another tenant's row.",
+                "points": 5,
+                "answer": False,
+            },
+        ],
+    )
+    essay = models.Assessment(
+        id=uuid.uuid4(),
+        tenant_id=course.tenant_id,
+        course_id=course.id,
+        title=f"{course.title}: final essay",
+        assessment_type="assignment",
+        max_score=Decimal(100),
+        passing_score=Decimal(60),
+        max_attempts=1,
+        due_at=now + timedelta(days=45),
+        questions=[{"id": "essay", "type": "essay", "prompt": "Reflect on the course.", "points": 100}],
+    )
+    session.add_all([quiz, essay])
+    return quiz
+
+
+def _enroll(
+    session: AsyncSession,
+    course: models.Course,
+    students: list[models.User],
+    lessons: list[models.Lesson],
+    now: datetime,
+) -> None:
+    for rank, student in enumerate(students):
+        completed = lessons[: max(0, len(lessons) - 3 * rank - 2)]
+        percent = Decimal(100 * len(completed)) / Decimal(len(lessons))
+        session.add(
+            models.Enrollment(
+                tenant_id=course.tenant_id,
+                user_id=student.id,
+                course_id=course.id,
+                progress_pct=percent.quantize(Decimal("0.01")),
+                enrolled_at=now - timedelta(days=20),
+                last_accessed_at=now - timedelta(days=rank),
+            )
+        )
+        for lesson in completed:
+            session.add(
+                models.LessonProgress(
+                    tenant_id=course.tenant_id,
+                    user_id=student.id,
+                    course_id=course.id,
+                    lesson_id=lesson.id,
+                    status="completed",
+                    progress_pct=100,
+                    started_at=now - timedelta(days=10),
+                    completed_at=now - timedelta(days=5),
+                )
+            )
+
+
+def _add_submission(
+    session: AsyncSession, quiz: models.Assessment, student: models.User, now: datetime
+) -> None:
+    session.add(
+        models.Submission(
+            tenant_id=quiz.tenant_id,
+            assessment_id=quiz.id,
+            user_id=student.id,
+            attempt_number=1,
+            answers={"q1": "a", "q2": True},
+            score=Decimal(5),
+            passed=False,
+            status="graded",
+            started_at=now - timedelta(days=3, minutes=15),
+            submitted_at=now - timedelta(days=3),
+            graded_at=now - timedelta(days=3),
+        )
+    )
+
+
+def _print_logins() -> None:
+    print(f"Every demo user's password is {DEMO_PASSWORD!r}. Send the tenant as a subdomain")
+    print("(http://SLUG.localhost:8000/graphql) or as the X-Tenant-ID header. Logins:")
+    print(f"  platform  root@{PLATFORM.domain} (super_admin)")
+    for spec in DEMO_TENANTS:
+        people = [f"admin@{spec.domain} (admin)"]
+        people += [f"{_email(n, spec.domain)} (instructor)" for n in spec.instructors]
+        people += [f"{_email(n, spec.domain)} (student)" for n in spec.students]
+        print(f"  {spec.slug:<9} " + ", ".join(people))

@@ -1,0 +1,27 @@
+"""Running the app under uvicorn, with one or several worker processes."""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+
+from lms_graphql.kit.db import DatabaseUrls
+
+
+def serve(urls: DatabaseUrls, *, host: str, port: int, workers: int) -> None:
+    # Workers are separate processes that build the app from the environment: hand them the
+    # database this process resolved (the embedded server it started, if any).
+    os.environ["LMS_DATABASE_URL"] = urls.owner.render_as_string(hide_password=False)
+    if not urls.app_password_managed:
+        os.environ["LMS_APP_DATABASE_URL"] = urls.app.render_as_string(hide_password=False)
+    uvicorn.run(
+        "lms_graphql.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        server_header=False,
+        log_level="info",
+    )

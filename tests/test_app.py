@@ -1,0 +1,165 @@
+"""The HTTP surface through the real ASGI app, and the real server end to end."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import make_url
+from starlette.applications import Starlette
+
+from lms_graphql.app import UnsafeDatabaseRoleError, create_app
+from lms_graphql.config import Settings
+from lms_graphql.kit.db import Database, DatabaseUrls
+from lms_graphql.schema import export_schema
+from tests.test_cli import CONSOLE_SCRIPT
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+async def app(db: Database, settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings, db=db)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready"}
+
+
+async def test_readiness_fails_when_the_database_is_unreachable(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    working = app.state.db
+    app.state.db = Database(make_url("postgresql+psycopg://nobody@127.0.0.1:9/none"))
+    try:
+        response = await client.get("/readyz")
+    finally:
+        await app.state.db.dispose()
+        app.state.db = working
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+
+
+async def test_graphql_answers(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json={"query": "{ __typename serverVersion }"})
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__typename": "Query", "serverVersion": "0.1.0"}}
+
+
+async def test_the_app_refuses_a_role_that_bypasses_rls(
+    database_urls: DatabaseUrls, settings: Settings
+) -> None:
+    owner_db = Database(database_urls.owner, pool_size=1)
+    try:
+        role = await owner_db.role_attributes()
+        if not (role["rolsuper"] or role["rolbypassrls"]):
+            pytest.skip("the test database's owner is neither superuser nor BYPASSRLS")
+        application = create_app(settings, db=owner_db)
+        with pytest.raises(UnsafeDatabaseRoleError):
+            async with application.router.lifespan_context(application):
+                pass
+    finally:
+        await owner_db.dispose()
+
+
+def test_schema_file_is_the_exported_schema() -> None:
+    assert (ROOT / "schema.graphql").read_text() == export_schema()
+
+
+def test_jwt_secret_is_generated_once_with_owner_only_permissions(tmp_path: Path) -> None:
+    settings = Settings.from_env({"LMS_DATA_DIR": str(tmp_path)})
+    secret = settings.jwt_secret
+    path = tmp_path / "jwt-secret"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(secret) >= 32
+    assert Settings.from_env({"LMS_DATA_DIR": str(tmp_path)}).jwt_secret == secret
+    assert Settings.from_env({"LMS_DATA_DIR": str(tmp_path), "LMS_JWT_SECRET": "given"}).jwt_secret == "given"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_ready(process: subprocess.Popen[str], base: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{stop(process)}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail("server did not become ready")
+
+
+def run_server(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [CONSOLE_SCRIPT, "serve", "--port", str(port), *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    """Stop the server; returns everything it printed."""
+    process.terminate()
+    try:
+        output, _ = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output
+
+
+def test_serve_with_two_workers_on_the_configured_database(env_for_cli: dict[str, str]) -> None:
+    process, base = run_server(env_for_cli, "--workers", "2")
+    try:
+        wait_until_ready(process, base)
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+        reply = httpx.post(f"{base}/graphql", json={"query": "{ __typename }"})
+        assert reply.json() == {"data": {"__typename": "Query"}}
+    finally:
+        stop(process)
+
+
+def test_first_start_on_the_embedded_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a new user runs: no database configured, empty data dir, demo data on first start."""
+    for key in ("LMS_DATABASE_URL", "LMS_APP_DATABASE_URL", "LMS_JWT_SECRET"):
+        monkeypatch.delenv(key, raising=False)
+    data_dir = tmp_path / "data"
+    process, base = run_server({"LMS_DATA_DIR": str(data_dir)}, "--demo")
+    try:
+        wait_until_ready(process, base)
+        assert httpx.get(f"{base}/healthz").status_code == 200
+    finally:
+        output = stop(process)
+    assert "migrated empty -> 0001" in output
+    assert "Demo data loaded." in output
+    assert (data_dir / "pgdata" / "PG_VERSION").exists()
