@@ -41,7 +41,13 @@ def ensure_venv(extras: str) -> None:
 
 
 def run(*argv: str | Path) -> int:
-    return subprocess.run([str(a) for a in argv], cwd=ROOT).returncode
+    with subprocess.Popen([str(a) for a in argv], cwd=ROOT) as process:
+        while True:
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                # Ctrl-C reached the child too; let it shut down (and stop its database).
+                continue
 
 
 def serve(extra: list[str]) -> int:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
+from types import FrameType
 
 import uvicorn
 
@@ -15,6 +18,10 @@ def serve(urls: DatabaseUrls, *, host: str, port: int, workers: int) -> None:
     os.environ["LMS_DATABASE_URL"] = urls.owner.render_as_string(hide_password=False)
     if not urls.app_password_managed:
         os.environ["LMS_APP_DATABASE_URL"] = urls.app.render_as_string(hide_password=False)
+    # uvicorn re-raises the signal that stopped it once it has shut down; with the default
+    # SIGTERM disposition that kills the process before atexit handlers run, leaving the
+    # embedded PostgreSQL running. Exiting through SystemExit lets them run.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     uvicorn.run(
         "lms_graphql.app:create_app",
         factory=True,
@@ -25,3 +32,7 @@ def serve(urls: DatabaseUrls, *, host: str, port: int, workers: int) -> None:
         server_header=False,
         log_level="info",
     )
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    sys.exit(128 + signum)

@@ -163,3 +163,5 @@ def test_first_start_on_the_embedded_database(tmp_path: Path, monkeypatch: pytes
     assert "migrated empty -> 0001" in output
     assert "Demo data loaded." in output
     assert (data_dir / "pgdata" / "PG_VERSION").exists()
+    # Stopping the server stops the embedded PostgreSQL it started.
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
