@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
-from lms_graphql.errors import conflict
+from lms_graphql.kit.repository import insert_or_conflict
 
 
 class TenantRepository:
@@ -33,13 +32,7 @@ class TenantRepository:
         tenant = models.Tenant(slug=slug, name=name, plan=plan)
         if max_users is not None:
             tenant.max_users = max_users
-        self.session.add(tenant)
-        try:
-            async with self.session.begin_nested():
-                await self.session.flush()
-        except IntegrityError as exc:
-            if "uq_tenants_slug" in str(exc.orig):
-                raise conflict(f"a tenant with slug {slug!r} already exists") from None
-            raise
-        await self.session.refresh(tenant)
+        await insert_or_conflict(
+            self.session, tenant, {"uq_tenants_slug": f"a tenant with slug {slug!r} already exists"}
+        )
         return tenant

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
-from lms_graphql.errors import conflict
+from lms_graphql.kit.repository import insert_or_conflict
 
 
 class UserRepository:
@@ -41,13 +40,9 @@ class UserRepository:
             role=role,
             password_hash=password_hash,
         )
-        self.session.add(user)
-        try:
-            async with self.session.begin_nested():
-                await self.session.flush()
-        except IntegrityError as exc:
-            if "uq_users_tenant_id_email" in str(exc.orig):
-                raise conflict(f"a user with email {email!r} already exists in this tenant") from None
-            raise
-        await self.session.refresh(user)
+        await insert_or_conflict(
+            self.session,
+            user,
+            {"uq_users_tenant_id_email": f"a user with email {email!r} already exists in this tenant"},
+        )
         return user
