@@ -22,6 +22,8 @@ class Settings:
     broadcast_url: str | None
     app_role: str
     jwt_secret_env: str | None = field(repr=False)
+    jwt_keys_env: str | None = field(default=None, repr=False)
+    jwt_keys_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -34,7 +36,28 @@ class Settings:
             broadcast_url=source.get("LMS_BROADCAST_URL") or None,
             app_role=source.get("LMS_APP_ROLE") or DEFAULT_APP_ROLE,
             jwt_secret_env=source.get("LMS_JWT_SECRET") or None,
+            jwt_keys_env=source.get("LMS_JWT_KEYS") or None,
+            jwt_keys_file=Path(source["LMS_JWT_KEYS_FILE"]) if source.get("LMS_JWT_KEYS_FILE") else None,
         )
+
+    @cached_property
+    def jwt_keys(self) -> tuple[tuple[str, str], ...]:
+        """(kid, secret) pairs, newest first: the first signs, all verify.
+
+        LMS_JWT_KEYS ("kid=secret,kid=secret") or LMS_JWT_KEYS_FILE (one "kid=secret" per
+        line) when rotating; otherwise the single key LMS_JWT_SECRET or the generated one,
+        under kid "default".
+        """
+        if self.jwt_keys_env:
+            return parse_jwt_keys(self.jwt_keys_env.split(","), "LMS_JWT_KEYS")
+        if self.jwt_keys_file:
+            try:
+                lines = self.jwt_keys_file.read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                message = f"cannot read LMS_JWT_KEYS_FILE {self.jwt_keys_file}: {exc.strerror}"
+                raise ConfigError(message) from None
+            return parse_jwt_keys(lines, "LMS_JWT_KEYS_FILE")
+        return parse_jwt_keys([f"default={self.jwt_secret}"], "LMS_JWT_SECRET")
 
     @cached_property
     def jwt_secret(self) -> str:
@@ -42,3 +65,31 @@ class Settings:
         if self.jwt_secret_env:
             return self.jwt_secret_env
         return read_or_create_secret(self.data_dir / "jwt-secret")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names the variable."""
+
+
+MIN_JWT_SECRET_LENGTH = 32  # HS256 wants a key at least as long as its 256-bit output
+
+
+def parse_jwt_keys(entries: list[str], source: str) -> tuple[tuple[str, str], ...]:
+    keys: list[tuple[str, str]] = []
+    for entry in (e.strip() for e in entries):
+        if not entry or entry.startswith("#"):
+            continue
+        kid, sep, secret = entry.partition("=")
+        kid, secret = kid.strip(), secret.strip()
+        if not sep or not kid or not secret:
+            raise ConfigError(f"{source}: expected kid=secret entries, got {entry[:12]!r}...")
+        if len(secret) < MIN_JWT_SECRET_LENGTH:
+            raise ConfigError(
+                f"{source}: the key {kid!r} must be at least {MIN_JWT_SECRET_LENGTH} characters"
+            )
+        if any(kid == known for known, _ in keys):
+            raise ConfigError(f"{source}: the key id {kid!r} appears twice")
+        keys.append((kid, secret))
+    if not keys:
+        raise ConfigError(f"{source}: no keys")
+    return tuple(keys)
