@@ -84,6 +84,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from lms_graphql.server import serve
 
+    settings.jwt_keys  # noqa: B018 - a bad key configuration fails here, in one line, not in a worker
     urls = prepare_database(settings)
     if args.demo:
         from lms_graphql.demo import load_demo
@@ -110,6 +111,23 @@ def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> None:
         print(tenant.id)
 
     _run(create, urls)
+
+
+def cmd_tenant_set_active(args: argparse.Namespace, settings: Settings) -> None:
+    from lms_graphql.tenancy.service import find_tenant, set_tenant_active
+
+    urls = prepare_database(settings, quiet=True)
+    active = args.action == "activate"
+
+    async def change(db: Database) -> None:
+        async with db.platform_transaction() as session:
+            tenant = await find_tenant(session, args.slug)
+            if tenant is None:
+                raise CliError(f"no tenant with slug {args.slug!r}", EXIT_USAGE)
+            await set_tenant_active(session, tenant.id, active)
+        print(f"tenant {args.slug} is now {'active' if active else 'inactive'}")
+
+    _run(change, urls)
 
 
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -184,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     tenant_create.add_argument("--name", required=True)
     tenant_create.add_argument("--plan", choices=PLANS, default="free")
     tenant_create.set_defaults(handler=cmd_tenant_create)
+    for action, text in (("deactivate", "its requests answer 404"), ("activate", "serve it again")):
+        toggle = tenant_sub.add_parser(action, help=f"{action} a tenant: {text}")
+        toggle.add_argument("slug")
+        toggle.set_defaults(handler=cmd_tenant_set_active)
 
     user_cmd = commands.add_parser("user", help="manage users")
     user_sub = user_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")

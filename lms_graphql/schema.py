@@ -3,18 +3,38 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types.execution import ExecutionContext
 
 from lms_graphql import __version__
+from lms_graphql.auth.graphql import AuthMutations
+from lms_graphql.kit.graphql import OperationBoundary
+from lms_graphql.tenancy.graphql import TenantMutations, TenantQueries
+from lms_graphql.users.graphql import UserMutations, UserQueries
 
 
 @strawberry.type
-class Query:
+class Query(UserQueries, TenantQueries):
     @strawberry.field(description="Version of the lms-graphql server answering.")
     def server_version(self) -> str:
         return __version__
 
 
-schema = strawberry.Schema(query=Query)
+@strawberry.type
+class Mutation(AuthMutations, UserMutations, TenantMutations):
+    pass
+
+
+class LmsSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # OperationBoundary codes every error and logs the unexpected ones with the request id;
+        # expected errors (NOT_FOUND, FORBIDDEN...) are not server errors to log.
+        return None
+
+
+schema = LmsSchema(query=Query, mutation=Mutation, extensions=[OperationBoundary])
 
 
 def export_schema() -> str:

@@ -7,8 +7,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from sqlalchemy import URL, create_engine
@@ -99,3 +102,103 @@ def make_tenant(db: Database) -> TenantFactory:
             )
 
     return factory
+
+
+# --- the ASGI app and a GraphQL client ------------------------------------------------
+
+TEST_JWT_KEYS = "test-key=" + "k" * 48
+
+
+@pytest.fixture
+async def app(
+    db: Database, env_for_cli: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Any]:
+    from lms_graphql.app import create_app
+
+    monkeypatch.setenv("LMS_JWT_KEYS", TEST_JWT_KEYS)
+    application = create_app(Settings.from_env({**env_for_cli, "LMS_JWT_KEYS": TEST_JWT_KEYS}), db=db)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def data(self) -> Any:
+        assert "errors" not in self.body, self.body
+        return self.body["data"]
+
+    @property
+    def codes(self) -> list[str]:
+        return [error["extensions"]["code"] for error in self.body.get("errors", [])]
+
+
+async def gql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    tenant: str | None = None,
+    token: str | None = None,
+    host: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    sent = dict(headers or {})
+    if tenant is not None:
+        sent["X-Tenant-ID"] = tenant
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    if host is not None:
+        sent["Host"] = host
+    payload = {"query": query, "variables": variables or {}}
+    response = await client.post("/graphql", json=payload, headers=sent)
+    return Reply(response.status_code, response.json())
+
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class Person:
+    tenant: TenantConfig
+    id: uuid.UUID
+    email: str
+    role: str
+
+
+PersonFactory = Callable[..., Awaitable[Person]]
+
+
+@pytest.fixture
+def make_user(db: Database) -> PersonFactory:
+    from lms_graphql.users.service import create_user
+
+    async def factory(tenant: TenantConfig, role: str = "student", email: str | None = None) -> Person:
+        address = email or f"{role}-{uuid.uuid4().hex[:8]}@uni.example"
+        async with db.tenant_transaction(tenant.id) as session:
+            user = await create_user(
+                session, tenant, email=address, full_name=f"A {role}", role=role, password=PASSWORD
+            )
+        return Person(tenant, user.id, address, role)
+
+    return factory
+
+
+LOGIN = """
+mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token expiresAt user { id role } } }
+"""
+
+
+async def login(client: httpx.AsyncClient, person: Person, password: str = PASSWORD) -> str:
+    reply = await gql(client, LOGIN, {"e": person.email, "p": password}, tenant=person.tenant.slug)
+    return str(reply.data["login"]["token"])

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import stat
 import subprocess
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -16,26 +16,14 @@ from sqlalchemy import make_url
 from starlette.applications import Starlette
 
 from lms_graphql.app import UnsafeDatabaseRoleError, create_app
-from lms_graphql.config import Settings
+from lms_graphql.config import DEFAULT_APP_ROLE, ConfigError, Settings
 from lms_graphql.kit.db import Database, DatabaseUrls
+from lms_graphql.migrate import head_revision
 from lms_graphql.schema import export_schema
+from tests.conftest import TenantFactory
 from tests.test_cli import CONSOLE_SCRIPT
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-async def app(db: Database, settings: Settings) -> AsyncIterator[Starlette]:
-    application = create_app(settings, db=db)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
@@ -48,19 +36,23 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
 async def test_readiness_fails_when_the_database_is_unreachable(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    working = app.state.db
-    app.state.db = Database(make_url("postgresql+psycopg://nobody@127.0.0.1:9/none"))
+    working = app.state.services
+    broken = Database(make_url("postgresql+psycopg://nobody@127.0.0.1:9/none"))
+    app.state.services = dataclasses.replace(working, db=broken)
     try:
         response = await client.get("/readyz")
     finally:
-        await app.state.db.dispose()
-        app.state.db = working
+        await broken.dispose()
+        app.state.services = working
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
 
 
-async def test_graphql_answers(client: httpx.AsyncClient) -> None:
-    response = await client.post("/graphql", json={"query": "{ __typename serverVersion }"})
+async def test_graphql_answers(client: httpx.AsyncClient, make_tenant: TenantFactory) -> None:
+    tenant = await make_tenant()
+    response = await client.post(
+        "/graphql", json={"query": "{ __typename serverVersion }"}, headers={"X-Tenant-ID": tenant.slug}
+    )
     assert response.status_code == 200
     assert response.json() == {"data": {"__typename": "Query", "serverVersion": "0.1.0"}}
 
@@ -93,6 +85,23 @@ def test_jwt_secret_is_generated_once_with_owner_only_permissions(tmp_path: Path
     assert len(secret) >= 32
     assert Settings.from_env({"LMS_DATA_DIR": str(tmp_path)}).jwt_secret == secret
     assert Settings.from_env({"LMS_DATA_DIR": str(tmp_path), "LMS_JWT_SECRET": "given"}).jwt_secret == "given"
+
+
+def test_jwt_key_configuration(tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys"
+    keys_file.write_text("# newest first\nnew=" + "n" * 40 + "\nold=" + "o" * 40 + "\n")
+    from_file = Settings.from_env({"LMS_DATA_DIR": str(tmp_path), "LMS_JWT_KEYS_FILE": str(keys_file)})
+    assert [kid for kid, _ in from_file.jwt_keys] == ["new", "old"]
+    from_env = Settings.from_env({"LMS_JWT_KEYS": "a=" + "a" * 32 + ", b=" + "b" * 32})
+    assert [kid for kid, _ in from_env.jwt_keys] == ["a", "b"]
+    for bad, message in (
+        ({"LMS_JWT_SECRET": "short"}, "at least 32 characters"),
+        ({"LMS_JWT_KEYS": "a=" + "a" * 32 + ",a=" + "b" * 32}, "appears twice"),
+        ({"LMS_JWT_KEYS": "just-a-secret-without-a-key-id-0123456789"}, "expected kid=secret"),
+        ({"LMS_JWT_KEYS_FILE": str(tmp_path / "missing")}, "cannot read LMS_JWT_KEYS_FILE"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            _ = Settings.from_env({"LMS_DATA_DIR": str(tmp_path), **bad}).jwt_keys
 
 
 def free_port() -> int:
@@ -144,7 +153,8 @@ def test_serve_with_two_workers_on_the_configured_database(env_for_cli: dict[str
         wait_until_ready(process, base)
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
         reply = httpx.post(f"{base}/graphql", json={"query": "{ __typename }"})
-        assert reply.json() == {"data": {"__typename": "Query"}}
+        assert reply.status_code == 400
+        assert reply.json()["errors"][0]["extensions"]["code"] == "TENANT_NOT_RESOLVED"
     finally:
         stop(process)
 
@@ -160,7 +170,7 @@ def test_first_start_on_the_embedded_database(tmp_path: Path, monkeypatch: pytes
         assert httpx.get(f"{base}/healthz").status_code == 200
     finally:
         output = stop(process)
-    assert "migrated empty -> 0001" in output
+    assert f"migrated empty -> {head_revision(DEFAULT_APP_ROLE)}" in output
     assert "Demo data loaded." in output
     assert (data_dir / "pgdata" / "PG_VERSION").exists()
     # Stopping the server stops the embedded PostgreSQL it started.

@@ -12,6 +12,8 @@ import psycopg
 import pytest
 
 from lms_graphql.cli import main
+from lms_graphql.config import DEFAULT_APP_ROLE
+from lms_graphql.migrate import head_revision
 from tests.conftest import unique_slug
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "lms-graphql"
@@ -37,7 +39,7 @@ def test_migrate_twice_is_a_no_op(capsys: pytest.CaptureFixture[str]) -> None:
     for _ in range(2):
         code, _, err = run_cli(capsys, "migrate")
         assert code == 0
-        assert "is up to date (revision 0001)" in err
+        assert f"is up to date (revision {head_revision(DEFAULT_APP_ROLE)})" in err
 
 
 @pytest.mark.usefixtures("env_for_cli")
@@ -60,6 +62,19 @@ def test_tenant_and_user_create(capsys: pytest.CaptureFixture[str], owner_conn: 
     assert row is not None
     assert row[:3] == (tenant_id, "ada@uni.example", "instructor")
     assert row[3].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+@pytest.mark.usefixtures("env_for_cli")
+def test_tenant_deactivate_and_activate(
+    capsys: pytest.CaptureFixture[str], owner_conn: psycopg.Connection
+) -> None:
+    slug = unique_slug()
+    assert run_cli(capsys, "tenant", "create", slug, "--name", "T")[0] == 0
+    assert run_cli(capsys, "tenant", "deactivate", slug)[:2] == (0, f"tenant {slug} is now inactive")
+    assert owner_conn.execute("SELECT is_active FROM tenants WHERE slug = %s", (slug,)).fetchone() == (False,)
+    assert run_cli(capsys, "tenant", "activate", slug)[:2] == (0, f"tenant {slug} is now active")
+    code, _, err = run_cli(capsys, "tenant", "deactivate", "no-such-tenant")
+    assert (code, err) == (2, "lms-graphql: no tenant with slug 'no-such-tenant'")
 
 
 @pytest.mark.usefixtures("env_for_cli")

@@ -38,6 +38,10 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return False
 
 
+async def verify_password_async(stored_hash: str | None, password: str) -> bool:
+    return await asyncio.to_thread(verify_password, stored_hash, password)
+
+
 def needs_rehash(stored_hash: str) -> bool:
     return HASHER.check_needs_rehash(stored_hash)
 

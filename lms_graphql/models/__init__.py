@@ -1,6 +1,7 @@
 """ORM models; import as a module: ``from lms_graphql import models`` → ``models.Course``."""
 
 from lms_graphql.models.assessment import Assessment, Submission, SubmissionGrade
+from lms_graphql.models.audit import AuditEntry
 from lms_graphql.models.base import Base
 from lms_graphql.models.certificate import Certificate
 from lms_graphql.models.course import Course, Lesson, Module
@@ -17,6 +18,7 @@ TENANT_OWNED_TABLES = tuple(
 __all__ = [
     "TENANT_OWNED_TABLES",
     "Assessment",
+    "AuditEntry",
     "Base",
     "Certificate",
     "Course",

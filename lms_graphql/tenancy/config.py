@@ -43,8 +43,12 @@ class TenantConfig:
         )
 
 
+def is_valid_slug(slug: str) -> bool:
+    return 2 <= len(slug) <= 63 and _SLUG.match(slug) is not None
+
+
 def validate_slug(slug: str) -> str:
-    if not 2 <= len(slug) <= 63 or not _SLUG.match(slug):
+    if not is_valid_slug(slug):
         raise bad_input(
             f"invalid tenant slug {slug!r}: use 2-63 lowercase letters, digits and hyphens, "
             "starting and ending with a letter or digit"

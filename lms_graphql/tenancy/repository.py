@@ -19,6 +19,18 @@ class TenantRepository:
         result = await self.session.execute(select(models.Tenant).where(models.Tenant.slug == slug))
         return result.scalar_one_or_none()
 
+    async def find_by_id(self, tenant_id: uuid.UUID) -> models.Tenant | None:
+        result = await self.session.execute(select(models.Tenant).where(models.Tenant.id == tenant_id))
+        return result.scalar_one_or_none()
+
+    async def set_active(self, tenant_id: uuid.UUID, active: bool) -> models.Tenant | None:
+        tenant = await self.lock_for_update(tenant_id)
+        if tenant is not None:
+            tenant.is_active = active
+            await self.session.flush()
+            await self.session.refresh(tenant)
+        return tenant
+
     async def lock_for_update(self, tenant_id: uuid.UUID) -> models.Tenant | None:
         result = await self.session.execute(
             select(models.Tenant).where(models.Tenant.id == tenant_id).with_for_update()
@@ -28,8 +40,16 @@ class TenantRepository:
     async def count(self) -> int:
         return int((await self.session.execute(select(func.count()).select_from(models.Tenant))).scalar_one())
 
-    async def create(self, *, slug: str, name: str, plan: str, max_users: int | None = None) -> models.Tenant:
-        tenant = models.Tenant(slug=slug, name=name, plan=plan)
+    async def create(
+        self,
+        *,
+        slug: str,
+        name: str,
+        plan: str,
+        max_users: int | None = None,
+        tenant_id: uuid.UUID | None = None,
+    ) -> models.Tenant:
+        tenant = models.Tenant(id=tenant_id or uuid.uuid4(), slug=slug, name=name, plan=plan)
         if max_users is not None:
             tenant.max_users = max_users
         await insert_or_conflict(

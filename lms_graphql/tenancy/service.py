@@ -2,22 +2,71 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lms_graphql import audit
+from lms_graphql.context import Services, Viewer
+from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.tenancy.config import TenantConfig, validate_name, validate_plan, validate_slug
 from lms_graphql.tenancy.repository import TenantRepository
 
 
 async def create_tenant(
-    session: AsyncSession, *, slug: str, name: str, plan: str = "free", max_users: int | None = None
+    session: AsyncSession,
+    *,
+    slug: str,
+    name: str,
+    plan: str = "free",
+    max_users: int | None = None,
+    tenant_id: uuid.UUID | None = None,
 ) -> TenantConfig:
     slug = validate_slug(slug)
     name = validate_name(name, what="tenant name")
     plan = validate_plan(plan)
-    row = await TenantRepository(session).create(slug=slug, name=name, plan=plan, max_users=max_users)
+    if max_users is not None and not 1 <= max_users <= 10_000_000:
+        raise bad_input("maxUsers must be between 1 and 10000000")
+    row = await TenantRepository(session).create(
+        slug=slug, name=name, plan=plan, max_users=max_users, tenant_id=tenant_id
+    )
     return TenantConfig.from_row(row)
 
 
 async def find_tenant(session: AsyncSession, slug: str) -> TenantConfig | None:
     row = await TenantRepository(session).find_by_slug(slug)
     return TenantConfig.from_row(row) if row is not None else None
+
+
+async def set_tenant_active(session: AsyncSession, tenant_id: uuid.UUID, active: bool) -> TenantConfig | None:
+    row = await TenantRepository(session).set_active(tenant_id, active)
+    return TenantConfig.from_row(row) if row is not None else None
+
+
+async def create_tenant_as_operator(
+    services: Services, viewer: Viewer, *, slug: str, name: str, plan: str, max_users: int | None
+) -> TenantConfig:
+    """Register a tenant; the action is recorded in the new tenant's audit log, atomically."""
+    tenant_id = uuid.uuid4()
+    async with services.db.tenant_transaction(tenant_id) as session:
+        tenant = await create_tenant(
+            session, slug=slug, name=name, plan=plan, max_users=max_users, tenant_id=tenant_id
+        )
+        await audit.record(session, tenant_id, viewer, "tenant.create", {"slug": tenant.slug, "plan": plan})
+    await services.registry.changed(tenant.slug)
+    return tenant
+
+
+async def set_tenant_active_as_operator(
+    services: Services, viewer: Viewer, tenant_id: uuid.UUID, active: bool
+) -> TenantConfig:
+    if tenant_id == viewer.home_tenant_id and not active:
+        raise LmsError(ErrorCode.FORBIDDEN, "you cannot deactivate your own tenant")
+    async with services.db.tenant_transaction(tenant_id) as session:
+        tenant = await set_tenant_active(session, tenant_id, active)
+        if tenant is None:
+            raise not_found("tenant not found")
+        action = "tenant.activate" if active else "tenant.deactivate"
+        await audit.record(session, tenant_id, viewer, action, {"slug": tenant.slug})
+    await services.registry.changed(tenant.slug)
+    return tenant

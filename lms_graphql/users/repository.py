@@ -46,3 +46,14 @@ class UserRepository:
             {"uq_users_tenant_id_email": f"a user with email {email!r} already exists in this tenant"},
         )
         return user
+
+    async def get(self, user_id: uuid.UUID) -> models.User | None:
+        return await self.session.get(models.User, (self.tenant_id, user_id))
+
+    async def lock(self, user_id: uuid.UUID) -> models.User | None:
+        statement = (
+            select(models.User)
+            .where(models.User.tenant_id == self.tenant_id, models.User.id == user_id)
+            .with_for_update()
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
+from lms_graphql.migration_helpers import ensure_app_role, quote_ident, secure_tenant_table
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -763,11 +765,6 @@ def downgrade() -> None:
     op.drop_table("tenants")
 
 
-# The policy reads the transaction-local setting through a sub-select (evaluated once per
-# statement); NULLIF because after a transaction that set it the setting reads '' not NULL.
-# No tenant bound -> NULL -> no row matches: zero rows, never all rows.
-TENANT_POLICY = "tenant_id = (SELECT NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)"
-
 # What the application does with each table, and nothing more.
 APP_PRIVILEGES = {
     "users": "SELECT, INSERT, UPDATE",
@@ -786,28 +783,11 @@ APP_PRIVILEGES = {
 
 
 def _secure_for_app_role(role: str) -> None:
-    quoted = '"' + role.replace('"', '""') + '"'
-    literal = "'" + role.replace("'", "''") + "'"
-    op.execute(
-        f"""
-        DO $$
-        BEGIN
-            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {literal}) THEN
-                CREATE ROLE {quoted} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-            END IF;
-        END
-        $$
-        """
-    )
+    ensure_app_role(role)
     # PostgreSQL < 15 lets every role create objects in public; the app role must own nothing.
     op.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-    op.execute(f"GRANT USAGE ON SCHEMA public TO {quoted}")
+    op.execute(f"GRANT USAGE ON SCHEMA public TO {quote_ident(role)}")
     # The registry: looked up before a tenant is known, written by platform operators.
-    op.execute(f"GRANT SELECT, INSERT, UPDATE ON tenants TO {quoted}")
+    op.execute(f"GRANT SELECT, INSERT, UPDATE ON tenants TO {quote_ident(role)}")
     for table, privileges in APP_PRIVILEGES.items():
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(
-            f"CREATE POLICY tenant_isolation ON {table} USING ({TENANT_POLICY}) WITH CHECK ({TENANT_POLICY})"
-        )
-        op.execute(f"GRANT {privileges} ON {table} TO {quoted}")
+        secure_tenant_table(table, role, privileges)

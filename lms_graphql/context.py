@@ -1,0 +1,138 @@
+"""What every resolver receives: the tenant, the viewer, and the request's one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lms_graphql import models
+from lms_graphql.auth.permissions import Permission, permissions_of
+from lms_graphql.auth.tokens import TokenService
+from lms_graphql.config import Settings
+from lms_graphql.errors import ErrorCode, LmsError
+from lms_graphql.kit.db import Database
+from lms_graphql.tenancy.config import TenantConfig
+from lms_graphql.tenancy.registry import TenantRegistry
+from lms_graphql.tenancy.resolution import TenantResolver
+
+
+@dataclass(frozen=True)
+class Services:
+    """Process-wide singletons, built in the app's lifespan."""
+
+    settings: Settings
+    db: Database
+    registry: TenantRegistry
+    tokens: TokenService
+    resolver: TenantResolver
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The authenticated user as the database says now (not as the token said)."""
+
+    user: models.User
+    # Set when a platform operator acts in a tenant other than its own.
+    home_tenant_id: uuid.UUID
+    cross_tenant: bool = False
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.user.id
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return permissions_of(self.user.role)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+class _Rollback(Exception):
+    pass
+
+
+class RequestTransaction:
+    """The request's single tenant-bound transaction, opened on first use.
+
+    Strawberry resolves sibling fields concurrently; the lock keeps them from using the
+    session at the same time.
+    """
+
+    def __init__(self, db: Database, tenant_id: uuid.UUID) -> None:
+        self._db = db
+        self._tenant_id = tenant_id
+        self._stack: AsyncExitStack | None = None
+        self._session: AsyncSession | None = None
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[AsyncSession]:
+        async with self._lock:
+            if self._session is None:
+                stack = AsyncExitStack()
+                self._session = await stack.enter_async_context(self._db.tenant_transaction(self._tenant_id))
+                self._stack = stack
+            yield self._session
+
+    async def commit(self) -> None:
+        stack, self._stack, self._session = self._stack, None, None
+        if stack is not None:
+            await stack.aclose()
+
+    async def rollback(self) -> None:
+        stack, self._stack, self._session = self._stack, None, None
+        if stack is not None:
+            await stack.__aexit__(_Rollback, _Rollback(), None)
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response
+    request_id: str
+    services: Services
+    tenant: TenantConfig
+    viewer: Viewer | None
+    tx: RequestTransaction
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def require_viewer(self) -> Viewer:
+        if self.viewer is None:
+            raise LmsError(ErrorCode.UNAUTHENTICATED, "sign in first: this needs a bearer token")
+        return self.viewer
+
+    def require(self, permission: Permission) -> Viewer:
+        viewer = self.require_viewer()
+        if not viewer.can(permission):
+            raise LmsError(ErrorCode.FORBIDDEN, "your role does not allow this")
+        return viewer
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.tx.use() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self, action: str, details: dict[str, Any] | None = None) -> AsyncIterator[AsyncSession]:
+        """A mutation's work: all or nothing (a savepoint), audited when an operator acts
+        in a tenant other than its own."""
+        async with self.tx.use() as session, session.begin_nested():
+            yield session
+            viewer = self.viewer
+            if viewer is not None and viewer.cross_tenant:
+                from lms_graphql.audit import record
+
+                await record(session, self.tenant.id, viewer, action, details if details is not None else {})

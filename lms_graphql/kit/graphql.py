@@ -1,0 +1,88 @@
+"""Shared GraphQL machinery: ids, error codes, the per-operation transaction boundary."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import strawberry
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionContext
+from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
+
+from lms_graphql.errors import ErrorCode, LmsError
+
+log = logging.getLogger("lms_graphql.graphql")
+
+
+def parse_id(value: strawberry.ID | str) -> uuid.UUID | None:
+    """A malformed id is simply one that matches nothing: callers answer NOT_FOUND."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _with_code(error: GraphQLError, message: str, code: ErrorCode) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions={"code": code.value},
+    )
+
+
+def coded_errors(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
+    """Every error gets a contract code; anything unexpected is masked and logged in full."""
+    coded: list[GraphQLError] = []
+    for error in errors:
+        original = error.original_error
+        if isinstance(original, LmsError):
+            coded.append(_with_code(error, original.message, original.code))
+        elif original is None or isinstance(original, GraphQLError):
+            # Syntax, validation and variable coercion: the document itself is wrong.
+            coded.append(_with_code(error, error.message, ErrorCode.BAD_USER_INPUT))
+        else:
+            log.error("unexpected error in request %s", request_id, exc_info=original)
+            message = f"Internal error. Quote request id {request_id} when reporting it."
+            coded.append(_with_code(error, message, ErrorCode.INTERNAL))
+    return coded
+
+
+class OperationBoundary(SchemaExtension):
+    """Ends the request's transaction with the operation, then codes the errors.
+
+    Committing here, before the response is written, means a client never sees success for
+    a write that did not commit. Mutations run each top-level field in a savepoint
+    (Context.write), so a failed field leaves the others' work intact.
+    """
+
+    def __init__(self, *, execution_context: ExecutionContext | None = None) -> None:
+        if execution_context is not None:
+            self.execution_context = execution_context
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        context: Any = self.execution_context.context
+        result = self.execution_context.result
+        if not isinstance(result, GraphQLExecutionResult | StrawberryExecutionResult):
+            return
+        tx = getattr(context, "tx", None)
+        if tx is not None:
+            try:
+                await tx.commit()
+            except Exception as exc:
+                await tx.rollback()
+                request_id = getattr(context, "request_id", "-")
+                result.data = None
+                result.errors = [*(result.errors or []), GraphQLError("commit failed", original_error=exc)]
+                log.debug("commit failed for request %s", request_id)
+        if result.errors:
+            result.errors = coded_errors(result.errors, getattr(context, "request_id", "-"))

@@ -1,0 +1,164 @@
+"""Every request bound to exactly one tenant before any resolver runs (seed, contract).
+
+Order: subdomain of Host under LMS_BASE_DOMAIN -> X-Tenant-ID -> the bearer token's tenant.
+A token, when present, must be valid and belong to the resolved tenant; only a platform
+operator's token may address another tenant, and only explicitly (subdomain or header).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lms_graphql.auth.tokens import InvalidTokenError, TokenClaims, TokenService
+from lms_graphql.errors import ErrorCode
+from lms_graphql.models.tenant import RESERVED_SLUGS
+from lms_graphql.tenancy.config import TenantConfig, is_valid_slug
+from lms_graphql.tenancy.registry import TenantRegistry
+
+log = logging.getLogger("lms_graphql.tenancy")
+
+Source = Literal["subdomain", "header", "token"]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    tenant: TenantConfig
+    claims: TokenClaims | None
+    source: Source
+    # A super_admin token used in a tenant other than its own; the database confirms the
+    # role when the user row is loaded.
+    cross_tenant: bool = False
+
+
+class ResolutionError(Exception):
+    STATUS: ClassVar[dict[ErrorCode, int]] = {
+        ErrorCode.TENANT_NOT_RESOLVED: 400,
+        ErrorCode.INVALID_TOKEN: 401,
+        ErrorCode.TENANT_MISMATCH: 403,
+        ErrorCode.TENANT_NOT_FOUND: 404,
+    }
+    # Websocket close codes in the 4000 range mirroring the HTTP statuses.
+    CLOSE_CODE: ClassVar[dict[int, int]] = {400: 4400, 401: 4401, 403: 4403, 404: 4404}
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = self.STATUS[code]
+
+    def response(self, request_id: str | None = None) -> JSONResponse:
+        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if self.status == 401 else None
+        return JSONResponse(
+            {"errors": [{"message": self.message, "extensions": {"code": self.code.value}}]},
+            status_code=self.status,
+            headers=headers,
+        )
+
+
+def subdomain_slug(host: str, base_domain: str) -> str | None:
+    """``mit`` for ``mit.localhost:8000`` under ``localhost``; None for reserved or other hosts."""
+    name = host.strip().lower()
+    if name.startswith("["):  # an IPv6 literal has no subdomain
+        return None
+    name = name.rsplit(":", 1)[0] if ":" in name else name
+    name = name.rstrip(".")
+    suffix = "." + base_domain
+    if not name.endswith(suffix):
+        return None
+    label = name[: -len(suffix)]
+    if not label or "." in label or label in RESERVED_SLUGS:
+        return None
+    return label
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ResolutionError(ErrorCode.INVALID_TOKEN, "the Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+class TenantResolver:
+    def __init__(self, registry: TenantRegistry, tokens: TokenService, base_domain: str) -> None:
+        self.registry = registry
+        self.tokens = tokens
+        self.base_domain = base_domain
+
+    async def resolve(self, headers: Headers) -> Resolution:
+        claims = self._claims(headers)
+        slug: str | None
+        source: Source
+        if slug := subdomain_slug(headers.get("host", ""), self.base_domain):
+            source = "subdomain"
+        elif slug := (headers.get("x-tenant-id") or "").strip().lower():
+            source = "header"
+        elif claims is not None:
+            slug, source = claims.tenant_slug, "token"
+        else:
+            raise ResolutionError(
+                ErrorCode.TENANT_NOT_RESOLVED,
+                "no tenant in this request: use the tenant's subdomain, an X-Tenant-ID header or a token",
+            )
+        tenant = await self.registry.get(slug) if is_valid_slug(slug) else None
+        if tenant is None or not tenant.is_active:
+            raise ResolutionError(ErrorCode.TENANT_NOT_FOUND, f"tenant {slug[:63]!r} not found or inactive")
+        cross_tenant = False
+        if claims is not None and claims.tenant_id != tenant.id:
+            if claims.role != "super_admin" or source == "token":
+                raise ResolutionError(ErrorCode.TENANT_MISMATCH, "the token belongs to another tenant")
+            cross_tenant = True
+        return Resolution(tenant, claims, source, cross_tenant)
+
+    def _claims(self, headers: Headers) -> TokenClaims | None:
+        token = bearer_token(headers.get("authorization"))
+        if token is None:
+            return None
+        try:
+            return self.tokens.decode(token)
+        except InvalidTokenError as exc:
+            log.info("refused token: %s", exc)
+            raise ResolutionError(ErrorCode.INVALID_TOKEN, "invalid or expired token") from None
+
+
+def is_graphql_ide_page(scope: Scope) -> bool:
+    """GET /graphql from a browser without a query: the static IDE page, no tenant needed."""
+    if scope["type"] != "http" or scope["method"] != "GET":
+        return False
+    headers = Headers(scope=scope)
+    return "text/html" in headers.get("accept", "") and b"query=" not in scope.get("query_string", b"")
+
+
+class TenantResolutionMiddleware:
+    """Resolves the tenant for every request outside ``open_paths`` before the app runs."""
+
+    def __init__(self, app: ASGIApp, open_paths: frozenset[str] = frozenset({"/healthz", "/readyz"})) -> None:
+        self.app = app
+        self.open_paths = open_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in self.open_paths:
+            await self.app(scope, receive, send)
+            return
+        if is_graphql_ide_page(scope):
+            await self.app(scope, receive, send)
+            return
+        resolver: TenantResolver = scope["app"].state.services.resolver
+        try:
+            resolution = await resolver.resolve(Headers(scope=scope))
+        except ResolutionError as exc:
+            if scope["type"] == "websocket":
+                close_code = exc.CLOSE_CODE[exc.status]
+                await send({"type": "websocket.close", "code": close_code, "reason": exc.message})
+            else:
+                await exc.response()(scope, receive, send)
+            return
+        scope.setdefault("state", {})["resolution"] = resolution
+        await self.app(scope, receive, send)
