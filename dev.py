@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -42,6 +43,8 @@ def ensure_venv(extras: str) -> None:
 
 def run(*argv: str | Path) -> int:
     with subprocess.Popen([str(a) for a in argv], cwd=ROOT) as process:
+        # A supervisor stopping dev.py stops the server too (and so its database).
+        signal.signal(signal.SIGTERM, lambda signum, frame: process.send_signal(signum))
         while True:
             try:
                 return process.wait()
