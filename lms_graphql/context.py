@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -22,6 +23,11 @@ from lms_graphql.kit.db import Database
 from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.registry import TenantRegistry
 from lms_graphql.tenancy.resolution import TenantResolver
+
+if TYPE_CHECKING:
+    from lms_graphql.loaders import Loaders
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,21 @@ class Context:
     viewer: Viewer | None
     tx: RequestTransaction
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        from lms_graphql.loaders import Loaders
+
+        return Loaders(self)
+
+    async def once(self, key: str, compute: Callable[[], Awaitable[T]]) -> T:
+        """``compute()`` at most once per request, however many resolvers ask concurrently."""
+        task = self.extra.get(key)
+        if task is None:
+            task = asyncio.ensure_future(compute())
+            self.extra[key] = task
+        result: T = await task
+        return result
 
     def require_viewer(self) -> Viewer:
         if self.viewer is None:

@@ -7,21 +7,43 @@ from graphql import GraphQLError
 from strawberry.types.execution import ExecutionContext
 
 from lms_graphql import __version__
+from lms_graphql.analytics.graphql import AnalyticsQueries
+from lms_graphql.assessments.graphql import AssessmentQueries
 from lms_graphql.auth.graphql import AuthMutations
+from lms_graphql.courses.graphql import CourseMutations, CourseQueries
+from lms_graphql.dashboard.graphql import DashboardQueries
+from lms_graphql.enrollments.graphql import EnrollmentMutations, EnrollmentQueries
 from lms_graphql.kit.graphql import OperationBoundary
+from lms_graphql.notifications.graphql import NotificationMutations, NotificationQueries
 from lms_graphql.tenancy.graphql import TenantMutations, TenantQueries
 from lms_graphql.users.graphql import UserMutations, UserQueries
 
 
 @strawberry.type
-class Query(UserQueries, TenantQueries):
+class Query(
+    CourseQueries,
+    DashboardQueries,
+    AnalyticsQueries,
+    UserQueries,
+    TenantQueries,
+    EnrollmentQueries,
+    AssessmentQueries,
+    NotificationQueries,
+):
     @strawberry.field(description="Version of the lms-graphql server answering.")
     def server_version(self) -> str:
         return __version__
 
 
 @strawberry.type
-class Mutation(AuthMutations, UserMutations, TenantMutations):
+class Mutation(
+    AuthMutations,
+    EnrollmentMutations,
+    CourseMutations,
+    UserMutations,
+    NotificationMutations,
+    TenantMutations,
+):
     pass
 
 

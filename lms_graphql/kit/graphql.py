@@ -27,6 +27,13 @@ def parse_id(value: strawberry.ID | str) -> uuid.UUID | None:
         return None
 
 
+def require_id(value: strawberry.ID | str, what: str) -> uuid.UUID:
+    parsed = parse_id(value)
+    if parsed is None:
+        raise LmsError(ErrorCode.NOT_FOUND, f"{what} not found")
+    return parsed
+
+
 def _with_code(error: GraphQLError, message: str, code: ErrorCode) -> GraphQLError:
     return GraphQLError(
         message,

@@ -5,8 +5,7 @@ from strawberry.scalars import JSON
 
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Context
-from lms_graphql.errors import not_found
-from lms_graphql.kit.graphql import parse_id
+from lms_graphql.kit.graphql import require_id
 from lms_graphql.tenancy import service
 from lms_graphql.tenancy.config import TenantConfig
 
@@ -42,7 +41,7 @@ class Tenant:
 class CreateTenantInput:
     slug: str
     name: str
-    plan: str = "free"
+    plan: str | None = "free"
     max_users: int | None = None
 
 
@@ -60,7 +59,12 @@ class TenantMutations:
         ctx = info.context
         viewer = ctx.require(Permission.TENANT_MANAGE)
         tenant = await service.create_tenant_as_operator(
-            ctx.services, viewer, slug=input.slug, name=input.name, plan=input.plan, max_users=input.max_users
+            ctx.services,
+            viewer,
+            slug=input.slug,
+            name=input.name,
+            plan=input.plan or "free",
+            max_users=input.max_users,
         )
         return Tenant.from_config(tenant)
 
@@ -75,8 +79,6 @@ class TenantMutations:
 
 async def _set_active(ctx: Context, id: strawberry.ID, active: bool) -> Tenant:
     viewer = ctx.require(Permission.TENANT_MANAGE)
-    tenant_id = parse_id(id)
-    if tenant_id is None:
-        raise not_found("tenant not found")
+    tenant_id = require_id(id, "tenant")
     tenant = await service.set_tenant_active_as_operator(ctx.services, viewer, tenant_id, active)
     return Tenant.from_config(tenant)

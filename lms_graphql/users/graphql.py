@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 
-from lms_graphql import models
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Context
-from lms_graphql.errors import not_found
-from lms_graphql.kit.graphql import parse_id
+from lms_graphql.kit.graphql import require_id
 from lms_graphql.users import service
 
 
@@ -32,7 +31,7 @@ class User:
     is_active: bool
 
     @classmethod
-    def from_row(cls, row: models.User) -> User:
+    def from_row(cls, row: Any) -> User:
         return cls(
             id=strawberry.ID(str(row.id)),
             email=row.email,
@@ -93,9 +92,7 @@ class UserMutations:
     ) -> User:
         ctx = info.context
         viewer = ctx.require(Permission.USER_MANAGE)
-        user_id = parse_id(id)
-        if user_id is None:
-            raise not_found("user not found")
+        user_id = require_id(id, "user")
         details = {
             "userId": str(user_id),
             "role": input.role.value if input.role else None,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
@@ -57,3 +59,8 @@ class UserRepository:
             .with_for_update()
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def rows_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        table = models.User.__table__
+        statement = select(table).where(table.c.tenant_id == self.tenant_id, table.c.id.in_(ids))
+        return list((await self.session.execute(statement)).all())

@@ -1,0 +1,106 @@
+"""Course analytics (its instructor, admins) and the tenant overview (admins)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from lms_graphql.analytics.repository import AnalyticsRepository
+from lms_graphql.auth.permissions import Permission
+from lms_graphql.context import Context, Viewer
+from lms_graphql.courses.graphql import visible_course
+from lms_graphql.courses.types import Lesson
+from lms_graphql.errors import ErrorCode, LmsError
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class LessonCompletionStat:
+    lesson: Lesson
+    completed_count: int
+    completion_rate: float = strawberry.field(description="Completed / enrolled students, 0-1.")
+
+
+@strawberry.type
+class CourseAnalytics:
+    course_id: strawberry.ID
+    enrollment_count: int
+    completed_count: int
+    completion_rate: float = strawberry.field(description="Completed / enrolled, 0-1.")
+    average_progress: float = strawberry.field(description="Mean course percent of enrolled students, 0-100.")
+    average_score: float | None = strawberry.field(
+        description="Mean of each student's best graded score per assessment, as a percent of its maximum."
+    )
+    lesson_completion: list[LessonCompletionStat]
+
+
+@strawberry.type
+class TenantOverview:
+    user_count: int
+    student_count: int
+    instructor_count: int
+    course_count: int
+    published_course_count: int
+    enrollment_count: int
+    completion_rate: float = strawberry.field(description="Completed / all enrollments, 0-1.")
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _may_read_analytics(viewer: Viewer, instructor_id: object) -> bool:
+    if viewer.can(Permission.ANALYTICS_READ_ANY):
+        return True
+    own = viewer.can(Permission.ANALYTICS_READ_OWN_COURSE) and not viewer.cross_tenant
+    return own and instructor_id == viewer.id
+
+
+@strawberry.type
+class AnalyticsQueries:
+    @strawberry.field
+    async def course_analytics(self, info: Info, course_id: strawberry.ID) -> CourseAnalytics:
+        ctx = info.context
+        course = await visible_course(ctx, course_id)
+        if not _may_read_analytics(ctx.require_viewer(), course.instructor_id):
+            raise LmsError(
+                ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its analytics"
+            )
+        async with ctx.read() as session:
+            repo = AnalyticsRepository(session, ctx.tenant.id)
+            totals = await repo.course_enrollments(course.key)
+            average_score = await repo.average_score_percent(course.key)
+            lessons = await repo.lesson_completions(course.key)
+        enrolled = int(totals.enrolled)
+        return CourseAnalytics(
+            course_id=course.id,
+            enrollment_count=enrolled,
+            completed_count=int(totals.completed),
+            completion_rate=_rate(int(totals.completed), enrolled),
+            average_progress=round(float(totals.average_progress), 2),
+            average_score=average_score,
+            lesson_completion=[
+                LessonCompletionStat(
+                    lesson=Lesson.from_row(row),
+                    completed_count=int(row.completed_count),
+                    completion_rate=_rate(int(row.completed_count), enrolled),
+                )
+                for row in lessons
+            ],
+        )
+
+    @strawberry.field(description="Counts across the tenant: for admins.")
+    async def tenant_overview(self, info: Info) -> TenantOverview:
+        ctx = info.context
+        ctx.require(Permission.TENANT_OVERVIEW)
+        async with ctx.read() as session:
+            row = await AnalyticsRepository(session, ctx.tenant.id).tenant_overview()
+        return TenantOverview(
+            user_count=row.users,
+            student_count=row.students,
+            instructor_count=row.instructors,
+            course_count=row.courses,
+            published_course_count=row.published_courses,
+            enrollment_count=row.enrollments,
+            completion_rate=_rate(row.completed_enrollments, row.enrollments),
+        )

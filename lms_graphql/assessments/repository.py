@@ -1,0 +1,96 @@
+"""SQL for assessments, submissions and certificates (reads)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Table, and_, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lms_graphql import models
+from lms_graphql.enrollments.repository import ACTIVE_STATUSES, ENROLLMENTS
+
+ASSESSMENTS: Table = models.Assessment.__table__  # type: ignore[assignment]
+SUBMISSIONS: Table = models.Submission.__table__  # type: ignore[assignment]
+CERTIFICATES: Table = models.Certificate.__table__  # type: ignore[assignment]
+
+
+class AssessmentRepository:
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = select(ASSESSMENTS).where(
+            ASSESSMENTS.c.tenant_id == self.tenant_id, ASSESSMENTS.c.id.in_(ids)
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def of_courses(self, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = (
+            select(ASSESSMENTS)
+            .where(ASSESSMENTS.c.tenant_id == self.tenant_id, ASSESSMENTS.c.course_id.in_(course_ids))
+            .order_by(
+                ASSESSMENTS.c.course_id, ASSESSMENTS.c.due_at.asc().nulls_last(), ASSESSMENTS.c.created_at
+            )
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def upcoming_for(self, user_id: uuid.UUID, now: datetime) -> list[Row[Any]]:
+        """Assessments of the user's courses not yet passed, due later or without a due date."""
+        passed = exists().where(
+            SUBMISSIONS.c.tenant_id == ASSESSMENTS.c.tenant_id,
+            SUBMISSIONS.c.assessment_id == ASSESSMENTS.c.id,
+            SUBMISSIONS.c.user_id == user_id,
+            SUBMISSIONS.c.passed.is_(True),
+        )
+        enrolled = exists().where(
+            ENROLLMENTS.c.tenant_id == ASSESSMENTS.c.tenant_id,
+            ENROLLMENTS.c.course_id == ASSESSMENTS.c.course_id,
+            ENROLLMENTS.c.user_id == user_id,
+            ENROLLMENTS.c.status.in_(ACTIVE_STATUSES),
+        )
+        statement = (
+            select(ASSESSMENTS)
+            .where(
+                ASSESSMENTS.c.tenant_id == self.tenant_id,
+                enrolled,
+                ~passed,
+                or_(ASSESSMENTS.c.due_at.is_(None), ASSESSMENTS.c.due_at > now),
+            )
+            .order_by(ASSESSMENTS.c.due_at.asc().nulls_last(), ASSESSMENTS.c.created_at)
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def submissions_of(self, user_id: uuid.UUID, assessment_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        """The user's submitted attempts, newest first."""
+        statement = (
+            select(SUBMISSIONS)
+            .where(
+                SUBMISSIONS.c.tenant_id == self.tenant_id,
+                SUBMISSIONS.c.user_id == user_id,
+                SUBMISSIONS.c.assessment_id.in_(assessment_ids),
+                SUBMISSIONS.c.status != "in_progress",
+            )
+            .order_by(SUBMISSIONS.c.assessment_id, SUBMISSIONS.c.attempt_number.desc())
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def submission(self, submission_id: uuid.UUID) -> Row[Any] | None:
+        statement = select(SUBMISSIONS).where(
+            SUBMISSIONS.c.tenant_id == self.tenant_id,
+            SUBMISSIONS.c.id == submission_id,
+            SUBMISSIONS.c.status != "in_progress",
+        )
+        return (await self.session.execute(statement)).one_or_none()
+
+    async def certificates_of(self, user_id: uuid.UUID) -> list[Row[Any]]:
+        statement = (
+            select(CERTIFICATES)
+            .where(and_(CERTIFICATES.c.tenant_id == self.tenant_id, CERTIFICATES.c.user_id == user_id))
+            .order_by(CERTIFICATES.c.issued_at.desc())
+        )
+        return list((await self.session.execute(statement)).all())

@@ -1,0 +1,154 @@
+"""SQL for courses and their content. Reads are Core selects returning rows; every query
+also filters by the tenant (RLS is the second wall)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select, true, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lms_graphql import models
+from lms_graphql.kit.pagination import Keyset
+
+COURSES: Table = models.Course.__table__  # type: ignore[assignment]
+MODULES: Table = models.Module.__table__  # type: ignore[assignment]
+LESSONS: Table = models.Lesson.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class CourseFilter:
+    """Which courses a viewer may list: all, published plus own, or published only."""
+
+    see_all: bool
+    own_instructor_id: uuid.UUID | None = None
+    status: str | None = None
+    search: str | None = None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class CourseRepository:
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    # --- reads -----------------------------------------------------------------------
+
+    async def by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = select(COURSES).where(COURSES.c.tenant_id == self.tenant_id, COURSES.c.id.in_(ids))
+        return list((await self.session.execute(statement)).all())
+
+    def _where(self, course_filter: CourseFilter) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = [COURSES.c.tenant_id == self.tenant_id]
+        if not course_filter.see_all:
+            published = COURSES.c.status == "published"
+            if course_filter.own_instructor_id is not None:
+                clauses.append(or_(published, COURSES.c.instructor_id == course_filter.own_instructor_id))
+            else:
+                clauses.append(published)
+        if course_filter.status is not None:
+            clauses.append(COURSES.c.status == course_filter.status)
+        if course_filter.search:
+            pattern = f"%{_escape_like(course_filter.search)}%"
+            clauses.append(
+                or_(
+                    COURSES.c.title.ilike(pattern, escape="\\"),
+                    COURSES.c.description.ilike(pattern, escape="\\"),
+                )
+            )
+        return clauses
+
+    async def page(self, course_filter: CourseFilter, after: Keyset | None, limit: int) -> list[Row[Any]]:
+        """Newest first; ``limit`` rows after the keyset ``after``."""
+        clauses = self._where(course_filter)
+        if after is not None:
+            clauses.append(tuple_(COURSES.c.created_at, COURSES.c.id) < tuple_(after.at, after.id))
+        statement = (
+            select(COURSES)
+            .where(and_(true(), *clauses))
+            .order_by(COURSES.c.created_at.desc(), COURSES.c.id.desc())
+            .limit(limit)
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def count(self, course_filter: CourseFilter) -> int:
+        statement = select(func.count()).select_from(COURSES).where(*self._where(course_filter))
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def modules_of(self, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = (
+            select(MODULES)
+            .where(MODULES.c.tenant_id == self.tenant_id, MODULES.c.course_id.in_(course_ids))
+            .order_by(MODULES.c.course_id, MODULES.c.position, MODULES.c.created_at)
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def modules_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = select(MODULES).where(MODULES.c.tenant_id == self.tenant_id, MODULES.c.id.in_(ids))
+        return list((await self.session.execute(statement)).all())
+
+    async def lessons_of(self, module_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = (
+            select(LESSONS)
+            .where(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.module_id.in_(module_ids))
+            .order_by(LESSONS.c.module_id, LESSONS.c.position, LESSONS.c.created_at)
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def lessons_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = select(LESSONS).where(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.id.in_(ids))
+        return list((await self.session.execute(statement)).all())
+
+    async def content_counts(self, course_id: uuid.UUID) -> tuple[int, int]:
+        modules = (
+            select(func.count())
+            .select_from(MODULES)
+            .where(MODULES.c.tenant_id == self.tenant_id, MODULES.c.course_id == course_id)
+            .scalar_subquery()
+        )
+        lessons = (
+            select(func.count())
+            .select_from(LESSONS)
+            .where(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.course_id == course_id)
+            .scalar_subquery()
+        )
+        row = (await self.session.execute(select(modules, lessons))).one()
+        return int(row[0]), int(row[1])
+
+    # --- writes ----------------------------------------------------------------------
+
+    async def lock(self, course_id: uuid.UUID) -> models.Course | None:
+        """The course row, locked: content edits and enrollments of one course serialise on it."""
+        statement = (
+            select(models.Course)
+            .where(models.Course.tenant_id == self.tenant_id, models.Course.id == course_id)
+            .with_for_update()
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def module(self, module_id: uuid.UUID) -> models.Module | None:
+        return await self.session.get(models.Module, (self.tenant_id, module_id))
+
+    async def module_position(self, course_id: uuid.UUID, position: int | None) -> int:
+        scope = and_(MODULES.c.tenant_id == self.tenant_id, MODULES.c.course_id == course_id)
+        return await self._place(MODULES, scope, position)
+
+    async def lesson_position(self, module_id: uuid.UUID, position: int | None) -> int:
+        scope = and_(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.module_id == module_id)
+        return await self._place(LESSONS, scope, position)
+
+    async def _place(self, target: Table, scope: ColumnElement[bool], position: int | None) -> int:
+        """Appended after the last sibling, or at ``position`` with the later ones shifted."""
+        if position is None:
+            last = (await self.session.execute(select(func.max(target.c.position)).where(scope))).scalar()
+            return 0 if last is None else int(last) + 1
+        await self.session.execute(
+            update(target).where(scope, target.c.position >= position).values(position=target.c.position + 1)
+        )
+        return position

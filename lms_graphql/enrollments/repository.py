@@ -1,0 +1,211 @@
+"""SQL for enrollments and lesson progress."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, Table, and_, case, func, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lms_graphql import models
+
+ENROLLMENTS: Table = models.Enrollment.__table__  # type: ignore[assignment]
+PROGRESS: Table = models.LessonProgress.__table__  # type: ignore[assignment]
+LESSONS: Table = models.Lesson.__table__  # type: ignore[assignment]
+MODULES: Table = models.Module.__table__  # type: ignore[assignment]
+
+# Enrollments that hold a seat and count in statistics.
+ACTIVE_STATUSES = ("active", "completed")
+
+
+def course_percent(completed: int, total: int) -> Decimal:
+    """Completed lessons over all lessons, 0-100 with two decimals."""
+    if total == 0:
+        return Decimal(0)
+    return (Decimal(100 * completed) / Decimal(total)).quantize(Decimal("0.01"))
+
+
+class EnrollmentRepository:
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def of_user(self, user_id: uuid.UUID, *, active_only: bool = False) -> list[Row[Any]]:
+        statement = select(ENROLLMENTS).where(
+            ENROLLMENTS.c.tenant_id == self.tenant_id, ENROLLMENTS.c.user_id == user_id
+        )
+        if active_only:
+            statement = statement.where(ENROLLMENTS.c.status.in_(ACTIVE_STATUSES))
+        statement = statement.order_by(ENROLLMENTS.c.enrolled_at.desc(), ENROLLMENTS.c.id)
+        return list((await self.session.execute(statement)).all())
+
+    async def of_course(self, course_id: uuid.UUID) -> list[Row[Any]]:
+        statement = (
+            select(ENROLLMENTS)
+            .where(ENROLLMENTS.c.tenant_id == self.tenant_id, ENROLLMENTS.c.course_id == course_id)
+            .order_by(ENROLLMENTS.c.enrolled_at, ENROLLMENTS.c.id)
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def is_enrolled(self, user_id: uuid.UUID, course_id: uuid.UUID) -> bool:
+        statement = select(func.count()).where(
+            ENROLLMENTS.c.tenant_id == self.tenant_id,
+            ENROLLMENTS.c.user_id == user_id,
+            ENROLLMENTS.c.course_id == course_id,
+            ENROLLMENTS.c.status.in_(ACTIVE_STATUSES),
+        )
+        return bool((await self.session.execute(statement)).scalar_one())
+
+    async def stats(self, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        """Per course: seats taken and completions."""
+        statement = (
+            select(
+                ENROLLMENTS.c.course_id,
+                func.count().label("enrolled"),
+                func.count().filter(ENROLLMENTS.c.status == "completed").label("completed"),
+            )
+            .where(
+                ENROLLMENTS.c.tenant_id == self.tenant_id,
+                ENROLLMENTS.c.course_id.in_(course_ids),
+                ENROLLMENTS.c.status.in_(ACTIVE_STATUSES),
+            )
+            .group_by(ENROLLMENTS.c.course_id)
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def seats_taken(self, course_id: uuid.UUID) -> int:
+        statement = select(func.count()).where(
+            ENROLLMENTS.c.tenant_id == self.tenant_id,
+            ENROLLMENTS.c.course_id == course_id,
+            ENROLLMENTS.c.status.in_(ACTIVE_STATUSES),
+        )
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def lock(self, user_id: uuid.UUID, course_id: uuid.UUID) -> models.Enrollment | None:
+        """The enrollment row, locked: one student's progress writes in a course serialise on it."""
+        statement = (
+            select(models.Enrollment)
+            .where(
+                models.Enrollment.tenant_id == self.tenant_id,
+                models.Enrollment.user_id == user_id,
+                models.Enrollment.course_id == course_id,
+            )
+            .with_for_update()
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def progress_of(self, user_id: uuid.UUID, lesson_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = select(PROGRESS).where(
+            PROGRESS.c.tenant_id == self.tenant_id,
+            PROGRESS.c.user_id == user_id,
+            PROGRESS.c.lesson_id.in_(lesson_ids),
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def progress_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = select(PROGRESS).where(PROGRESS.c.tenant_id == self.tenant_id, PROGRESS.c.id.in_(ids))
+        return list((await self.session.execute(statement)).all())
+
+    async def progress_row(self, user_id: uuid.UUID, lesson_id: uuid.UUID) -> models.LessonProgress | None:
+        statement = select(models.LessonProgress).where(
+            models.LessonProgress.tenant_id == self.tenant_id,
+            models.LessonProgress.user_id == user_id,
+            models.LessonProgress.lesson_id == lesson_id,
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def completion(self, user_id: uuid.UUID, course_id: uuid.UUID) -> tuple[int, int]:
+        """(completed lessons of the user, all lessons) in the course."""
+        completed = (
+            select(func.count())
+            .select_from(PROGRESS)
+            .where(
+                PROGRESS.c.tenant_id == self.tenant_id,
+                PROGRESS.c.user_id == user_id,
+                PROGRESS.c.course_id == course_id,
+                PROGRESS.c.status == "completed",
+            )
+            .scalar_subquery()
+        )
+        total = (
+            select(func.count())
+            .select_from(LESSONS)
+            .where(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.course_id == course_id)
+            .scalar_subquery()
+        )
+        row = (await self.session.execute(select(completed, total))).one()
+        return int(row[0]), int(row[1])
+
+    async def recompute_course_percents(self, course_id: uuid.UUID) -> None:
+        """After the course's lesson count changed: every enrollment's percent, in one statement."""
+        total = (
+            select(func.count())
+            .select_from(LESSONS)
+            .where(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.course_id == course_id)
+            .scalar_subquery()
+        )
+        completed = (
+            select(func.count())
+            .select_from(PROGRESS)
+            .where(
+                PROGRESS.c.tenant_id == ENROLLMENTS.c.tenant_id,
+                PROGRESS.c.user_id == ENROLLMENTS.c.user_id,
+                PROGRESS.c.course_id == ENROLLMENTS.c.course_id,
+                PROGRESS.c.status == "completed",
+            )
+            .scalar_subquery()
+        )
+        percent = case((total == 0, 0), else_=func.round(100.0 * completed / total, 2))
+        await self.session.execute(
+            update(ENROLLMENTS)
+            .where(ENROLLMENTS.c.tenant_id == self.tenant_id, ENROLLMENTS.c.course_id == course_id)
+            .values(progress_pct=percent, updated_at=func.now())
+        )
+
+    async def of_user_in(self, user_id: uuid.UUID, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = select(ENROLLMENTS).where(
+            ENROLLMENTS.c.tenant_id == self.tenant_id,
+            ENROLLMENTS.c.user_id == user_id,
+            ENROLLMENTS.c.course_id.in_(course_ids),
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def next_lessons(self, user_id: uuid.UUID, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        """Per course, the first lesson (module, then lesson order) the user has not completed."""
+        progress = and_(
+            PROGRESS.c.tenant_id == LESSONS.c.tenant_id,
+            PROGRESS.c.lesson_id == LESSONS.c.id,
+            PROGRESS.c.user_id == user_id,
+        )
+        statement = (
+            select(LESSONS)
+            .distinct(LESSONS.c.course_id)
+            .join(
+                MODULES, and_(MODULES.c.tenant_id == LESSONS.c.tenant_id, MODULES.c.id == LESSONS.c.module_id)
+            )
+            .outerjoin(PROGRESS, progress)
+            .where(
+                LESSONS.c.tenant_id == self.tenant_id,
+                LESSONS.c.course_id.in_(course_ids),
+                or_(PROGRESS.c.status.is_(None), PROGRESS.c.status != "completed"),
+            )
+            .order_by(
+                LESSONS.c.course_id,
+                MODULES.c.position,
+                MODULES.c.created_at,
+                LESSONS.c.position,
+                LESSONS.c.created_at,
+            )
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def by_keys(self, keys: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> list[Row[Any]]:
+        """Enrollments by (user_id, course_id)."""
+        statement = select(ENROLLMENTS).where(
+            ENROLLMENTS.c.tenant_id == self.tenant_id,
+            tuple_(ENROLLMENTS.c.user_id, ENROLLMENTS.c.course_id).in_(keys),
+        )
+        return list((await self.session.execute(statement)).all())

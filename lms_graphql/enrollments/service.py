@@ -1,0 +1,150 @@
+"""Enrolling and tracking progress: seat caps and monotonic progress that hold under races."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lms_graphql import models
+from lms_graphql.context import Viewer
+from lms_graphql.courses import access
+from lms_graphql.courses.repository import CourseRepository
+from lms_graphql.enrollments.repository import EnrollmentRepository, course_percent
+from lms_graphql.errors import ErrorCode, LmsError, bad_input, conflict, not_found
+from lms_graphql.events.outbox import append_event
+from lms_graphql.kit.repository import insert_or_conflict
+from lms_graphql.tenancy.config import TenantConfig
+
+ALREADY_ENROLLED = "you are already enrolled in this course"
+
+
+async def enroll(
+    session: AsyncSession, tenant: TenantConfig, viewer: Viewer, course_id: uuid.UUID
+) -> models.Enrollment:
+    access.require_member(viewer, "enroll")
+    # The course row lock serialises enrollments into one course: the cap cannot overshoot.
+    course = await CourseRepository(session, tenant.id).lock(course_id)
+    if course is None or not access.can_see(viewer, course):
+        raise not_found("course not found")
+    if course.status != "published":
+        raise bad_input("this course is not open for enrollment")
+    enrollments = EnrollmentRepository(session, tenant.id)
+    if await enrollments.lock(viewer.id, course.id) is not None:
+        raise conflict(ALREADY_ENROLLED)
+    if (
+        course.max_enrollment is not None
+        and await enrollments.seats_taken(course.id) >= course.max_enrollment
+    ):
+        raise LmsError(ErrorCode.COURSE_FULL, f"this course is full ({course.max_enrollment} students)")
+    enrollment = models.Enrollment(
+        id=uuid.uuid4(), tenant_id=tenant.id, user_id=viewer.id, course_id=course.id
+    )
+    await insert_or_conflict(
+        session, enrollment, {"uq_enrollments_tenant_id_user_id_course_id": ALREADY_ENROLLED}
+    )
+    await append_event(
+        session,
+        tenant_id=tenant.id,
+        event_type="student.enrolled",
+        user_id=viewer.id,
+        course_id=course.id,
+        payload={"courseId": str(course.id), "courseName": course.title, "enrollmentId": str(enrollment.id)},
+    )
+    return enrollment
+
+
+def _status_for(percent: int) -> str:
+    if percent >= 100:
+        return "completed"
+    return "in_progress" if percent > 0 else "not_started"
+
+
+async def update_progress(
+    session: AsyncSession, tenant: TenantConfig, viewer: Viewer, lesson_id: uuid.UUID, progress: int
+) -> models.LessonProgress:
+    """Record progress on a lesson. Progress never decreases; the course percent and the
+    enrollment's completion move in the same transaction."""
+    access.require_member(viewer, "track progress")
+    if not 0 <= progress <= 100:
+        raise bad_input(f"progress must be between 0 and 100, got {progress}")
+    courses = CourseRepository(session, tenant.id)
+    lessons = await courses.lessons_by_ids([lesson_id])
+    if not lessons:
+        raise not_found("lesson not found")
+    lesson = lessons[0]
+    enrollments = EnrollmentRepository(session, tenant.id)
+    # Locking the enrollment serialises this student's writes in this course.
+    enrollment = await enrollments.lock(viewer.id, lesson.course_id)
+    if enrollment is None or enrollment.status == "dropped":
+        course = (await courses.by_ids([lesson.course_id]))[0]
+        if not access.can_see(viewer, course):
+            raise not_found("lesson not found")
+        raise LmsError(ErrorCode.FORBIDDEN, "enroll in the course before tracking progress")
+
+    now = datetime.now(UTC)
+    row = await enrollments.progress_row(viewer.id, lesson.id)
+    previous = row.progress_pct if row is not None else None
+    reached = max(progress, previous or 0)
+    if row is None:
+        row = models.LessonProgress(
+            id=uuid.uuid4(),
+            tenant_id=tenant.id,
+            user_id=viewer.id,
+            course_id=lesson.course_id,
+            lesson_id=lesson.id,
+            progress_pct=0,
+        )
+        session.add(row)
+    if previous is None or reached > previous:
+        row.progress_pct = reached
+        row.status = _status_for(reached)
+        if reached > 0 and row.started_at is None:
+            row.started_at = now
+        if reached == 100:
+            row.completed_at = now
+    just_completed = reached == 100 and previous != 100
+    enrollment.last_accessed_at = now
+    await session.flush()
+
+    percent = enrollment.progress_pct
+    if just_completed:
+        completed, total = await enrollments.completion(viewer.id, lesson.course_id)
+        percent = course_percent(completed, total)
+        enrollment.progress_pct = percent
+        if percent >= 100 and enrollment.status != "completed":
+            enrollment.status = "completed"
+            enrollment.completed_at = now
+        await session.flush()
+    if previous is None or reached > previous:
+        await append_event(
+            session,
+            tenant_id=tenant.id,
+            event_type="lesson.progressed",
+            user_id=viewer.id,
+            course_id=lesson.course_id,
+            payload={
+                "courseId": str(lesson.course_id),
+                "moduleId": str(lesson.module_id),
+                "lessonId": str(lesson.id),
+                "progressPct": reached,
+                "status": row.status,
+                "coursePercent": float(percent),
+            },
+        )
+    if just_completed:
+        await append_event(
+            session,
+            tenant_id=tenant.id,
+            event_type="lesson.completed",
+            user_id=viewer.id,
+            course_id=lesson.course_id,
+            payload={
+                "courseId": str(lesson.course_id),
+                "moduleId": str(lesson.module_id),
+                "lessonId": str(lesson.id),
+                "progressPercent": float(percent),
+            },
+        )
+    return row
