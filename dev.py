@@ -86,9 +86,7 @@ def main() -> int:
     try:
         return commands[sys.argv[1]](sys.argv[2:])
     except subprocess.CalledProcessError as exc:
-        print(
-            f"dev.py: {' '.join(map(str, exc.cmd))} failed with exit code {exc.returncode}", file=sys.stderr
-        )
+        print(f"dev.py: {' '.join(map(str, exc.cmd))} failed with exit code {exc.returncode}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

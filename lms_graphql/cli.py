@@ -39,9 +39,7 @@ def prepare_database(settings: Settings, *, quiet: bool = False) -> DatabaseUrls
             app_password=_password(urls),
         )
     except OperationalError as exc:
-        raise CliError(
-            f"cannot reach the database at {describe_url(urls.owner)}: {_first_line(exc)}", 1
-        ) from exc
+        raise CliError(f"cannot reach the database at {describe_url(urls.owner)}: {_first_line(exc)}", 1) from exc
     except (DBAPIError, psycopg.Error) as exc:
         raise CliError(f"migrating {describe_url(urls.owner)} failed: {_first_line(exc)}", 1) from exc
     if not quiet:

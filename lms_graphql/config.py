@@ -84,9 +84,7 @@ def parse_jwt_keys(entries: list[str], source: str) -> tuple[tuple[str, str], ..
         if not sep or not kid or not secret:
             raise ConfigError(f"{source}: expected kid=secret entries, got {entry[:12]!r}...")
         if len(secret) < MIN_JWT_SECRET_LENGTH:
-            raise ConfigError(
-                f"{source}: the key {kid!r} must be at least {MIN_JWT_SECRET_LENGTH} characters"
-            )
+            raise ConfigError(f"{source}: the key {kid!r} must be at least {MIN_JWT_SECRET_LENGTH} characters")
         if any(kid == known for known, _ in keys):
             raise ConfigError(f"{source}: the key id {kid!r} appears twice")
         keys.append((kid, secret))

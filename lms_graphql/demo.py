@@ -110,9 +110,7 @@ async def _create_tenant(db: Database, spec: DemoTenant) -> None:
             role="admin",
             password=DEMO_PASSWORD,
         )
-        instructors = [
-            await _user(session, tenant, name, spec.domain, "instructor") for name in spec.instructors
-        ]
+        instructors = [await _user(session, tenant, name, spec.domain, "instructor") for name in spec.instructors]
         students = [await _user(session, tenant, name, spec.domain, "student") for name in spec.students]
         now = datetime.now(UTC)
         for index, title in enumerate(spec.courses):
@@ -139,9 +137,7 @@ async def _create_tenant(db: Database, spec: DemoTenant) -> None:
                 _add_submission(session, assessment, students[0], now)
 
 
-async def _user(
-    session: AsyncSession, tenant: TenantConfig, name: str, domain: str, role: str
-) -> models.User:
+async def _user(session: AsyncSession, tenant: TenantConfig, name: str, domain: str, role: str) -> models.User:
     return await create_user(
         session, tenant, email=_email(name, domain), full_name=name, role=role, password=DEMO_PASSWORD
     )
@@ -260,9 +256,7 @@ def _enroll(
             )
 
 
-def _add_submission(
-    session: AsyncSession, quiz: models.Assessment, student: models.User, now: datetime
-) -> None:
+def _add_submission(session: AsyncSession, quiz: models.Assessment, student: models.User, now: datetime) -> None:
     session.add(
         models.Submission(
             tenant_id=quiz.tenant_id,

@@ -88,28 +88,16 @@ class Loaders:
         self.module = _row(ctx, lambda s, t, ids: CourseRepository(s, t).modules_by_ids(ids))
         self.lesson = _row(ctx, lambda s, t, ids: CourseRepository(s, t).lessons_by_ids(ids))
         self.assessment = _row(ctx, lambda s, t, ids: AssessmentRepository(s, t).by_ids(ids))
-        self.modules_of_course = _many(
-            ctx, lambda s, t, ids: CourseRepository(s, t).modules_of(ids), "course_id"
-        )
-        self.lessons_of_module = _many(
-            ctx, lambda s, t, ids: CourseRepository(s, t).lessons_of(ids), "module_id"
-        )
+        self.modules_of_course = _many(ctx, lambda s, t, ids: CourseRepository(s, t).modules_of(ids), "course_id")
+        self.lessons_of_module = _many(ctx, lambda s, t, ids: CourseRepository(s, t).lessons_of(ids), "module_id")
         self.assessments_of_course = _many(
             ctx, lambda s, t, ids: AssessmentRepository(s, t).of_courses(ids), "course_id"
         )
-        self.enrollment_stats = _many(
-            ctx, lambda s, t, ids: EnrollmentRepository(s, t).stats(ids), "course_id"
-        )
+        self.enrollment_stats = _many(ctx, lambda s, t, ids: EnrollmentRepository(s, t).stats(ids), "course_id")
         # The viewer's own rows, keyed by lesson / course / assessment.
-        self.my_progress = _one(
-            ctx, lambda s, t, ids: EnrollmentRepository(s, t).progress_of(me, ids), "lesson_id"
-        )
-        self.my_enrollment = _one(
-            ctx, lambda s, t, ids: EnrollmentRepository(s, t).of_user_in(me, ids), "course_id"
-        )
-        self.next_lesson = _one(
-            ctx, lambda s, t, ids: EnrollmentRepository(s, t).next_lessons(me, ids), "course_id"
-        )
+        self.my_progress = _one(ctx, lambda s, t, ids: EnrollmentRepository(s, t).progress_of(me, ids), "lesson_id")
+        self.my_enrollment = _one(ctx, lambda s, t, ids: EnrollmentRepository(s, t).of_user_in(me, ids), "course_id")
+        self.next_lesson = _one(ctx, lambda s, t, ids: EnrollmentRepository(s, t).next_lessons(me, ids), "course_id")
         self.my_submissions = _many(
             ctx, lambda s, t, ids: AssessmentRepository(s, t).submissions_of(me, ids), "assessment_id"
         )

@@ -48,9 +48,7 @@ class Mutation(
 
 
 class LmsSchema(strawberry.Schema):
-    def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
-    ) -> None:
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # OperationBoundary codes every error and logs the unexpected ones with the request id;
         # expected errors (NOT_FOUND, FORBIDDEN...) are not server errors to log.
         return None

@@ -66,9 +66,7 @@ async def db(database_urls: DatabaseUrls) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def env_for_cli(
-    database_urls: DatabaseUrls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, str]:
+def env_for_cli(database_urls: DatabaseUrls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Environment under which the CLI and server use the session's test database."""
     env = {
         "LMS_DATABASE_URL": database_urls.owner.render_as_string(hide_password=False),
@@ -97,9 +95,7 @@ TenantFactory = Callable[..., Awaitable[TenantConfig]]
 def make_tenant(db: Database) -> TenantFactory:
     async def factory(*, plan: str = "free", max_users: int | None = None) -> TenantConfig:
         async with db.platform_transaction() as session:
-            return await create_tenant(
-                session, slug=unique_slug(), name="Test tenant", plan=plan, max_users=max_users
-            )
+            return await create_tenant(session, slug=unique_slug(), name="Test tenant", plan=plan, max_users=max_users)
 
     return factory
 
@@ -110,9 +106,7 @@ TEST_JWT_KEYS = "test-key=" + "k" * 48
 
 
 @pytest.fixture
-async def app(
-    db: Database, env_for_cli: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Any]:
+async def app(db: Database, env_for_cli: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
     from lms_graphql.app import create_app
 
     monkeypatch.setenv("LMS_JWT_KEYS", TEST_JWT_KEYS)

@@ -19,11 +19,8 @@ from lms_graphql.app import UnsafeDatabaseRoleError, create_app
 from lms_graphql.config import DEFAULT_APP_ROLE, ConfigError, Settings
 from lms_graphql.kit.db import Database, DatabaseUrls
 from lms_graphql.migrate import head_revision
-from lms_graphql.schema import export_schema
 from tests.conftest import TenantFactory
 from tests.test_cli import CONSOLE_SCRIPT
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
@@ -33,9 +30,7 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert ready.json() == {"status": "ready"}
 
 
-async def test_readiness_fails_when_the_database_is_unreachable(
-    app: Starlette, client: httpx.AsyncClient
-) -> None:
+async def test_readiness_fails_when_the_database_is_unreachable(app: Starlette, client: httpx.AsyncClient) -> None:
     working = app.state.services
     broken = Database(make_url("postgresql+psycopg://nobody@127.0.0.1:9/none"))
     app.state.services = dataclasses.replace(working, db=broken)
@@ -57,9 +52,7 @@ async def test_graphql_answers(client: httpx.AsyncClient, make_tenant: TenantFac
     assert response.json() == {"data": {"__typename": "Query", "serverVersion": "0.1.0"}}
 
 
-async def test_the_app_refuses_a_role_that_bypasses_rls(
-    database_urls: DatabaseUrls, settings: Settings
-) -> None:
+async def test_the_app_refuses_a_role_that_bypasses_rls(database_urls: DatabaseUrls, settings: Settings) -> None:
     owner_db = Database(database_urls.owner, pool_size=1)
     try:
         role = await owner_db.role_attributes()
@@ -71,10 +64,6 @@ async def test_the_app_refuses_a_role_that_bypasses_rls(
                 pass
     finally:
         await owner_db.dispose()
-
-
-def test_schema_file_is_the_exported_schema() -> None:
-    assert (ROOT / "schema.graphql").read_text() == export_schema()
 
 
 def test_jwt_secret_is_generated_once_with_owner_only_permissions(tmp_path: Path) -> None:

@@ -123,8 +123,7 @@ def test_uniques_include_tenant_id(owner_conn: psycopg.Connection) -> None:
 
 def test_app_role_is_confined_and_owns_nothing(owner_conn: psycopg.Connection) -> None:
     row = owner_conn.execute(
-        "SELECT oid, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolcanlogin "
-        "FROM pg_roles WHERE rolname = %s",
+        "SELECT oid, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolcanlogin FROM pg_roles WHERE rolname = %s",
         (DEFAULT_APP_ROLE,),
     ).fetchone()
     assert row is not None

@@ -65,9 +65,7 @@ def test_tenant_and_user_create(capsys: pytest.CaptureFixture[str], owner_conn: 
 
 
 @pytest.mark.usefixtures("env_for_cli")
-def test_tenant_deactivate_and_activate(
-    capsys: pytest.CaptureFixture[str], owner_conn: psycopg.Connection
-) -> None:
+def test_tenant_deactivate_and_activate(capsys: pytest.CaptureFixture[str], owner_conn: psycopg.Connection) -> None:
     slug = unique_slug()
     assert run_cli(capsys, "tenant", "create", slug, "--name", "T")[0] == 0
     assert run_cli(capsys, "tenant", "deactivate", slug)[:2] == (0, f"tenant {slug} is now inactive")
@@ -196,9 +194,7 @@ def test_unsupported_database_url_is_a_usage_error(
     assert "unsupported database URL scheme 'mysql'" in err
 
 
-def test_demo_loads_once_and_prints_logins(
-    env_for_cli: dict[str, str], owner_conn: psycopg.Connection
-) -> None:
+def test_demo_loads_once_and_prints_logins(env_for_cli: dict[str, str], owner_conn: psycopg.Connection) -> None:
     environment = {**os.environ, **env_for_cli}
     first = subprocess.run(
         [CONSOLE_SCRIPT, "demo"], env=environment, capture_output=True, text=True, timeout=120, check=False

@@ -77,9 +77,7 @@ async def test_operator_acts_in_another_tenant_explicitly_and_is_audited(
     ).fetchall()
     assert rows == [(target.id, operator.tenant.id, operator.id, "user.create", user_id)]
     # Without an explicit tenant the operator's token resolves to its own tenant.
-    assert (await gql(client, "{ tenant { slug } }", token=token)).data == {
-        "tenant": {"slug": operator.tenant.slug}
-    }
+    assert (await gql(client, "{ tenant { slug } }", token=token)).data == {"tenant": {"slug": operator.tenant.slug}}
 
 
 async def test_a_demoted_operator_cannot_cross_tenants(
@@ -109,9 +107,7 @@ async def test_deactivating_a_tenant_shuts_its_door(
     own = await gql(client, mutation % "deactivateTenant", {"id": str(operator.tenant.id)}, token=token)
     assert own.codes == ["FORBIDDEN"]
     for missing in ("00000000-0000-0000-0000-000000000000", "garbage"):
-        assert (await gql(client, mutation % "activateTenant", {"id": missing}, token=token)).codes == [
-            "NOT_FOUND"
-        ]
+        assert (await gql(client, mutation % "activateTenant", {"id": missing}, token=token)).codes == ["NOT_FOUND"]
 
 
 async def test_only_an_operator_grants_super_admin(

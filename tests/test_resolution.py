@@ -96,9 +96,7 @@ async def test_probes_and_the_ide_page_need_no_tenant(client: httpx.AsyncClient)
     assert query_by_get.status_code == 400
 
 
-async def test_registry_caches_lookups(
-    client: httpx.AsyncClient, make_tenant: TenantFactory, app: object
-) -> None:
+async def test_registry_caches_lookups(client: httpx.AsyncClient, make_tenant: TenantFactory, app: object) -> None:
     tenant = await make_tenant()
     registry = app.state.services.registry  # type: ignore[attr-defined]
     before = registry.lookups

@@ -24,18 +24,12 @@ class Seeded:
     course_id: uuid.UUID
 
 
-async def seed(
-    db: Database, tenant: TenantConfig, *, slug: str = "intro", email: str = "ada@uni.example"
-) -> Seeded:
+async def seed(db: Database, tenant: TenantConfig, *, slug: str = "intro", email: str = "ada@uni.example") -> Seeded:
     user_id, course_id, module_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     async with db.tenant_transaction(tenant.id) as session:
-        session.add(
-            models.User(id=user_id, tenant_id=tenant.id, email=email, full_name="Ada", role="instructor")
-        )
+        session.add(models.User(id=user_id, tenant_id=tenant.id, email=email, full_name="Ada", role="instructor"))
         await session.flush()
-        session.add(
-            models.Course(id=course_id, tenant_id=tenant.id, instructor_id=user_id, title="Intro", slug=slug)
-        )
+        session.add(models.Course(id=course_id, tenant_id=tenant.id, instructor_id=user_id, title="Intro", slug=slug))
         await session.flush()
         session.add(models.Module(id=module_id, tenant_id=tenant.id, course_id=course_id, title="M1"))
     return Seeded(tenant, user_id, course_id)
@@ -85,17 +79,13 @@ def test_no_tenant_bound_reads_zero_rows_on_a_reused_connection(
             (inside,) = conn.execute("SELECT count(*) FROM courses").fetchone() or (None,)
             assert inside == 1
         # After that transaction the setting reads '' (not NULL): NULLIF keeps it closed.
-        (setting,) = conn.execute("SELECT current_setting('app.current_tenant_id', true)").fetchone() or (
-            None,
-        )
+        (setting,) = conn.execute("SELECT current_setting('app.current_tenant_id', true)").fetchone() or (None,)
         assert setting == ""
         (after,) = conn.execute("SELECT count(*) FROM courses").fetchone() or (None,)
         assert after == 0
 
 
-async def test_pooled_connections_do_not_keep_the_tenant(
-    db: Database, two_tenants: tuple[Seeded, Seeded]
-) -> None:
+async def test_pooled_connections_do_not_keep_the_tenant(db: Database, two_tenants: tuple[Seeded, Seeded]) -> None:
     a, _ = two_tenants
     async with db.tenant_transaction(a.tenant.id) as session:
         assert (await session.execute(text("SELECT count(*) FROM courses"))).scalar_one() == 1
@@ -104,22 +94,16 @@ async def test_pooled_connections_do_not_keep_the_tenant(
             assert (await conn.execute(text("SELECT count(*) FROM courses"))).scalar_one() == 0
 
 
-async def test_platform_transaction_sees_no_tenant_rows(
-    db: Database, two_tenants: tuple[Seeded, Seeded]
-) -> None:
+async def test_platform_transaction_sees_no_tenant_rows(db: Database, two_tenants: tuple[Seeded, Seeded]) -> None:
     async with db.platform_transaction() as session:
         assert (await session.execute(text("SELECT count(*) FROM users"))).scalar_one() == 0
 
 
-async def test_insert_with_another_tenants_id_is_refused(
-    db: Database, two_tenants: tuple[Seeded, Seeded]
-) -> None:
+async def test_insert_with_another_tenants_id_is_refused(db: Database, two_tenants: tuple[Seeded, Seeded]) -> None:
     a, b = two_tenants
     with pytest.raises(DBAPIError) as caught:
         async with db.tenant_transaction(a.tenant.id) as session:
-            session.add(
-                models.User(tenant_id=b.tenant.id, email="mallory@x.example", full_name="M", role="admin")
-            )
+            session.add(models.User(tenant_id=b.tenant.id, email="mallory@x.example", full_name="M", role="admin"))
             await session.flush()
     assert isinstance(caught.value.orig, errors.InsufficientPrivilege)
     assert "row-level security" in str(caught.value.orig)

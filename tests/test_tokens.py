@@ -24,9 +24,7 @@ def claims_of(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
-def forge(
-    claims: dict[str, Any], *, key: str = SECRET, kid: str | None = KID, algorithm: str = "HS256"
-) -> str:
+def forge(claims: dict[str, Any], *, key: str = SECRET, kid: str | None = KID, algorithm: str = "HS256") -> str:
     headers = {"kid": kid} if kid is not None else None
     return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
 
@@ -99,9 +97,7 @@ async def test_wrong_key_and_unknown_kid_are_refused(client: httpx.AsyncClient, 
         "bad-sub",
     ],
 )
-async def test_claim_problems_are_refused(
-    client: httpx.AsyncClient, member: Any, change: dict[str, Any]
-) -> None:
+async def test_claim_problems_are_refused(client: httpx.AsyncClient, member: Any, change: dict[str, Any]) -> None:
     claims = claims_of(await login(client, member))
     for name, value in change.items():
         if value is None:
@@ -116,9 +112,7 @@ async def test_garbage_is_refused(client: httpx.AsyncClient, member: Any) -> Non
         await assert_refused(client, garbage, tenant=member.tenant.slug)
 
 
-async def test_forged_role_with_the_original_signature_is_refused(
-    client: httpx.AsyncClient, member: Any
-) -> None:
+async def test_forged_role_with_the_original_signature_is_refused(client: httpx.AsyncClient, member: Any) -> None:
     token = await login(client, member)
     header, _, signature = token.split(".")
     claims = claims_of(token) | {"role": "admin", "permissions": sorted(permissions_of("admin"))}
@@ -143,9 +137,7 @@ async def test_a_rotated_key_still_verifies(client: httpx.AsyncClient, member: A
     resolver = TenantResolver(services.registry, rotated, services.settings.base_domain)
     app.state.services = type(services)(**{**services.__dict__, "tokens": rotated, "resolver": resolver})
     try:
-        assert (await gql(client, ME, token=token)).data == {
-            "me": {"id": str(member.id), "role": "INSTRUCTOR"}
-        }
+        assert (await gql(client, ME, token=token)).data == {"me": {"id": str(member.id), "role": "INSTRUCTOR"}}
         assert jwt.get_unverified_header(await login(client, member))["kid"] == KID  # the newest signs
     finally:
         app.state.services = services
@@ -168,9 +160,7 @@ async def test_token_of_a_deactivated_user_is_refused(
     assert reply.codes == ["UNAUTHENTICATED"]
 
 
-async def test_token_issued_before_a_password_change_is_refused(
-    client: httpx.AsyncClient, member: Any
-) -> None:
+async def test_token_issued_before_a_password_change_is_refused(client: httpx.AsyncClient, member: Any) -> None:
     old = await login(client, member)
     reply = await gql(
         client,
@@ -184,9 +174,7 @@ async def test_token_issued_before_a_password_change_is_refused(
     assert await login(client, member, password="new horse battery")
 
 
-async def test_a_role_change_revokes_tokens(
-    client: httpx.AsyncClient, member: Any, make_user: PersonFactory
-) -> None:
+async def test_a_role_change_revokes_tokens(client: httpx.AsyncClient, member: Any, make_user: PersonFactory) -> None:
     token = await login(client, member)
     admin = await login(client, await make_user(member.tenant, "admin"))
     reply = await gql(

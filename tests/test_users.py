@@ -52,9 +52,7 @@ async def test_login_is_case_insensitive_on_email_and_rehashes_weak_hashes(
     owner_conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (weak, person.id))
     reply = await gql(client, LOGIN, {"e": person.email.upper(), "p": PASSWORD}, tenant=person.tenant.slug)
     assert reply.data["login"]["user"]["id"] == str(person.id)
-    row = owner_conn.execute(
-        "SELECT password_hash, last_login_at FROM users WHERE id = %s", (person.id,)
-    ).fetchone()
+    row = owner_conn.execute("SELECT password_hash, last_login_at FROM users WHERE id = %s", (person.id,)).fetchone()
     assert row is not None
     assert row[0].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert row[1] is not None
@@ -97,10 +95,7 @@ async def test_seat_limit_holds_under_parallel_creation(
     tenant = await make_tenant(max_users=4)
     admin = await login(client, await make_user(tenant, "admin"))  # seat 1 of 4
     replies = await asyncio.gather(
-        *[
-            gql(client, CREATE_USER, {"email": f"p{i}@uni.example", "role": "STUDENT"}, token=admin)
-            for i in range(10)
-        ]
+        *[gql(client, CREATE_USER, {"email": f"p{i}@uni.example", "role": "STUDENT"}, token=admin) for i in range(10)]
     )
     created = [r for r in replies if "errors" not in r.body]
     refused = [r for r in replies if r.codes == ["TENANT_USER_LIMIT"]]
@@ -146,9 +141,7 @@ async def test_admin_of_one_tenant_cannot_act_in_another(
 ) -> None:
     a, b = await make_tenant(), await make_tenant()
     token = await login(client, await make_user(a, "admin"))
-    reply = await gql(
-        client, CREATE_USER, {"email": "intruder@x.example", "role": "ADMIN"}, token=token, tenant=b.slug
-    )
+    reply = await gql(client, CREATE_USER, {"email": "intruder@x.example", "role": "ADMIN"}, token=token, tenant=b.slug)
     assert reply.status == 403
     assert reply.codes == ["TENANT_MISMATCH"]
     assert owner_conn.execute("SELECT count(*) FROM users WHERE tenant_id = %s", (b.id,)).fetchone() == (0,)

@@ -63,9 +63,7 @@ class AnalyticsQueries:
         ctx = info.context
         course = await visible_course(ctx, course_id)
         if not _may_read_analytics(ctx.require_viewer(), course.instructor_id):
-            raise LmsError(
-                ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its analytics"
-            )
+            raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its analytics")
         async with ctx.read() as session:
             repo = AnalyticsRepository(session, ctx.tenant.id)
             totals = await repo.course_enrollments(course.key)

@@ -85,9 +85,7 @@ class AnalyticsRepository:
         )
         statement = (
             select(LESSONS, completed.label("completed_count"))
-            .join(
-                MODULES, and_(MODULES.c.tenant_id == LESSONS.c.tenant_id, MODULES.c.id == LESSONS.c.module_id)
-            )
+            .join(MODULES, and_(MODULES.c.tenant_id == LESSONS.c.tenant_id, MODULES.c.id == LESSONS.c.module_id))
             .where(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.course_id == course_id)
             .order_by(MODULES.c.position, MODULES.c.created_at, LESSONS.c.position, LESSONS.c.created_at)
         )

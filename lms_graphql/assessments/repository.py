@@ -24,18 +24,14 @@ class AssessmentRepository:
         self.tenant_id = tenant_id
 
     async def by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
-        statement = select(ASSESSMENTS).where(
-            ASSESSMENTS.c.tenant_id == self.tenant_id, ASSESSMENTS.c.id.in_(ids)
-        )
+        statement = select(ASSESSMENTS).where(ASSESSMENTS.c.tenant_id == self.tenant_id, ASSESSMENTS.c.id.in_(ids))
         return list((await self.session.execute(statement)).all())
 
     async def of_courses(self, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
         statement = (
             select(ASSESSMENTS)
             .where(ASSESSMENTS.c.tenant_id == self.tenant_id, ASSESSMENTS.c.course_id.in_(course_ids))
-            .order_by(
-                ASSESSMENTS.c.course_id, ASSESSMENTS.c.due_at.asc().nulls_last(), ASSESSMENTS.c.created_at
-            )
+            .order_by(ASSESSMENTS.c.course_id, ASSESSMENTS.c.due_at.asc().nulls_last(), ASSESSMENTS.c.created_at)
         )
         return list((await self.session.execute(statement)).all())
 

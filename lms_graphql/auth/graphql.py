@@ -26,9 +26,7 @@ class AuthMutations:
     async def login(self, info: strawberry.Info[Context, None], email: str, password: str) -> AuthPayload:
         ctx = info.context
         async with ctx.write("auth.login") as session:
-            issued = await service.login(
-                session, ctx.tenant, ctx.services.tokens, email=email, password=password
-            )
+            issued = await service.login(session, ctx.tenant, ctx.services.tokens, email=email, password=password)
         return AuthPayload.from_issued(issued)
 
     @strawberry.mutation(description="Tokens issued before the change stop working; a new one is returned.")

@@ -105,9 +105,7 @@ class CourseQueries:
 
 @strawberry.type
 class CourseMutations:
-    @strawberry.mutation(
-        description="A new course starts as a draft; the slug is derived from the title if absent."
-    )
+    @strawberry.mutation(description="A new course starts as a draft; the slug is derived from the title if absent.")
     async def create_course(self, info: Info, input: CreateCourseInput) -> Course:
         ctx = info.context
         viewer = ctx.require(Permission.COURSE_CREATE)
@@ -186,9 +184,7 @@ class CourseMutations:
         return Lesson.from_row(lesson)
 
 
-async def _lifecycle(
-    ctx: Context, raw_id: strawberry.ID, action: str, change: service.CourseChange
-) -> Course:
+async def _lifecycle(ctx: Context, raw_id: strawberry.ID, action: str, change: service.CourseChange) -> Course:
     viewer = ctx.require_viewer()
     course_id = require_id(raw_id, "course")
     async with ctx.write(action, {"courseId": str(course_id)}) as session:

@@ -194,15 +194,10 @@ class CourseConnection:
     @classmethod
     def from_rows(cls, rows: list[Any], limit: int, course_filter: CourseFilter) -> CourseConnection:
         page = rows[:limit]
-        edges = [
-            CourseEdge(node=Course.from_row(row), cursor=encode_cursor(row.created_at, row.id))
-            for row in page
-        ]
+        edges = [CourseEdge(node=Course.from_row(row), cursor=encode_cursor(row.created_at, row.id)) for row in page]
         return cls(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > limit, end_cursor=edges[-1].cursor if edges else None
-            ),
+            page_info=PageInfo(has_next_page=len(rows) > limit, end_cursor=edges[-1].cursor if edges else None),
             course_filter=course_filter,
         )
 

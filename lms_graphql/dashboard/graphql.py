@@ -51,9 +51,7 @@ class StudentDashboard:
     async def _enrollments(self, ctx: Context) -> list[Any]:
         async def fetch() -> list[Any]:
             async with ctx.read() as session:
-                return await EnrollmentRepository(session, ctx.tenant.id).of_user(
-                    self.user_id, active_only=True
-                )
+                return await EnrollmentRepository(session, ctx.tenant.id).of_user(self.user_id, active_only=True)
 
         return await ctx.once("dashboard.enrollments", fetch)
 
@@ -79,9 +77,7 @@ class StudentDashboard:
     async def upcoming_assessments(self, info: Info) -> list[Assessment]:
         ctx = info.context
         async with ctx.read() as session:
-            rows = await AssessmentRepository(session, ctx.tenant.id).upcoming_for(
-                self.user_id, datetime.now(UTC)
-            )
+            rows = await AssessmentRepository(session, ctx.tenant.id).upcoming_for(self.user_id, datetime.now(UTC))
         return [Assessment.from_row(row) for row in rows]
 
     @strawberry.field(description="The user's own latest domain events, newest first.")

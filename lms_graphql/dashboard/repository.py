@@ -21,9 +21,7 @@ class ActivityRepository:
 
     async def recent_for(self, user_id: uuid.UUID, limit: int = RECENT_ACTIVITY_LIMIT) -> list[Row[Any]]:
         statement = (
-            select(
-                EVENTS.c.id, EVENTS.c.event_type, EVENTS.c.occurred_at, EVENTS.c.course_id, EVENTS.c.payload
-            )
+            select(EVENTS.c.id, EVENTS.c.event_type, EVENTS.c.occurred_at, EVENTS.c.course_id, EVENTS.c.payload)
             .where(EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.user_id == user_id)
             .order_by(EVENTS.c.occurred_at.desc(), EVENTS.c.id)
             .limit(limit)

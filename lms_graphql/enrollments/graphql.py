@@ -38,9 +38,7 @@ class EnrollmentQueries:
         ctx = info.context
         course = await visible_course(ctx, course_id)
         if not may_view_students(ctx.require_viewer(), course.instructor_id):
-            raise LmsError(
-                ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its students"
-            )
+            raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its students")
         async with ctx.read() as session:
             rows = await EnrollmentRepository(session, ctx.tenant.id).of_course(course.key)
         return [Enrollment.from_row(row) for row in rows]
@@ -48,9 +46,7 @@ class EnrollmentQueries:
 
 @strawberry.type
 class EnrollmentMutations:
-    @strawberry.mutation(
-        description="Enroll the signed-in user in a published course; emits student.enrolled."
-    )
+    @strawberry.mutation(description="Enroll the signed-in user in a published course; emits student.enrolled.")
     async def enroll_in_course(self, info: Info, course_id: strawberry.ID) -> Enrollment:
         ctx = info.context
         viewer = ctx.require(Permission.COURSE_ENROLL)
@@ -63,9 +59,7 @@ class EnrollmentMutations:
         description="Record progress (0-100) on a lesson of an enrolled course. Progress never decreases; "
         "emits lesson.progressed and, once, lesson.completed."
     )
-    async def update_lesson_progress(
-        self, info: Info, lesson_id: strawberry.ID, progress: int
-    ) -> LessonProgress:
+    async def update_lesson_progress(self, info: Info, lesson_id: strawberry.ID, progress: int) -> LessonProgress:
         ctx = info.context
         viewer = ctx.require(Permission.PROGRESS_TRACK_OWN)
         key = require_id(lesson_id, "lesson")

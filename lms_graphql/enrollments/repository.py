@@ -183,9 +183,7 @@ class EnrollmentRepository:
         statement = (
             select(LESSONS)
             .distinct(LESSONS.c.course_id)
-            .join(
-                MODULES, and_(MODULES.c.tenant_id == LESSONS.c.tenant_id, MODULES.c.id == LESSONS.c.module_id)
-            )
+            .join(MODULES, and_(MODULES.c.tenant_id == LESSONS.c.tenant_id, MODULES.c.id == LESSONS.c.module_id))
             .outerjoin(PROGRESS, progress)
             .where(
                 LESSONS.c.tenant_id == self.tenant_id,

@@ -33,17 +33,10 @@ async def enroll(
     enrollments = EnrollmentRepository(session, tenant.id)
     if await enrollments.lock(viewer.id, course.id) is not None:
         raise conflict(ALREADY_ENROLLED)
-    if (
-        course.max_enrollment is not None
-        and await enrollments.seats_taken(course.id) >= course.max_enrollment
-    ):
+    if course.max_enrollment is not None and await enrollments.seats_taken(course.id) >= course.max_enrollment:
         raise LmsError(ErrorCode.COURSE_FULL, f"this course is full ({course.max_enrollment} students)")
-    enrollment = models.Enrollment(
-        id=uuid.uuid4(), tenant_id=tenant.id, user_id=viewer.id, course_id=course.id
-    )
-    await insert_or_conflict(
-        session, enrollment, {"uq_enrollments_tenant_id_user_id_course_id": ALREADY_ENROLLED}
-    )
+    enrollment = models.Enrollment(id=uuid.uuid4(), tenant_id=tenant.id, user_id=viewer.id, course_id=course.id)
+    await insert_or_conflict(session, enrollment, {"uq_enrollments_tenant_id_user_id_course_id": ALREADY_ENROLLED})
     await append_event(
         session,
         tenant_id=tenant.id,

@@ -36,9 +36,7 @@ class Enrollment:
     status: EnrollmentStatus
     enrolled_at: datetime
     completed_at: datetime | None
-    progress_percent: float = strawberry.field(
-        description="0-100: completed lessons / all lessons of the course."
-    )
+    progress_percent: float = strawberry.field(description="0-100: completed lessons / all lessons of the course.")
     user_id: strawberry.Private[uuid.UUID]
     course_id: strawberry.Private[uuid.UUID]
 

@@ -93,9 +93,7 @@ class Database:
             pool_pre_ping=True,
             pool_timeout=10,
         )
-        self._sessions = async_sessionmaker(
-            self.engine, sync_session_class=TenantBoundSession, expire_on_commit=False
-        )
+        self._sessions = async_sessionmaker(self.engine, sync_session_class=TenantBoundSession, expire_on_commit=False)
 
     @asynccontextmanager
     async def tenant_transaction(self, tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:

@@ -11,9 +11,7 @@ from lms_graphql.models.notification import Notification
 from lms_graphql.models.tenant import Tenant
 from lms_graphql.models.user import User
 
-TENANT_OWNED_TABLES = tuple(
-    table.name for table in Base.metadata.sorted_tables if "tenant_id" in table.columns
-)
+TENANT_OWNED_TABLES = tuple(table.name for table in Base.metadata.sorted_tables if "tenant_id" in table.columns)
 
 __all__ = [
     "TENANT_OWNED_TABLES",

@@ -29,9 +29,7 @@ SUBMISSION_STATUSES = ("in_progress", "submitted", "graded")
 class Assessment(TenantOwned, Base):
     __tablename__ = "assessments"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "course_id"], ["courses.tenant_id", "courses.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["tenant_id", "course_id"], ["courses.tenant_id", "courses.id"], ondelete="CASCADE"),
         Index(None, "tenant_id", "course_id"),
         CheckConstraint("length(btrim(title)) > 0", name="title_not_blank"),
         CheckConstraint(one_of("assessment_type", ASSESSMENT_TYPES), name="type_valid"),
@@ -73,9 +71,7 @@ class Submission(TenantOwned, Base):
         CheckConstraint("score IS NULL OR score >= 0", name="score_nonnegative"),
         CheckConstraint(one_of("status", SUBMISSION_STATUSES), name="status_valid"),
         CheckConstraint("status = 'in_progress' OR submitted_at IS NOT NULL", name="submitted_at_set"),
-        CheckConstraint(
-            "status <> 'graded' OR (score IS NOT NULL AND graded_at IS NOT NULL)", name="graded_has_score"
-        ),
+        CheckConstraint("status <> 'graded' OR (score IS NOT NULL AND graded_at IS NOT NULL)", name="graded_has_score"),
     )
 
     assessment_id: Mapped[uuid.UUID]

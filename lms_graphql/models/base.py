@@ -33,9 +33,7 @@ def created_at_column() -> Mapped[datetime]:
 
 
 def updated_at_column() -> Mapped[datetime]:
-    return mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
-    )
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now())
 
 
 class TenantOwned:
@@ -51,6 +49,4 @@ class TenantOwned:
 
     # sort_order puts the key first and in (tenant_id, id) order: the primary key index
     # leads with tenant_id like every other index.
-    id: Mapped[uuid.UUID] = mapped_column(
-        primary_key=True, default=uuid.uuid4, server_default=GEN_UUID, sort_order=-1
-    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, server_default=GEN_UUID, sort_order=-1)

@@ -50,9 +50,7 @@ class Course(TenantOwned, Base):
 class Module(TenantOwned, Base):
     __tablename__ = "modules"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "course_id"], ["courses.tenant_id", "courses.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["tenant_id", "course_id"], ["courses.tenant_id", "courses.id"], ondelete="CASCADE"),
         # Target of lessons' (tenant, course, module) key: a lesson's course is its module's.
         UniqueConstraint("tenant_id", "course_id", "id"),
         CheckConstraint("length(btrim(title)) > 0", name="title_not_blank"),

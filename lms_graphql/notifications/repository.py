@@ -25,9 +25,7 @@ class NotificationRepository:
         )
         if unread_only:
             statement = statement.where(NOTIFICATIONS.c.read_at.is_(None))
-        statement = statement.order_by(NOTIFICATIONS.c.created_at.desc(), NOTIFICATIONS.c.id).limit(
-            LIST_LIMIT
-        )
+        statement = statement.order_by(NOTIFICATIONS.c.created_at.desc(), NOTIFICATIONS.c.id).limit(LIST_LIMIT)
         return list((await self.session.execute(statement)).all())
 
     async def mark_read(self, user_id: uuid.UUID, notification_id: uuid.UUID) -> Row[Any] | None:

@@ -49,9 +49,7 @@ async def create_tenant_as_operator(
     """Register a tenant; the action is recorded in the new tenant's audit log, atomically."""
     tenant_id = uuid.uuid4()
     async with services.db.tenant_transaction(tenant_id) as session:
-        tenant = await create_tenant(
-            session, slug=slug, name=name, plan=plan, max_users=max_users, tenant_id=tenant_id
-        )
+        tenant = await create_tenant(session, slug=slug, name=name, plan=plan, max_users=max_users, tenant_id=tenant_id)
         await audit.record(session, tenant_id, viewer, "tenant.create", {"slug": tenant.slug, "plan": plan})
     await services.registry.changed(tenant.slug)
     return tenant

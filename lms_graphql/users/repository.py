@@ -27,14 +27,10 @@ class UserRepository:
         return int((await self.session.execute(statement)).scalar_one())
 
     async def find_by_email(self, email: str) -> models.User | None:
-        statement = select(models.User).where(
-            models.User.tenant_id == self.tenant_id, models.User.email == email
-        )
+        statement = select(models.User).where(models.User.tenant_id == self.tenant_id, models.User.email == email)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def create(
-        self, *, email: str, full_name: str, role: str, password_hash: str | None
-    ) -> models.User:
+    async def create(self, *, email: str, full_name: str, role: str, password_hash: str | None) -> models.User:
         user = models.User(
             tenant_id=self.tenant_id,
             email=email,

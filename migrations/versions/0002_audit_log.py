@@ -37,9 +37,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_audit_log_tenant_id")),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_audit_log")),
     )
-    op.create_index(
-        op.f("ix_audit_log_tenant_id_occurred_at"), "audit_log", ["tenant_id", "occurred_at"], unique=False
-    )
+    op.create_index(op.f("ix_audit_log_tenant_id_occurred_at"), "audit_log", ["tenant_id", "occurred_at"], unique=False)
 
     secure_tenant_table("audit_log", context.config.attributes["app_role"], "SELECT, INSERT")
 
