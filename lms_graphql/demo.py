@@ -10,6 +10,9 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
+from lms_graphql.context import Viewer
+from lms_graphql.courses.service import create_course, publish_course
+from lms_graphql.enrollments.service import enroll, update_progress
 from lms_graphql.kit.db import Database
 from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.repository import TenantRepository
@@ -114,27 +117,31 @@ async def _create_tenant(db: Database, spec: DemoTenant) -> None:
         students = [await _user(session, tenant, name, spec.domain, "student") for name in spec.students]
         now = datetime.now(UTC)
         for index, title in enumerate(spec.courses):
-            published = not title.endswith("(draft)")
-            course = models.Course(
-                id=uuid.uuid4(),
-                tenant_id=tenant.id,
-                instructor_id=instructors[index % len(instructors)].id,
+            teacher = instructors[index % len(instructors)]
+            course = await create_course(
+                session,
+                tenant,
+                Viewer(user=teacher, home_tenant_id=tenant.id),
                 title=title,
-                slug=title.lower().replace(" (draft)", "").replace(" ", "-"),
+                slug=None,
                 description=f"{title}: a demo course of {spec.name}.",
-                status="published" if published else "draft",
-                published_at=now - timedelta(days=30) if published else None,
                 max_enrollment=200,
+                instructor_id=None,
             )
-            session.add(course)
-            await session.flush()  # no ORM relationships: parents are flushed before children
             lessons = await _add_content(session, course)
             assessment = _add_assessments(session, course, now)
             await session.flush()
-            if published:
-                _enroll(session, course, students[: 2 + index], lessons, now)
-                await session.flush()
-                _add_submission(session, assessment, students[0], now)
+            if title.endswith("(draft)"):
+                continue
+            await publish_course(session, tenant, Viewer(user=teacher, home_tenant_id=tenant.id), course.id)
+            # Through the services, so enrollments, progress and their events are the real thing.
+            for rank, student in enumerate(students[: 2 + index]):
+                learner = Viewer(user=student, home_tenant_id=tenant.id)
+                await enroll(session, tenant, learner, course.id)
+                for lesson in lessons[: max(0, len(lessons) - 3 * rank - 2)]:
+                    await update_progress(session, tenant, learner, lesson.id, 100)
+            _add_submission(session, assessment, students[0], now)
+            await session.flush()
 
 
 async def _user(session: AsyncSession, tenant: TenantConfig, name: str, domain: str, role: str) -> models.User:
@@ -219,41 +226,6 @@ def _add_assessments(session: AsyncSession, course: models.Course, now: datetime
     )
     session.add_all([quiz, essay])
     return quiz
-
-
-def _enroll(
-    session: AsyncSession,
-    course: models.Course,
-    students: list[models.User],
-    lessons: list[models.Lesson],
-    now: datetime,
-) -> None:
-    for rank, student in enumerate(students):
-        completed = lessons[: max(0, len(lessons) - 3 * rank - 2)]
-        percent = Decimal(100 * len(completed)) / Decimal(len(lessons))
-        session.add(
-            models.Enrollment(
-                tenant_id=course.tenant_id,
-                user_id=student.id,
-                course_id=course.id,
-                progress_pct=percent.quantize(Decimal("0.01")),
-                enrolled_at=now - timedelta(days=20),
-                last_accessed_at=now - timedelta(days=rank),
-            )
-        )
-        for lesson in completed:
-            session.add(
-                models.LessonProgress(
-                    tenant_id=course.tenant_id,
-                    user_id=student.id,
-                    course_id=course.id,
-                    lesson_id=lesson.id,
-                    status="completed",
-                    progress_pct=100,
-                    started_at=now - timedelta(days=10),
-                    completed_at=now - timedelta(days=5),
-                )
-            )
 
 
 def _add_submission(session: AsyncSession, quiz: models.Assessment, student: models.User, now: datetime) -> None:

@@ -26,4 +26,5 @@ class ActivityRepository:
             .order_by(EVENTS.c.occurred_at.desc(), EVENTS.c.id)
             .limit(limit)
         )
-        return list((await self.session.execute(statement)).tuples().all())  # type: ignore[arg-type]
+        rows: list[Any] = list((await self.session.execute(statement)).all())
+        return rows

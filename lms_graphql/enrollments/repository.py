@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, case, func, or_, select, tuple_, update
+from sqlalchemy import Numeric, Row, Table, and_, case, cast, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
@@ -158,7 +159,7 @@ class EnrollmentRepository:
             )
             .scalar_subquery()
         )
-        percent = case((total == 0, 0), else_=func.round(100.0 * completed / total, 2))
+        percent = case((total == 0, 0), else_=func.round(cast(completed, Numeric) * 100 / total, 2))
         await self.session.execute(
             update(ENROLLMENTS)
             .where(ENROLLMENTS.c.tenant_id == self.tenant_id, ENROLLMENTS.c.course_id == course_id)
@@ -182,7 +183,7 @@ class EnrollmentRepository:
         )
         statement = (
             select(LESSONS)
-            .distinct(LESSONS.c.course_id)
+            .ext(distinct_on(LESSONS.c.course_id))
             .join(MODULES, and_(MODULES.c.tenant_id == LESSONS.c.tenant_id, MODULES.c.id == LESSONS.c.module_id))
             .outerjoin(PROGRESS, progress)
             .where(
