@@ -8,7 +8,7 @@ from strawberry.types.execution import ExecutionContext
 
 from lms_graphql import __version__
 from lms_graphql.analytics.graphql import AnalyticsQueries
-from lms_graphql.assessments.graphql import AssessmentQueries
+from lms_graphql.assessments.graphql import AssessmentMutations, AssessmentQueries
 from lms_graphql.auth.graphql import AuthMutations
 from lms_graphql.courses.graphql import CourseMutations, CourseQueries
 from lms_graphql.dashboard.graphql import DashboardQueries
@@ -39,6 +39,7 @@ class Query(
 class Mutation(
     AuthMutations,
     EnrollmentMutations,
+    AssessmentMutations,
     CourseMutations,
     UserMutations,
     NotificationMutations,

@@ -90,3 +90,27 @@ class AssessmentRepository:
             .order_by(CERTIFICATES.c.issued_at.desc())
         )
         return list((await self.session.execute(statement)).all())
+
+    async def get(self, assessment_id: uuid.UUID) -> models.Assessment | None:
+        return await self.session.get(models.Assessment, (self.tenant_id, assessment_id))
+
+    async def attempts(self, user_id: uuid.UUID, assessment_id: uuid.UUID) -> list[models.Submission]:
+        """All the user's attempts (in progress too), oldest first."""
+        statement = (
+            select(models.Submission)
+            .where(
+                models.Submission.tenant_id == self.tenant_id,
+                models.Submission.user_id == user_id,
+                models.Submission.assessment_id == assessment_id,
+            )
+            .order_by(models.Submission.attempt_number)
+        )
+        return list((await self.session.execute(statement)).scalars().all())
+
+    async def lock_submission(self, submission_id: uuid.UUID) -> models.Submission | None:
+        statement = (
+            select(models.Submission)
+            .where(models.Submission.tenant_id == self.tenant_id, models.Submission.id == submission_id)
+            .with_for_update()
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()

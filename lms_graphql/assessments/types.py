@@ -19,7 +19,10 @@ from lms_graphql.users.graphql import User
 Info = strawberry.Info[Context, None]
 
 
-@strawberry.enum
+@strawberry.enum(
+    description="QUIZ and EXAM with answer keys for every question are graded on submission; ASSIGNMENT, "
+    "and PEER_REVIEW (graded by the course's instructor for now), are graded by hand."
+)
 class AssessmentType(Enum):
     QUIZ = "quiz"
     EXAM = "exam"
@@ -94,6 +97,8 @@ class Submission:
     status: SubmissionStatus
     submitted_at: datetime
     graded_at: datetime | None
+    started_at: datetime
+    late: bool = strawberry.field(description="Submitted after the assessment's due date.")
     assessment_id: strawberry.Private[uuid.UUID]
     user_id: strawberry.Private[uuid.UUID]
 
@@ -109,6 +114,8 @@ class Submission:
             status=SubmissionStatus(row.status),
             submitted_at=row.submitted_at,
             graded_at=row.graded_at,
+            started_at=row.started_at,
+            late=row.is_late,
             assessment_id=row.assessment_id,
             user_id=row.user_id,
         )
@@ -147,3 +154,24 @@ class Certificate:
     @strawberry.field
     async def user(self, info: Info) -> User:
         return User.from_row(await info.context.loaders.user.load(self.user_id))
+
+
+@strawberry.type(description="A started attempt of a timed assessment: submit before the deadline.")
+class AssessmentAttempt:
+    id: strawberry.ID
+    attempt_number: int
+    started_at: datetime
+    deadline: datetime | None = strawberry.field(description="When the time limit runs out (null: untimed).")
+    assessment_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def assessment(self, info: Info) -> Assessment:
+        return Assessment.from_row(await info.context.loaders.assessment.load(self.assessment_id))
+
+
+@strawberry.type(description="What a certificate's public verification reveals, and nothing more.")
+class CertificateVerification:
+    course_title: str
+    learner_name: str
+    tenant_name: str
+    issued_at: datetime

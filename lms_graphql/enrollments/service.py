@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
+from lms_graphql.certificates.service import issue_if_complete
 from lms_graphql.context import Viewer
 from lms_graphql.courses import access
 from lms_graphql.courses.repository import CourseRepository
@@ -110,6 +111,9 @@ async def update_progress(
             enrollment.status = "completed"
             enrollment.completed_at = now
         await session.flush()
+        if percent >= 100:
+            course = (await courses.by_ids([lesson.course_id]))[0]
+            await issue_if_complete(session, tenant.id, viewer.id, course.id, course.title)
     if previous is None or reached > previous:
         await append_event(
             session,

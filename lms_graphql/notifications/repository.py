@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, Table, func, select, update
+from sqlalchemy import Row, Table, Uuid, func, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
 
 NOTIFICATIONS: Table = models.Notification.__table__  # type: ignore[assignment]
+USERS: Table = models.User.__table__  # type: ignore[assignment]
 LIST_LIMIT = 100
 
 
@@ -41,3 +43,56 @@ class NotificationRepository:
             .returning(*NOTIFICATIONS.c)
         )
         return (await self.session.execute(statement)).one_or_none()
+
+    async def add(
+        self,
+        user_ids: list[uuid.UUID],
+        *,
+        event_id: uuid.UUID,
+        event_type: str,
+        title: str,
+        body: str | None,
+        payload: dict[str, Any],
+    ) -> None:
+        """One notification per user for the event; a repeated event adds nothing."""
+        if not user_ids:
+            return
+        statement = (
+            insert(NOTIFICATIONS)
+            .values(
+                [
+                    {
+                        "tenant_id": self.tenant_id,
+                        "user_id": user_id,
+                        "event_id": event_id,
+                        "event_type": event_type,
+                        "title": title,
+                        "body": body,
+                        "payload": payload,
+                    }
+                    for user_id in dict.fromkeys(user_ids)
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "user_id", "event_id"])
+        )
+        await self.session.execute(statement)
+
+    async def add_for_students(
+        self, *, event_id: uuid.UUID, event_type: str, title: str, body: str | None, payload: dict[str, Any]
+    ) -> None:
+        """One notification for every active student of the tenant, in one statement."""
+        students = select(
+            literal(self.tenant_id, Uuid),
+            USERS.c.id,
+            literal(event_id, Uuid),
+            literal(event_type),
+            literal(title),
+            literal(body),
+            literal(payload, JSONB),
+        ).where(USERS.c.tenant_id == self.tenant_id, USERS.c.role == "student", USERS.c.is_active)
+        statement = (
+            insert(NOTIFICATIONS)
+            .from_select(["tenant_id", "user_id", "event_id", "event_type", "title", "body", "payload"], students)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "user_id", "event_id"])
+        )
+        await self.session.execute(statement)
