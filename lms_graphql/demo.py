@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
+from lms_graphql.assessments.service import NewAssessment, create_assessment, grade, submit
 from lms_graphql.context import Viewer
 from lms_graphql.courses.service import create_course, publish_course
 from lms_graphql.enrollments.service import enroll, update_progress
@@ -129,19 +129,29 @@ async def _create_tenant(db: Database, spec: DemoTenant) -> None:
                 instructor_id=None,
             )
             lessons = await _add_content(session, course)
-            assessment = _add_assessments(session, course, now)
-            await session.flush()
+            teaching = Viewer(user=teacher, home_tenant_id=tenant.id)
+            quiz, essay = await _add_assessments(session, tenant, teaching, course.id, now)
             if title.endswith("(draft)"):
                 continue
-            await publish_course(session, tenant, Viewer(user=teacher, home_tenant_id=tenant.id), course.id)
-            # Through the services, so enrollments, progress and their events are the real thing.
+            await publish_course(session, tenant, teaching, course.id)
+            # Through the services, so enrollments, progress, grades, certificates and their
+            # events and notifications are the real thing.
             for rank, student in enumerate(students[: 2 + index]):
                 learner = Viewer(user=student, home_tenant_id=tenant.id)
                 await enroll(session, tenant, learner, course.id)
-                for lesson in lessons[: max(0, len(lessons) - 3 * rank - 2)]:
+                done = len(lessons) if rank == 0 and index == 0 else max(0, len(lessons) - 3 * rank - 2)
+                for lesson in lessons[:done]:
                     await update_progress(session, tenant, learner, lesson.id, 100)
-            _add_submission(session, assessment, students[0], now)
-            await session.flush()
+                if rank == 0:
+                    # The first student passes the quiz and gets the essay graded: with every
+                    # lesson done in the first course, that earns a certificate.
+                    await submit(session, tenant, learner, quiz.id, {"q1": "a", "q2": False})
+                    handed_in = await submit(session, tenant, learner, essay.id, {"essay": "What I learned..."})
+                    if index == 0:
+                        await grade(session, tenant, teaching, handed_in.id, score=85, feedback="Well argued.")
+                elif rank == 1:
+                    await submit(session, tenant, learner, quiz.id, {"q1": "b", "q2": True})  # failed
+                    await submit(session, tenant, learner, essay.id, {"essay": "Draft thoughts"})  # to grade
 
 
 async def _user(session: AsyncSession, tenant: TenantConfig, name: str, domain: str, role: str) -> models.User:
@@ -179,71 +189,60 @@ async def _add_content(session: AsyncSession, course: models.Course) -> list[mod
     return lessons
 
 
-def _add_assessments(session: AsyncSession, course: models.Course, now: datetime) -> models.Assessment:
-    quiz = models.Assessment(
-        id=uuid.uuid4(),
-        tenant_id=course.tenant_id,
-        course_id=course.id,
-        title=f"{course.title}: checkpoint quiz",
-        assessment_type="quiz",
-        max_score=Decimal(10),
-        passing_score=Decimal(6),
-        time_limit_min=20,
-        max_attempts=3,
-        due_at=now + timedelta(days=14),
-        questions=[
-            {
-                "id": "q1",
-                "type": "single_choice",
-                "prompt": "Which of these is a tenant-isolation mechanism of PostgreSQL?",
-                "points": 5,
-                "options": [
-                    {"id": "a", "text": "Row-level security"},
-                    {"id": "b", "text": "VACUUM"},
-                ],
-                "answer": "a",
-            },
-            {
-                "id": "q2",
-                "type": "true_false",
-                "prompt": "A composite foreign key can reference another tenant's row.",
-                "points": 5,
-                "answer": False,
-            },
-        ],
+async def _add_assessments(
+    session: AsyncSession, tenant: TenantConfig, teacher: Viewer, course_id: uuid.UUID, now: datetime
+) -> tuple[models.Assessment, models.Assessment]:
+    quiz = await create_assessment(
+        session,
+        tenant,
+        teacher,
+        NewAssessment(
+            course_id=course_id,
+            title="Checkpoint quiz",
+            assessment_type="quiz",
+            max_score=10,
+            passing_score=6,
+            time_limit_min=None,
+            max_attempts=3,
+            due_at=now + timedelta(days=14),
+            accepts_late=True,
+            questions=[
+                {
+                    "id": "q1",
+                    "type": "single_choice",
+                    "prompt": "Which of these is a tenant-isolation mechanism of PostgreSQL?",
+                    "points": 5,
+                    "options": [{"id": "a", "text": "Row-level security"}, {"id": "b", "text": "VACUUM"}],
+                    "answer": "a",
+                },
+                {
+                    "id": "q2",
+                    "type": "true_false",
+                    "prompt": "A composite foreign key can reference another tenant's row.",
+                    "points": 5,
+                    "answer": False,
+                },
+            ],
+        ),
     )
-    essay = models.Assessment(
-        id=uuid.uuid4(),
-        tenant_id=course.tenant_id,
-        course_id=course.id,
-        title=f"{course.title}: final essay",
-        assessment_type="assignment",
-        max_score=Decimal(100),
-        passing_score=Decimal(60),
-        max_attempts=1,
-        due_at=now + timedelta(days=45),
-        questions=[{"id": "essay", "type": "essay", "prompt": "Reflect on the course.", "points": 100}],
+    essay = await create_assessment(
+        session,
+        tenant,
+        teacher,
+        NewAssessment(
+            course_id=course_id,
+            title="Final essay",
+            assessment_type="assignment",
+            max_score=100,
+            passing_score=60,
+            time_limit_min=None,
+            max_attempts=1,
+            due_at=now + timedelta(days=45),
+            accepts_late=True,
+            questions=[{"id": "essay", "type": "essay", "prompt": "Reflect on the course.", "points": 100}],
+        ),
     )
-    session.add_all([quiz, essay])
-    return quiz
-
-
-def _add_submission(session: AsyncSession, quiz: models.Assessment, student: models.User, now: datetime) -> None:
-    session.add(
-        models.Submission(
-            tenant_id=quiz.tenant_id,
-            assessment_id=quiz.id,
-            user_id=student.id,
-            attempt_number=1,
-            answers={"q1": "a", "q2": True},
-            score=Decimal(5),
-            passed=False,
-            status="graded",
-            started_at=now - timedelta(days=3, minutes=15),
-            submitted_at=now - timedelta(days=3),
-            graded_at=now - timedelta(days=3),
-        )
-    )
+    return quiz, essay
 
 
 def _print_logins() -> None:

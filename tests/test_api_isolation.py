@@ -67,6 +67,16 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "submission": ("query($id: ID!) { submission(id: $id) { id answers } }", "submission"),
     "markNotificationRead": ("mutation($id: ID!) { markNotificationRead(id: $id) { id } }", "notification"),
     "updateUser": ('mutation($id: ID!) { updateUser(id: $id, input: {fullName: "pwned"}) { id } }', "user"),
+    "createAssessment": (
+        'mutation($id: ID!) { createAssessment(input: {courseId: $id, title: "x", assessmentType: QUIZ}) { id } }',
+        "course",
+    ),
+    "startAssessment": ("mutation($id: ID!) { startAssessment(assessmentId: $id) { id } }", "assessment"),
+    "submitAssessment": (
+        "mutation($id: ID!) { submitAssessment(assessmentId: $id, answers: {}) { id } }",
+        "assessment",
+    ),
+    "gradeSubmission": ("mutation($id: ID!) { gradeSubmission(submissionId: $id, score: 1) { id } }", "submission"),
 }
 
 
@@ -78,6 +88,7 @@ def ids_of(target: Side) -> dict[str, str]:
         "submission": str(target.submission_id),
         "notification": str(target.notification_id),
         "user": str(target.student.id),
+        "assessment": str(target.course.assessment_ids[0]),
     }
 
 

@@ -6,7 +6,8 @@ import strawberry
 
 from lms_graphql.analytics.repository import AnalyticsRepository
 from lms_graphql.auth.permissions import Permission
-from lms_graphql.context import Context, Viewer
+from lms_graphql.context import Context
+from lms_graphql.courses import access
 from lms_graphql.courses.graphql import visible_course
 from lms_graphql.courses.types import Lesson
 from lms_graphql.errors import ErrorCode, LmsError
@@ -49,20 +50,13 @@ def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def _may_read_analytics(viewer: Viewer, instructor_id: object) -> bool:
-    if viewer.can(Permission.ANALYTICS_READ_ANY):
-        return True
-    own = viewer.can(Permission.ANALYTICS_READ_OWN_COURSE) and not viewer.cross_tenant
-    return own and instructor_id == viewer.id
-
-
 @strawberry.type
 class AnalyticsQueries:
     @strawberry.field
     async def course_analytics(self, info: Info, course_id: strawberry.ID) -> CourseAnalytics:
         ctx = info.context
         course = await visible_course(ctx, course_id)
-        if not _may_read_analytics(ctx.require_viewer(), course.instructor_id):
+        if not access.may_read_analytics(ctx.require_viewer(), course.instructor_id):
             raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its analytics")
         async with ctx.read() as session:
             repo = AnalyticsRepository(session, ctx.tenant.id)

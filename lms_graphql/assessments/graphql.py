@@ -18,19 +18,13 @@ from lms_graphql.assessments.types import (
 )
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.certificates.repository import CertificateRepository
-from lms_graphql.context import Context, Viewer
+from lms_graphql.context import Context
+from lms_graphql.courses import access
 from lms_graphql.errors import ErrorCode, LmsError, not_found
 from lms_graphql.kit.graphql import require_id
 
 Info = strawberry.Info[Context, None]
 MAX_CODE = 64
-
-
-def may_grade(viewer: Viewer, instructor_id: object) -> bool:
-    if viewer.can(Permission.SUBMISSION_GRADE_ANY):
-        return True
-    own = viewer.can(Permission.SUBMISSION_GRADE_OWN_COURSE) and not viewer.cross_tenant
-    return own and instructor_id == viewer.id
 
 
 @strawberry.input
@@ -65,7 +59,7 @@ class AssessmentQueries:
         if row.user_id != viewer.id:
             assessment = await ctx.loaders.assessment.load(row.assessment_id)
             course = await ctx.loaders.course.load(assessment.course_id)
-            if not may_grade(viewer, course.instructor_id):
+            if not access.may_grade(viewer, course.instructor_id):
                 raise not_found("submission not found")  # others' work does not exist for you
         return Submission.from_row(row)
 
@@ -118,9 +112,11 @@ class AssessmentMutations:
         ctx = info.context
         viewer = ctx.require(Permission.SUBMISSION_SUBMIT)
         key = require_id(assessment_id, "assessment")
+        async with ctx.write("assessment.expire") as session:
+            await service.close_expired_attempts(session, ctx.tenant, viewer, key)
         async with ctx.write("assessment.start") as session:
             attempt = await service.start_attempt(session, ctx.tenant, viewer, key)
-            limit = (await ctx.loaders.assessment.load(key)).time_limit_min
+        limit = (await ctx.loaders.assessment.load(key)).time_limit_min
         return AssessmentAttempt(
             id=strawberry.ID(str(attempt.id)),
             attempt_number=attempt.attempt_number,
@@ -136,8 +132,10 @@ class AssessmentMutations:
         ctx = info.context
         viewer = ctx.require(Permission.SUBMISSION_SUBMIT)
         key = require_id(assessment_id, "assessment")
+        async with ctx.write("assessment.expire") as session:
+            expired = await service.close_expired_attempts(session, ctx.tenant, viewer, key)
         async with ctx.write("assessment.submit") as session:
-            submission = await service.submit(session, ctx.tenant, viewer, key, answers)
+            submission = await service.submit(session, ctx.tenant, viewer, key, answers, just_expired=expired > 0)
         return Submission.from_row(submission)
 
     @strawberry.mutation(description="The course's instructor or an admin grades (or regrades) a submission.")
@@ -150,7 +148,5 @@ class AssessmentMutations:
             raise LmsError(ErrorCode.FORBIDDEN, "your role does not allow grading")
         key = require_id(submission_id, "submission")
         async with ctx.write("submission.grade", {"submissionId": str(key)}) as session:
-            submission = await service.grade(
-                session, ctx.tenant, viewer, key, score=score, feedback=feedback, may_grade=may_grade
-            )
+            submission = await service.grade(session, ctx.tenant, viewer, key, score=score, feedback=feedback)
         return Submission.from_row(submission)

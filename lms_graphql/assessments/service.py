@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import null
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
@@ -83,7 +84,8 @@ async def create_assessment(
         max_score=max_score,
         passing_score=passing,
         time_limit_min=spec.time_limit_min,
-        max_attempts=spec.max_attempts,
+        # An explicit NULL (unlimited): a plain None would let the column default (1) apply.
+        max_attempts=spec.max_attempts if spec.max_attempts is not None else null(),
         due_at=spec.due_at,
         accepts_late=spec.accepts_late,
         questions=question_model.validate_questions(spec.questions),
@@ -138,12 +140,24 @@ def _check_attempt_allowed(state: _Attempting, now: datetime) -> int:
     return len(state.attempts) + 1
 
 
-async def _close_expired(session: AsyncSession, state: _Attempting, now: datetime) -> None:
+async def _close_expired(session: AsyncSession, state: _Attempting, now: datetime) -> int:
     """A timed attempt whose clock ran out counts as submitted blank."""
+    closed = 0
     for attempt in state.attempts:
         deadline = _deadline(state.assessment, attempt)
         if attempt.status == "in_progress" and deadline is not None and now > deadline:
             await _finish(session, state, attempt, {}, deadline)
+            closed += 1
+    return closed
+
+
+async def close_expired_attempts(
+    session: AsyncSession, tenant: TenantConfig, viewer: Viewer, assessment_id: uuid.UUID
+) -> int:
+    """Close the viewer's timed-out attempts. Run in its own savepoint before starting or
+    submitting, so the closing stands even when what follows is refused."""
+    state = await _attempting(session, tenant, viewer, assessment_id)
+    return await _close_expired(session, state, datetime.now(UTC))
 
 
 async def start_attempt(
@@ -170,16 +184,21 @@ async def start_attempt(
 
 
 async def submit(
-    session: AsyncSession, tenant: TenantConfig, viewer: Viewer, assessment_id: uuid.UUID, answers: Any
+    session: AsyncSession,
+    tenant: TenantConfig,
+    viewer: Viewer,
+    assessment_id: uuid.UUID,
+    answers: Any,
+    *,
+    just_expired: bool = False,
 ) -> models.Submission:
     now = datetime.now(UTC)
     state = await _attempting(session, tenant, viewer, assessment_id)
     checked = question_model.validate_answers(state.assessment.questions, answers)
+    if just_expired or await _close_expired(session, state, now):
+        raise bad_input(f"the time limit of {state.assessment.time_limit_min} minutes for this attempt has passed")
     running = next((a for a in state.attempts if a.status == "in_progress"), None)
     if running is not None:
-        deadline = _deadline(state.assessment, running)
-        if deadline is not None and now > deadline:
-            raise bad_input(f"the time limit of {state.assessment.time_limit_min} minutes for this attempt has passed")
         if state.assessment.due_at is not None and now > state.assessment.due_at and not state.assessment.accepts_late:
             raise bad_input("the due date of this assessment has passed")
         attempt = running
@@ -272,7 +291,6 @@ async def grade(
     *,
     score: float,
     feedback: str | None,
-    may_grade: Any,
 ) -> models.Submission:
     repo = AssessmentRepository(session, tenant.id)
     found = await repo.submission(submission_id)
@@ -281,7 +299,7 @@ async def grade(
     assessment = await repo.get(found.assessment_id)
     assert assessment is not None
     course = (await CourseRepository(session, tenant.id).by_ids([assessment.course_id]))[0]
-    if not may_grade(viewer, course.instructor_id):
+    if not access.may_grade(viewer, course.instructor_id):
         raise not_found("submission not found")
     amount = _score(score, "score", assessment.max_score)
     if feedback is not None and len(feedback) > MAX_FEEDBACK:

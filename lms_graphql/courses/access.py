@@ -19,10 +19,29 @@ def listing_filter(viewer: Viewer, *, status: str | None = None, search: str | N
     return CourseFilter(see_all=False, own_instructor_id=own, status=status, search=search)
 
 
-def can_edit(viewer: Viewer, instructor_id: uuid.UUID) -> bool:
-    if viewer.can(Permission.COURSE_EDIT_ANY):
+def may_for_course(viewer: Viewer, instructor_id: object, own: Permission, any_course: Permission) -> bool:
+    """The pattern of every course-scoped right: any course, or the courses one teaches."""
+    if viewer.can(any_course):
         return True
-    return viewer.can(Permission.COURSE_EDIT_OWN) and instructor_id == viewer.id and not viewer.cross_tenant
+    return viewer.can(own) and instructor_id == viewer.id and not viewer.cross_tenant
+
+
+def can_edit(viewer: Viewer, instructor_id: uuid.UUID) -> bool:
+    return may_for_course(viewer, instructor_id, Permission.COURSE_EDIT_OWN, Permission.COURSE_EDIT_ANY)
+
+
+def may_grade(viewer: Viewer, instructor_id: object) -> bool:
+    return may_for_course(
+        viewer, instructor_id, Permission.SUBMISSION_GRADE_OWN_COURSE, Permission.SUBMISSION_GRADE_ANY
+    )
+
+
+def may_view_students(viewer: Viewer, instructor_id: object) -> bool:
+    return may_for_course(viewer, instructor_id, Permission.STUDENTS_READ_OWN_COURSE, Permission.STUDENTS_READ_ANY)
+
+
+def may_read_analytics(viewer: Viewer, instructor_id: object) -> bool:
+    return may_for_course(viewer, instructor_id, Permission.ANALYTICS_READ_OWN_COURSE, Permission.ANALYTICS_READ_ANY)
 
 
 def can_see(viewer: Viewer, course: Any, *, enrolled: bool = False) -> bool:

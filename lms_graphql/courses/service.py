@@ -16,7 +16,7 @@ from lms_graphql.courses import access, validation
 from lms_graphql.courses.repository import CourseRepository
 from lms_graphql.enrollments.repository import EnrollmentRepository
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
-from lms_graphql.events.outbox import append_event
+from lms_graphql.events.publish import Notice, record_event
 from lms_graphql.kit.repository import insert_or_conflict
 from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.users.repository import UserRepository
@@ -117,7 +117,7 @@ async def publish_course(
     course.status = "published"
     course.published_at = datetime.now(UTC)
     await session.flush()
-    await append_event(
+    await record_event(
         session,
         tenant_id=tenant.id,
         event_type="course.published",
@@ -130,6 +130,8 @@ async def publish_course(
             "moduleCount": module_count,
             "lessonCount": lesson_count,
         },
+        # Every student of the tenant hears of a new course: that is how they find it.
+        notice=Notice(title=f"New course: {course.title}", all_students=True),
     )
     return course
 

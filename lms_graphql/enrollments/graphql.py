@@ -5,7 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from lms_graphql.auth.permissions import Permission
-from lms_graphql.context import Context, Viewer
+from lms_graphql.context import Context
+from lms_graphql.courses import access
 from lms_graphql.courses.graphql import visible_course
 from lms_graphql.enrollments import service
 from lms_graphql.enrollments.repository import EnrollmentRepository
@@ -14,13 +15,6 @@ from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.kit.graphql import require_id
 
 Info = strawberry.Info[Context, None]
-
-
-def may_view_students(viewer: Viewer, instructor_id: object) -> bool:
-    if viewer.can(Permission.STUDENTS_READ_ANY):
-        return True
-    own = viewer.can(Permission.STUDENTS_READ_OWN_COURSE) and not viewer.cross_tenant
-    return own and instructor_id == viewer.id
 
 
 @strawberry.type
@@ -37,7 +31,7 @@ class EnrollmentQueries:
     async def course_students(self, info: Info, course_id: strawberry.ID) -> list[Enrollment]:
         ctx = info.context
         course = await visible_course(ctx, course_id)
-        if not may_view_students(ctx.require_viewer(), course.instructor_id):
+        if not access.may_view_students(ctx.require_viewer(), course.instructor_id):
             raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its students")
         async with ctx.read() as session:
             rows = await EnrollmentRepository(session, ctx.tenant.id).of_course(course.key)

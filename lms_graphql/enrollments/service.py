@@ -15,6 +15,7 @@ from lms_graphql.courses.repository import CourseRepository
 from lms_graphql.enrollments.repository import EnrollmentRepository, course_percent
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, conflict, not_found
 from lms_graphql.events.outbox import append_event
+from lms_graphql.events.publish import Notice, record_event
 from lms_graphql.kit.repository import insert_or_conflict
 from lms_graphql.tenancy.config import TenantConfig
 
@@ -38,13 +39,14 @@ async def enroll(
         raise LmsError(ErrorCode.COURSE_FULL, f"this course is full ({course.max_enrollment} students)")
     enrollment = models.Enrollment(id=uuid.uuid4(), tenant_id=tenant.id, user_id=viewer.id, course_id=course.id)
     await insert_or_conflict(session, enrollment, {"uq_enrollments_tenant_id_user_id_course_id": ALREADY_ENROLLED})
-    await append_event(
+    await record_event(
         session,
         tenant_id=tenant.id,
         event_type="student.enrolled",
         user_id=viewer.id,
         course_id=course.id,
         payload={"courseId": str(course.id), "courseName": course.title, "enrollmentId": str(enrollment.id)},
+        notice=Notice(title=f"{viewer.user.full_name} enrolled in {course.title}", recipients=(course.instructor_id,)),
     )
     return enrollment
 

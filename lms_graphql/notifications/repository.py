@@ -81,7 +81,9 @@ class NotificationRepository:
         self, *, event_id: uuid.UUID, event_type: str, title: str, body: str | None, payload: dict[str, Any]
     ) -> None:
         """One notification for every active student of the tenant, in one statement."""
+        # The id is generated per row in SQL: a Python-side default would be one value for all.
         students = select(
+            func.gen_random_uuid(),
             literal(self.tenant_id, Uuid),
             USERS.c.id,
             literal(event_id, Uuid),
@@ -92,7 +94,7 @@ class NotificationRepository:
         ).where(USERS.c.tenant_id == self.tenant_id, USERS.c.role == "student", USERS.c.is_active)
         statement = (
             insert(NOTIFICATIONS)
-            .from_select(["tenant_id", "user_id", "event_id", "event_type", "title", "body", "payload"], students)
+            .from_select(["id", "tenant_id", "user_id", "event_id", "event_type", "title", "body", "payload"], students)
             .on_conflict_do_nothing(index_elements=["tenant_id", "user_id", "event_id"])
         )
         await self.session.execute(statement)
