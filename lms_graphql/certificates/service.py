@@ -12,7 +12,7 @@ from lms_graphql.certificates.repository import CertificateRepository
 from lms_graphql.enrollments.repository import EnrollmentRepository
 from lms_graphql.events.publish import Notice, record_event
 
-# 20 random bytes: 160 bits, far beyond guessing, in 32 URL-safe characters.
+# 20 random bytes: 160 bits, far beyond guessing, in 27 URL-safe characters.
 CODE_BYTES = 20
 
 
