@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from lms_graphql.auth.tokens import TokenService
 from lms_graphql.config import Settings
-from lms_graphql.context import Services
+from lms_graphql.context import Services, SocketCounter
 from lms_graphql.endpoint import GraphQLEndpoint, RequestIdMiddleware
+from lms_graphql.events import channels
+from lms_graphql.events.backends import backend_for
+from lms_graphql.events.bus import EventBus
+from lms_graphql.events.live import LiveFeeds
+from lms_graphql.events.relay import OutboxRelay
 from lms_graphql.kit.db import Database, resolve_database_urls
 from lms_graphql.schema import schema
 from lms_graphql.tenancy.registry import TenantRegistry
@@ -41,13 +48,54 @@ async def ensure_app_role_is_confined(db: Database) -> None:
 def build_services(settings: Settings, db: Database) -> Services:
     registry = TenantRegistry(db)
     tokens = TokenService(settings.jwt_keys)
+    app_conninfo = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    bus = EventBus(backend_for(settings.broadcast_url or "memory://", app_conninfo), queue_size=settings.bus_queue_size)
+    relay = OutboxRelay(
+        db,
+        bus,
+        sweep_seconds=settings.outbox_sweep_seconds,
+        retention=timedelta(days=settings.outbox_retention_days),
+    )
     return Services(
         settings=settings,
         db=db,
         registry=registry,
         tokens=tokens,
         resolver=TenantResolver(registry, tokens, settings.base_domain),
+        bus=bus,
+        relay=relay,
+        live=LiveFeeds(db, bus),
+        sockets=SocketCounter(settings.ws_max_connections_per_user),
     )
+
+
+async def follow_registry_changes(services: Services) -> None:
+    """Tenant changes made by other processes reach this one's registry cache over the bus."""
+    async with services.bus.subscribe([channels.REGISTRY]) as subscription:
+        async for message in subscription:
+            if isinstance(message, str):
+                services.registry.invalidate(message)
+
+
+@asynccontextmanager
+async def running(services: Services) -> AsyncIterator[None]:
+    """The bus, the relay and the registry's change feed, for the app's lifetime."""
+    await services.bus.start()
+    services.db.on_events_committed = services.relay.kick
+    await services.relay.start()
+
+    async def announce(slug: str) -> None:
+        await services.bus.publish(channels.REGISTRY, slug)
+
+    services.registry.add_change_publisher(announce)
+    follower = asyncio.create_task(follow_registry_changes(services), name="registry-changes")
+    try:
+        yield
+    finally:
+        follower.cancel()
+        services.db.on_events_committed = None
+        await services.relay.stop()
+        await services.bus.stop()
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -72,17 +120,24 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         try:
             await ensure_app_role_is_confined(database)
             app.state.services = build_services(settings, database)
-            yield
+            async with running(app.state.services):
+                yield
         finally:
             if owned:
                 await database.dispose()
 
-    graphql_app = GraphQLEndpoint(schema, graphql_ide="graphiql")
+    graphql_app = GraphQLEndpoint(
+        schema,
+        graphql_ide="graphiql",
+        max_subscriptions_per_connection=settings.ws_max_subscriptions,
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+    )
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_app),
         ],
         middleware=[Middleware(RequestIdMiddleware), Middleware(TenantResolutionMiddleware)],
         lifespan=lifespan,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +25,12 @@ class Settings:
     jwt_secret_env: str | None = field(repr=False)
     jwt_keys_env: str | None = field(default=None, repr=False)
     jwt_keys_file: Path | None = None
+    ws_max_subscriptions: int = 20
+    ws_max_connections_per_user: int = 10
+    ws_init_timeout_seconds: int = 10
+    bus_queue_size: int = 1_000
+    outbox_sweep_seconds: int = 300
+    outbox_retention_days: int = 7
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -38,6 +45,12 @@ class Settings:
             jwt_secret_env=source.get("LMS_JWT_SECRET") or None,
             jwt_keys_env=source.get("LMS_JWT_KEYS") or None,
             jwt_keys_file=Path(source["LMS_JWT_KEYS_FILE"]) if source.get("LMS_JWT_KEYS_FILE") else None,
+            ws_max_subscriptions=_int(source, "LMS_WS_MAX_SUBSCRIPTIONS", 20, 1, 1_000),
+            ws_max_connections_per_user=_int(source, "LMS_WS_MAX_CONNECTIONS_PER_USER", 10, 1, 1_000),
+            ws_init_timeout_seconds=_int(source, "LMS_WS_INIT_TIMEOUT_SECONDS", 10, 1, 600),
+            bus_queue_size=_int(source, "LMS_BUS_QUEUE_SIZE", 1_000, 1, 1_000_000),
+            outbox_sweep_seconds=_int(source, "LMS_OUTBOX_SWEEP_SECONDS", 300, 1, 86_400),
+            outbox_retention_days=_int(source, "LMS_OUTBOX_RETENTION_DAYS", 7, 1, 3_650),
         )
 
     @cached_property
@@ -69,6 +82,19 @@ class Settings:
 
 class ConfigError(ValueError):
     """A setting that cannot work; the message names the variable."""
+
+
+def _int(source: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = source.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
 
 
 MIN_JWT_SECRET_LENGTH = 32  # HS256 wants a key at least as long as its 256-bit output

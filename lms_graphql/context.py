@@ -25,6 +25,9 @@ from lms_graphql.tenancy.registry import TenantRegistry
 from lms_graphql.tenancy.resolution import TenantResolver
 
 if TYPE_CHECKING:
+    from lms_graphql.events.bus import EventBus
+    from lms_graphql.events.live import LiveFeeds
+    from lms_graphql.events.relay import OutboxRelay
     from lms_graphql.loaders import Loaders
 
 T = TypeVar("T")
@@ -39,6 +42,36 @@ class Services:
     registry: TenantRegistry
     tokens: TokenService
     resolver: TenantResolver
+    bus: EventBus
+    relay: OutboxRelay
+    live: LiveFeeds
+    sockets: SocketCounter
+
+
+class SocketCounter:
+    """Open websockets per user in this process, against LMS_WS_MAX_CONNECTIONS_PER_USER."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: dict[uuid.UUID, int] = {}
+
+    def acquire(self, user_id: uuid.UUID) -> bool:
+        count = self._open.get(user_id, 0)
+        if count >= self.limit:
+            return False
+        self._open[user_id] = count + 1
+        return True
+
+    def release(self, user_id: uuid.UUID) -> None:
+        count = self._open.get(user_id, 0) - 1
+        if count > 0:
+            self._open[user_id] = count
+        else:
+            self._open.pop(user_id, None)
+
+    @property
+    def total(self) -> int:
+        return sum(self._open.values())
 
 
 @dataclass(frozen=True)
@@ -104,6 +137,16 @@ class RequestTransaction:
             await stack.__aexit__(_Rollback, _Rollback(), None)
 
 
+class PerUseTransactions(RequestTransaction):
+    """For long-lived websockets: every use is its own short tenant-bound transaction, so a
+    subscription never holds a transaction (or a pooled connection) open between events."""
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[AsyncSession]:
+        async with self._db.tenant_transaction(self._tenant_id) as session:
+            yield session
+
+
 @dataclass
 class Context:
     request: Request
@@ -114,6 +157,8 @@ class Context:
     viewer: Viewer | None
     tx: RequestTransaction
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set by the websocket protocols from the connection_init payload.
+    connection_params: dict[str, Any] | None = None
 
     @cached_property
     def loaders(self) -> Loaders:

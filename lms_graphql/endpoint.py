@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 
 from lms_graphql.auth.viewer import load_viewer
-from lms_graphql.context import Context, RequestTransaction, Services
+from lms_graphql.context import Context, PerUseTransactions, RequestTransaction, Services
+from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -44,8 +51,13 @@ class RequestIdMiddleware:
 class GraphQLEndpoint(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         resolution: Resolution | None = scope.get("state", {}).get("resolution")
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+        if scope["type"] == "websocket":
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                socket_context: Context | None = scope["state"].get("socket_context")
+                if socket_context is not None:
+                    release_socket(socket_context)
             return
         if resolution is None:
             # Only the static IDE page comes without a tenant (the resolution middleware
@@ -69,14 +81,84 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         state = request.state
-        assert isinstance(request, Request)
+        services: Services = request.app.state.services
+        if isinstance(request, WebSocket):
+            # Authenticated at connection_init (on_ws_connect); until then nothing runs.
+            resolution: Resolution | None = getattr(state, "resolution", None)
+            tenant = resolution.tenant if resolution is not None else UNRESOLVED_TENANT
+            context = Context(
+                request=request,  # type: ignore[arg-type]
+                response=response,  # type: ignore[arg-type]
+                request_id=state.request_id,
+                services=services,
+                tenant=tenant,
+                viewer=None,
+                tx=PerUseTransactions(services.db, tenant.id),
+            )
+            request.scope["state"]["socket_context"] = context
+            return context
         assert isinstance(response, Response)
         return Context(
             request=request,
             response=response,
             request_id=state.request_id,
-            services=request.app.state.services,
+            services=services,
             tenant=state.resolution.tenant,
             viewer=state.viewer,
             tx=state.tx,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate the socket exactly as an HTTP request: token from the connection_init
+        payload ({"authorization": "Bearer ..."}) or the upgrade request's header."""
+        socket: Any = context.request
+        params = context.connection_params or {}
+        authorization = (
+            params.get("authorization") or params.get("Authorization") or socket.headers.get("authorization")
+        )
+        if not isinstance(authorization, str) or not authorization:
+            raise ConnectionRejectionError({"message": "sign in first: send a bearer token", "code": "UNAUTHENTICATED"})
+        services = context.services
+        try:
+            resolution = await services.resolver.resolve_parts(
+                host=socket.headers.get("host", ""),
+                tenant_header=socket.headers.get("x-tenant-id"),
+                authorization=authorization,
+            )
+            tx = PerUseTransactions(services.db, resolution.tenant.id)
+            viewer = await load_viewer(services, resolution, tx)
+        except ResolutionError as exc:
+            raise ConnectionRejectionError({"message": exc.message, "code": exc.code.value}) from None
+        if viewer is None or resolution.claims is None:
+            raise ConnectionRejectionError({"message": "sign in first", "code": "UNAUTHENTICATED"})
+        if not services.sockets.acquire(viewer.id):
+            raise ConnectionRejectionError(
+                {"message": f"at most {services.sockets.limit} live connections per user", "code": "RATE_LIMITED"}
+            )
+        context.tenant, context.viewer, context.tx = resolution.tenant, viewer, tx
+        context.extra["socket_owner"] = viewer.id
+        delay = (resolution.claims.expires_at - datetime.now(UTC)).total_seconds()
+        context.extra["expiry"] = asyncio.get_running_loop().call_later(
+            max(delay, 0.0), lambda: asyncio.ensure_future(_close_expired(socket))
+        )
+        acknowledged: UnsetType = UNSET
+        return acknowledged
+
+
+async def _close_expired(socket: WebSocket) -> None:
+    with contextlib.suppress(Exception):
+        await socket.close(code=4401, reason="token expired")
+
+
+def release_socket(context: Context) -> None:
+    expiry = context.extra.pop("expiry", None)
+    if expiry is not None:
+        expiry.cancel()
+    owner = context.extra.pop("socket_owner", None)
+    if owner is not None:
+        context.services.sockets.release(owner)
+
+
+UNRESOLVED_TENANT = TenantConfig(
+    id=uuid.UUID(int=0), slug="-", name="-", plan="free", region="eu-west-1", placement="shared", is_active=False
+)

@@ -30,6 +30,9 @@ class LmsError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+        # graphql-core copies an original error's ``extensions`` into the GraphQL error, so
+        # the code survives every path (subscriptions included).
+        self.extensions = {"code": code.value}
 
 
 def bad_input(message: str) -> LmsError:

@@ -13,6 +13,7 @@ from lms_graphql.auth.graphql import AuthMutations
 from lms_graphql.courses.graphql import CourseMutations, CourseQueries
 from lms_graphql.dashboard.graphql import DashboardQueries
 from lms_graphql.enrollments.graphql import EnrollmentMutations, EnrollmentQueries
+from lms_graphql.events.graphql import LiveSubscriptions
 from lms_graphql.kit.graphql import OperationBoundary
 from lms_graphql.notifications.graphql import NotificationMutations, NotificationQueries
 from lms_graphql.tenancy.graphql import TenantMutations, TenantQueries
@@ -55,7 +56,12 @@ class LmsSchema(strawberry.Schema):
         return None
 
 
-schema = LmsSchema(query=Query, mutation=Mutation, extensions=[OperationBoundary])
+@strawberry.type
+class Subscription(LiveSubscriptions):
+    pass
+
+
+schema = LmsSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=[OperationBoundary])
 
 
 def export_schema() -> str:

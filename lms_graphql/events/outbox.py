@@ -38,4 +38,5 @@ async def append_event(
         )
     )
     await session.flush()
+    session.info["events_written"] = True  # the relay is told once the transaction commits
     return event_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -94,6 +94,8 @@ class Database:
             pool_timeout=10,
         )
         self._sessions = async_sessionmaker(self.engine, sync_session_class=TenantBoundSession, expire_on_commit=False)
+        # Called with the tenant id after a transaction that wrote domain events committed.
+        self.on_events_committed: Callable[[uuid.UUID], None] | None = None
 
     @asynccontextmanager
     async def tenant_transaction(self, tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
@@ -102,6 +104,8 @@ class Database:
             session.info["tenant_id"] = tenant_id
             async with session.begin():
                 yield session
+            if session.info.get("events_written") and self.on_events_committed is not None:
+                self.on_events_committed(tenant_id)
 
     @asynccontextmanager
     async def platform_transaction(self) -> AsyncIterator[AsyncSession]:

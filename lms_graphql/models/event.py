@@ -23,6 +23,14 @@ class DomainEvent(TenantOwned, Base):
         ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
         Index(None, "tenant_id", "user_id", "occurred_at"),
         Index(None, "tenant_id", "occurred_at"),
+        Index(None, "tenant_id", "course_id", "occurred_at"),
+        # What the relay has still to publish: small, whatever the size of the outbox.
+        Index(
+            "ix_domain_events_tenant_id_unpublished",
+            "tenant_id",
+            "occurred_at",
+            postgresql_where=text("published_at IS NULL"),
+        ),
     )
 
     event_type: Mapped[str] = mapped_column(String(64))

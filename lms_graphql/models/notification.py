@@ -18,6 +18,7 @@ class Notification(TenantOwned, Base):
         UniqueConstraint("tenant_id", "user_id", "event_id"),
         ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
         Index(None, "tenant_id", "user_id", "created_at"),
+        Index(None, "tenant_id", "event_id"),
     )
 
     user_id: Mapped[uuid.UUID]

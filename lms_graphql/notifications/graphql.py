@@ -23,6 +23,9 @@ class Notification:
     payload: JSON
     created_at: datetime
     read_at: datetime | None
+    event_id: strawberry.ID | None = strawberry.field(
+        description="The domain event behind it; pass as afterEventId when resubscribing."
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> Notification:
@@ -34,6 +37,7 @@ class Notification:
             payload=row.payload,
             created_at=row.created_at,
             read_at=row.read_at,
+            event_id=strawberry.ID(str(row.event_id)) if row.event_id else None,
         )
 
 

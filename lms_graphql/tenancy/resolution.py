@@ -93,12 +93,20 @@ class TenantResolver:
         self.base_domain = base_domain
 
     async def resolve(self, headers: Headers) -> Resolution:
-        claims = self._claims(headers)
+        return await self.resolve_parts(
+            host=headers.get("host", ""),
+            tenant_header=headers.get("x-tenant-id"),
+            authorization=headers.get("authorization"),
+        )
+
+    async def resolve_parts(self, *, host: str, tenant_header: str | None, authorization: str | None) -> Resolution:
+        """The single resolution path: HTTP requests, and websockets at connection_init."""
+        claims = self._claims(authorization)
         slug: str | None
         source: Source
-        if slug := subdomain_slug(headers.get("host", ""), self.base_domain):
+        if slug := subdomain_slug(host, self.base_domain):
             source = "subdomain"
-        elif slug := (headers.get("x-tenant-id") or "").strip().lower():
+        elif slug := (tenant_header or "").strip().lower():
             source = "header"
         elif claims is not None:
             slug, source = claims.tenant_slug, "token"
@@ -117,8 +125,8 @@ class TenantResolver:
             cross_tenant = True
         return Resolution(tenant, claims, source, cross_tenant)
 
-    def _claims(self, headers: Headers) -> TokenClaims | None:
-        token = bearer_token(headers.get("authorization"))
+    def _claims(self, authorization: str | None) -> TokenClaims | None:
+        token = bearer_token(authorization)
         if token is None:
             return None
         try:
@@ -154,6 +162,10 @@ class TenantResolutionMiddleware:
         try:
             resolution = await resolver.resolve(Headers(scope=scope))
         except ResolutionError as exc:
+            if scope["type"] == "websocket" and exc.code == ErrorCode.TENANT_NOT_RESOLVED:
+                # The token may still come in the connection_init payload: resolved there.
+                await self.app(scope, receive, send)
+                return
             if scope["type"] == "websocket":
                 close_code = exc.CLOSE_CODE[exc.status]
                 await send({"type": "websocket.close", "code": close_code, "reason": exc.message})

@@ -1,0 +1,102 @@
+"""The subscriptions: a student's notifications, and live progress of a course."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from lms_graphql.auth.permissions import Permission
+from lms_graphql.context import Context, Viewer
+from lms_graphql.courses import access
+from lms_graphql.courses.repository import CourseRepository
+from lms_graphql.enrollments.types import ProgressStatus
+from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
+from lms_graphql.kit.graphql import parse_id, require_id
+from lms_graphql.notifications.graphql import Notification
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class ProgressUpdate:
+    course_id: strawberry.ID
+    user_id: strawberry.ID
+    lesson_id: strawberry.ID
+    status: ProgressStatus
+    progress_pct: int
+    course_percent: float = strawberry.field(
+        description="The student's whole-course progress after this update, 0-100."
+    )
+    occurred_at: datetime
+    event_id: strawberry.ID = strawberry.field(description="Pass as afterEventId when resubscribing to miss nothing.")
+
+    @classmethod
+    def from_event(cls, row: Any) -> ProgressUpdate:
+        payload = row.payload
+        return cls(
+            course_id=strawberry.ID(payload["courseId"]),
+            user_id=strawberry.ID(str(row.user_id)),
+            lesson_id=strawberry.ID(payload["lessonId"]),
+            status=ProgressStatus(payload.get("status", "in_progress")),
+            progress_pct=int(payload["progressPct"]),
+            course_percent=float(payload.get("coursePercent", 0)),
+            occurred_at=row.occurred_at,
+            event_id=strawberry.ID(str(row.id)),
+        )
+
+
+def _after(raw: strawberry.ID | None) -> Any:
+    if raw is None:
+        return None
+    parsed = parse_id(raw)
+    if parsed is None:
+        raise bad_input("afterEventId must be an event id from an earlier message")
+    return parsed
+
+
+def _subscriber(ctx: Context) -> Viewer:
+    viewer = ctx.require_viewer()
+    if viewer.cross_tenant:
+        raise LmsError(ErrorCode.FORBIDDEN, "platform operators cannot subscribe in another tenant")
+    return viewer
+
+
+@strawberry.type
+class LiveSubscriptions:
+    @strawberry.subscription(
+        description="The signed-in user's notifications as they are created. After a reconnect, pass the last "
+        "eventId seen as afterEventId to receive what was missed (within the outbox retention)."
+    )
+    async def student_notifications(
+        self, info: Info, after_event_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[Notification, None]:
+        ctx = info.context
+        viewer = _subscriber(ctx)
+        async for row in ctx.services.live.notifications(ctx.tenant.id, viewer, _after(after_event_id)):
+            yield Notification.from_row(row)
+
+    @strawberry.subscription(
+        description="Progress of the course's students as it happens: for its instructor and admins. "
+        "afterEventId resumes after a reconnect."
+    )
+    async def course_progress_updates(
+        self, info: Info, course_id: strawberry.ID, after_event_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[ProgressUpdate, None]:
+        ctx = info.context
+        viewer = _subscriber(ctx)
+        key = require_id(course_id, "course")
+        after = _after(after_event_id)
+        async with ctx.read() as session:
+            rows = await CourseRepository(session, ctx.tenant.id).by_ids([key])
+        if not rows or not access.can_see(viewer, rows[0]):
+            raise not_found("course not found")
+        watch = access.may_for_course(
+            viewer, rows[0].instructor_id, Permission.PROGRESS_WATCH_OWN_COURSE, Permission.PROGRESS_WATCH_ANY
+        )
+        if not watch:
+            raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may watch its progress")
+        async for row in ctx.services.live.course_progress(ctx.tenant.id, viewer, key, after):
+            yield ProgressUpdate.from_event(row)

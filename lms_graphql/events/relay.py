@@ -1,0 +1,167 @@
+"""The outbox relay: publishes committed domain events to the bus, at least once.
+
+A tenant's events are drained when a transaction that wrote some commits in this process
+(``kick``), and by a periodic sweep over every tenant that catches what a crash, a bus outage
+or another process left behind. Draining takes unpublished rows ``FOR UPDATE SKIP LOCKED``,
+publishes them, then marks them published in the same transaction: nothing is lost when two
+transactions commit out of order (no ``id > last_seen``), nothing of a rolled-back
+transaction exists to publish, and a bus failure rolls the marking back so the events go out
+once the bus returns. A crash between publishing and marking publishes again: consumers
+dedupe by event id. The sweep also prunes published events after the retention period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, text
+
+from lms_graphql import models
+from lms_graphql.events import channels
+from lms_graphql.events.bus import EventBus
+from lms_graphql.events.repository import OutboxRepository
+from lms_graphql.kit.db import Database
+
+log = logging.getLogger("lms_graphql.relay")
+
+BATCH = 500
+# Above this many recipients one "everybody re-read" message replaces per-user messages.
+MAX_NAMED_RECIPIENTS = 100
+SWEEP_LOCK = 7_310_001  # pg advisory lock key: one sweeping process at a time
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        *,
+        sweep_seconds: float = 300.0,
+        retention: timedelta = timedelta(days=7),
+        workers: int = 4,
+    ) -> None:
+        self._db = db
+        self._bus = bus
+        self._sweep_seconds = sweep_seconds
+        self._retention = retention
+        self._pending: asyncio.Queue[uuid.UUID] = asyncio.Queue()
+        self._queued: set[uuid.UUID] = set()
+        self._busy: set[uuid.UUID] = set()
+        self._again: set[uuid.UUID] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._workers = workers
+        self.published = 0
+
+    def kick(self, tenant_id: uuid.UUID) -> None:
+        """A transaction of ``tenant_id`` that wrote events has committed."""
+        if tenant_id in self._busy:
+            self._again.add(tenant_id)
+        elif tenant_id not in self._queued:
+            self._queued.add(tenant_id)
+            self._pending.put_nowait(tenant_id)
+
+    async def idle(self) -> None:
+        """Until every kicked tenant has been drained."""
+        await self._pending.join()
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._work(), name=f"relay-{n}") for n in range(self._workers)]
+        self._tasks.append(asyncio.create_task(self._sweep_forever(), name="relay-sweep"))
+
+    async def stop(self, flush_seconds: float = 5.0) -> None:
+        """Publish what is pending (for at most ``flush_seconds``), then stop."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(flush_seconds):
+                await self.idle()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _work(self) -> None:
+        while True:
+            tenant_id = await self._pending.get()
+            self._queued.discard(tenant_id)
+            self._busy.add(tenant_id)
+            try:
+                await self.drain(tenant_id)
+            except Exception as exc:
+                log.warning("publishing events of tenant %s failed (%s); will retry", tenant_id, exc)
+                await asyncio.sleep(1.0)
+                self._again.add(tenant_id)
+            finally:
+                self._busy.discard(tenant_id)
+            if tenant_id in self._again:
+                self._again.discard(tenant_id)
+                self.kick(tenant_id)
+            self._pending.task_done()
+
+    async def drain(self, tenant_id: uuid.UUID) -> int:
+        """Publish every unpublished event of the tenant; returns how many."""
+        total = 0
+        while True:
+            async with self._db.tenant_transaction(tenant_id) as session:
+                outbox = OutboxRepository(session, tenant_id)
+                rows = await outbox.unpublished(BATCH)
+                if not rows:
+                    return total
+                recipients = {
+                    r.event_id: r for r in await outbox.recipients([row.id for row in rows], MAX_NAMED_RECIPIENTS + 1)
+                }
+                for row in rows:
+                    await self._publish(tenant_id, row, recipients.get(row.id))
+                await outbox.mark_published([row.id for row in rows])
+            total += len(rows)
+            self.published += len(rows)
+            if len(rows) < BATCH:
+                return total
+
+    async def _publish(self, tenant_id: uuid.UUID, row: object, recipients: object) -> None:
+        event_id: uuid.UUID = row.id  # type: ignore[attr-defined]
+        event_type: str = row.event_type  # type: ignore[attr-defined]
+        message = channels.event_message(event_id, event_type)
+        course_id = row.course_id  # type: ignore[attr-defined]
+        if course_id is not None:
+            await self._bus.publish(channels.course(tenant_id, course_id), message)
+        if recipients is not None:
+            if recipients.total > MAX_NAMED_RECIPIENTS:  # type: ignore[attr-defined]
+                await self._bus.publish(channels.all_users(tenant_id), message)
+            else:
+                for user_id in recipients.users:  # type: ignore[attr-defined]
+                    await self._bus.publish(channels.user(tenant_id, user_id), message)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox sweep failed (%s)", exc)
+            await asyncio.sleep(self._sweep_seconds)
+
+    async def sweep(self) -> bool:
+        """Drain and prune every active tenant, if no other process is sweeping now."""
+        async with self._db.engine.connect() as conn:
+            locked = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SWEEP_LOCK})).scalar()
+            if not locked:
+                return False
+            try:
+                async with self._db.platform_transaction() as session:
+                    tenant_ids = list(
+                        (await session.execute(select(models.Tenant.id).where(models.Tenant.is_active))).scalars()
+                    )
+                cutoff = datetime.now(UTC) - self._retention
+                for tenant_id in tenant_ids:
+                    await self.drain(tenant_id)
+                    async with self._db.tenant_transaction(tenant_id) as session:
+                        await OutboxRepository(session, tenant_id).prune(cutoff)
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SWEEP_LOCK})
+                await conn.commit()
+        return True

@@ -1,0 +1,130 @@
+"""SQL for the outbox: what the relay publishes, and what live feeds re-read."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Table, and_, delete, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lms_graphql import models
+
+EVENTS: Table = models.DomainEvent.__table__  # type: ignore[assignment]
+NOTIFICATIONS: Table = models.Notification.__table__  # type: ignore[assignment]
+USERS: Table = models.User.__table__  # type: ignore[assignment]
+COURSES: Table = models.Course.__table__  # type: ignore[assignment]
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def unpublished(self, limit: int) -> list[Row[Any]]:
+        """Committed, not yet published events, oldest first; rows another relay holds are skipped."""
+        statement = (
+            select(EVENTS.c.id, EVENTS.c.event_type, EVENTS.c.user_id, EVENTS.c.course_id)
+            .where(EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.published_at.is_(None))
+            .order_by(EVENTS.c.occurred_at, EVENTS.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows: list[Any] = list((await self.session.execute(statement)).all())
+        return rows
+
+    async def recipients(self, event_ids: Sequence[uuid.UUID], first: int) -> list[Row[Any]]:
+        """Per event: how many were notified, and the first ``first`` of them."""
+        statement = (
+            select(
+                NOTIFICATIONS.c.event_id,
+                func.count().label("total"),
+                func.array_agg(NOTIFICATIONS.c.user_id)[1:first].label("users"),
+            )
+            .where(NOTIFICATIONS.c.tenant_id == self.tenant_id, NOTIFICATIONS.c.event_id.in_(event_ids))
+            .group_by(NOTIFICATIONS.c.event_id)
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def mark_published(self, event_ids: Sequence[uuid.UUID]) -> None:
+        await self.session.execute(
+            update(EVENTS)
+            .where(EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.id.in_(event_ids))
+            .values(published_at=func.now())
+        )
+
+    async def prune(self, before: datetime) -> int:
+        result = await self.session.execute(
+            delete(EVENTS).where(
+                EVENTS.c.tenant_id == self.tenant_id,
+                EVENTS.c.published_at.is_not(None),
+                EVENTS.c.published_at < before,
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class FeedRepository:
+    """What live subscriptions re-read, each read also re-checking the subscriber."""
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def subscriber(self, user_id: uuid.UUID) -> Row[Any] | None:
+        statement = select(USERS.c.is_active, USERS.c.token_version, USERS.c.role).where(
+            USERS.c.tenant_id == self.tenant_id, USERS.c.id == user_id
+        )
+        result = await self.session.execute(statement)
+        return result.one_or_none()  # type: ignore[return-value]
+
+    async def course_instructor(self, course_id: uuid.UUID) -> uuid.UUID | None:
+        statement = select(COURSES.c.instructor_id).where(
+            COURSES.c.tenant_id == self.tenant_id, COURSES.c.id == course_id
+        )
+        value: uuid.UUID | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return value
+
+    async def notifications(
+        self, user_id: uuid.UUID, *, event_id: uuid.UUID | None = None, after: Row[Any] | None = None, limit: int
+    ) -> list[Row[Any]]:
+        """The user's notifications of one event, or after a position (created_at, id)."""
+        statement = select(NOTIFICATIONS).where(
+            NOTIFICATIONS.c.tenant_id == self.tenant_id, NOTIFICATIONS.c.user_id == user_id
+        )
+        if event_id is not None:
+            statement = statement.where(NOTIFICATIONS.c.event_id == event_id)
+        if after is not None:
+            statement = statement.where(
+                tuple_(NOTIFICATIONS.c.created_at, NOTIFICATIONS.c.id) > tuple_(after.created_at, after.id)
+            )
+        statement = statement.order_by(NOTIFICATIONS.c.created_at, NOTIFICATIONS.c.id).limit(limit)
+        return list((await self.session.execute(statement)).all())
+
+    async def notification_of_event(self, user_id: uuid.UUID, event_id: uuid.UUID) -> Row[Any] | None:
+        rows = await self.notifications(user_id, event_id=event_id, limit=1)
+        return rows[0] if rows else None
+
+    async def progress_events(
+        self, course_id: uuid.UUID, *, event_id: uuid.UUID | None = None, after: Row[Any] | None = None, limit: int
+    ) -> list[Row[Any]]:
+        statement = select(EVENTS).where(
+            and_(
+                EVENTS.c.tenant_id == self.tenant_id,
+                EVENTS.c.course_id == course_id,
+                EVENTS.c.event_type == "lesson.progressed",
+            )
+        )
+        if event_id is not None:
+            statement = statement.where(EVENTS.c.id == event_id)
+        if after is not None:
+            statement = statement.where(tuple_(EVENTS.c.occurred_at, EVENTS.c.id) > tuple_(after.occurred_at, after.id))
+        statement = statement.order_by(EVENTS.c.occurred_at, EVENTS.c.id).limit(limit)
+        return list((await self.session.execute(statement)).all())
+
+    async def event(self, event_id: uuid.UUID) -> Row[Any] | None:
+        statement = select(EVENTS).where(EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.id == event_id)
+        result = await self.session.execute(statement)
+        return result.one_or_none()
