@@ -113,16 +113,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         payload ({"authorization": "Bearer ..."}) or the upgrade request's header."""
         socket: Any = context.request
         params = context.connection_params or {}
-        authorization = (
-            params.get("authorization") or params.get("Authorization") or socket.headers.get("authorization")
-        )
+        authorization = _param(params, "authorization") or socket.headers.get("authorization")
         if not isinstance(authorization, str) or not authorization:
             raise ConnectionRejectionError({"message": "sign in first: send a bearer token", "code": "UNAUTHENTICATED"})
         services = context.services
         try:
             resolution = await services.resolver.resolve_parts(
                 host=socket.headers.get("host", ""),
-                tenant_header=socket.headers.get("x-tenant-id"),
+                # Browsers cannot set headers on a websocket: X-Tenant-ID may come as a param.
+                tenant_header=socket.headers.get("x-tenant-id") or _param(params, "x-tenant-id"),
                 authorization=authorization,
             )
             tx = PerUseTransactions(services.db, resolution.tenant.id)
@@ -143,6 +142,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
         acknowledged: UnsetType = UNSET
         return acknowledged
+
+
+def _param(params: dict[str, Any], name: str) -> str | None:
+    """A connection_init param, whatever the case of its name (GraphiQL sends its headers)."""
+    for key, value in params.items():
+        if key.lower() == name and isinstance(value, str):
+            return value
+    return None
 
 
 async def _close_expired(socket: WebSocket) -> None:

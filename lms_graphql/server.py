@@ -18,6 +18,9 @@ def serve(urls: DatabaseUrls, *, host: str, port: int, workers: int) -> None:
     os.environ["LMS_DATABASE_URL"] = urls.owner.render_as_string(hide_password=False)
     if not urls.app_password_managed:
         os.environ["LMS_APP_DATABASE_URL"] = urls.app.render_as_string(hide_password=False)
+    if workers > 1 and not os.environ.get("LMS_BROADCAST_URL"):
+        # Several processes: subscribers in one must hear commits made in another.
+        os.environ["LMS_BROADCAST_URL"] = "postgres"
     # uvicorn re-raises the signal that stopped it once it has shut down; with the default
     # SIGTERM disposition that kills the process before atexit handlers run, leaving the
     # embedded PostgreSQL running. Exiting through SystemExit lets them run.
@@ -31,6 +34,9 @@ def serve(urls: DatabaseUrls, *, host: str, port: int, workers: int) -> None:
         proxy_headers=False,
         server_header=False,
         log_level="info",
+        # SIGTERM: stop accepting, let in-flight requests finish, close websockets (1012),
+        # all within this bound; the lifespan then flushes the outbox relay.
+        timeout_graceful_shutdown=10,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -82,7 +82,7 @@ class LiveFeeds:
         fetch: Fetch,
         may_receive: Callable[[FeedRepository], Awaitable[bool]],
         time_of: Callable[[Any], datetime],
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         seen = Seen()
         position = start
         async with self._bus.subscribe(bus_channels) as subscription:
@@ -126,7 +126,7 @@ class LiveFeeds:
 
     async def notifications(
         self, tenant_id: uuid.UUID, viewer: Viewer, after_event_id: uuid.UUID | None
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         start = None
         if after_event_id is not None:
             resume_from = after_event_id
@@ -146,7 +146,7 @@ class LiveFeeds:
 
     async def course_progress(
         self, tenant_id: uuid.UUID, viewer: Viewer, course_id: uuid.UUID, after_event_id: uuid.UUID | None
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         async def may_watch(feed: FeedRepository) -> bool:
             user = await feed.subscriber(viewer.id)
             if user is None or not user.is_active or user.token_version != viewer.user.token_version:

@@ -55,6 +55,7 @@ class OutboxRelay:
         self._tasks: list[asyncio.Task[None]] = []
         self._workers = workers
         self.published = 0
+        self.swept = asyncio.Event()  # set after the first full sweep
 
     def kick(self, tenant_id: uuid.UUID) -> None:
         """A transaction of ``tenant_id`` that wrote events has committed."""
@@ -65,7 +66,8 @@ class OutboxRelay:
             self._pending.put_nowait(tenant_id)
 
     async def idle(self) -> None:
-        """Until every kicked tenant has been drained."""
+        """Until the first sweep is over and every kicked tenant has been drained."""
+        await self.swept.wait()
         await self._pending.join()
 
     async def start(self) -> None:
@@ -76,7 +78,7 @@ class OutboxRelay:
         """Publish what is pending (for at most ``flush_seconds``), then stop."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(flush_seconds):
-                await self.idle()
+                await self._pending.join()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -143,6 +145,7 @@ class OutboxRelay:
                 raise
             except Exception as exc:
                 log.warning("outbox sweep failed (%s)", exc)
+            self.swept.set()
             await asyncio.sleep(self._sweep_seconds)
 
     async def sweep(self) -> bool:

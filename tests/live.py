@@ -1,0 +1,142 @@
+"""A real uvicorn server process over the test database, and websocket clients for it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+from gql import Client, GraphQLRequest
+from gql.transport.websockets import WebsocketsTransport
+
+from tests.conftest import TEST_JWT_KEYS
+from tests.test_app import free_port, stop, wait_until_ready
+from tests.test_cli import CONSOLE_SCRIPT
+
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY_WS = "graphql-ws"
+
+
+class LiveServer:
+    def __init__(self, base: str, process: subprocess.Popen[str]) -> None:
+        self.base = base
+        self.ws_url = base.replace("http://", "ws://") + "/graphql"
+        self.process = process
+
+    async def gql(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=self.base, timeout=10) as http:
+            response = await http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def login(self, tenant: str, email: str, password: str) -> str:
+        body = await self.gql(
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            {"e": email, "p": password},
+            **{"X-Tenant-ID": tenant},
+        )
+        return str(body["data"]["login"]["token"])
+
+
+@contextlib.contextmanager
+def live_server(env: dict[str, str], broadcast: str = "memory://", **extra_env: str) -> Iterator[LiveServer]:
+    port = free_port()
+    environment = {
+        **os.environ,
+        **env,
+        "LMS_JWT_KEYS": TEST_JWT_KEYS,
+        "LMS_BROADCAST_URL": broadcast,
+        "LMS_OUTBOX_SWEEP_SECONDS": "2",
+        **extra_env,
+    }
+    process = subprocess.Popen(
+        [CONSOLE_SCRIPT, "serve", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(process, base)
+        yield LiveServer(base, process)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        stop(process)
+
+
+def transport(server: LiveServer, token: str | None, protocol: str, **headers: str) -> WebsocketsTransport:
+    return WebsocketsTransport(
+        url=server.ws_url,
+        init_payload={"authorization": f"Bearer {token}"} if token else {},
+        headers=headers or None,
+        subprotocols=[protocol],
+        ack_timeout=5,
+        close_timeout=2,
+    )
+
+
+class Subscriber:
+    """Runs a subscription in the background and collects what it receives."""
+
+    def __init__(self, ws: WebsocketsTransport, document: str, variables: dict[str, Any] | None = None) -> None:
+        self.ws = ws
+        self.document = document
+        self.variables = variables or {}
+        self.received: list[dict[str, Any]] = []
+        self.error: BaseException | None = None
+        self.arrived = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def _run(self) -> None:
+        try:
+            async with Client(transport=self.ws) as session:
+                self._ready.set()
+                async for result in session.subscribe(GraphQLRequest(self.document, variable_values=self.variables)):
+                    self.received.append(result)
+                    self.arrived.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.error = exc
+            self._ready.set()
+            self.arrived.set()
+
+    async def __aenter__(self) -> Subscriber:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.wait_for(self._ready.wait(), 10)
+        await asyncio.sleep(0.3)  # the subscribe message reaches the server
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        async with asyncio.timeout(timeout):
+            while len(self.received) < count and self.error is None:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.received
+
+    async def quiet(self, seconds: float = 1.0) -> list[dict[str, Any]]:
+        await asyncio.sleep(seconds)
+        return self.received
+
+
+@contextlib.asynccontextmanager
+async def subscribed(
+    server: LiveServer, token: str | None, document: str, variables: dict[str, Any] | None = None,
+    protocol: str = TRANSPORT_WS, **headers: str,
+) -> AsyncIterator[Subscriber]:  # fmt: skip
+    async with Subscriber(transport(server, token, protocol, **headers), document, variables) as subscriber:
+        yield subscriber
