@@ -64,7 +64,9 @@ def build_services(settings: Settings, db: Database) -> Services:
         resolver=TenantResolver(registry, tokens, settings.base_domain),
         bus=bus,
         relay=relay,
-        live=LiveFeeds(db, bus),
+        # Fan-out re-reads get their own small pool: a burst of deliveries must not take the
+        # connections HTTP requests need.
+        live=LiveFeeds(Database(db.engine.url, pool_size=4, max_overflow=2), bus),
         sockets=SocketCounter(settings.ws_max_connections_per_user),
     )
 
@@ -96,6 +98,7 @@ async def running(services: Services) -> AsyncIterator[None]:
         services.db.on_events_committed = None
         await services.relay.stop()
         await services.bus.stop()
+        await services.live.dispose()
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -46,7 +46,7 @@ class Settings:
             jwt_keys_env=source.get("LMS_JWT_KEYS") or None,
             jwt_keys_file=Path(source["LMS_JWT_KEYS_FILE"]) if source.get("LMS_JWT_KEYS_FILE") else None,
             ws_max_subscriptions=_int(source, "LMS_WS_MAX_SUBSCRIPTIONS", 20, 1, 1_000),
-            ws_max_connections_per_user=_int(source, "LMS_WS_MAX_CONNECTIONS_PER_USER", 10, 1, 1_000),
+            ws_max_connections_per_user=_int(source, "LMS_WS_MAX_CONNECTIONS_PER_USER", 10, 1, 1_000_000),
             ws_init_timeout_seconds=_int(source, "LMS_WS_INIT_TIMEOUT_SECONDS", 10, 1, 600),
             bus_queue_size=_int(source, "LMS_BUS_QUEUE_SIZE", 1_000, 1, 1_000_000),
             outbox_sweep_seconds=_int(source, "LMS_OUTBOX_SWEEP_SECONDS", 300, 1, 86_400),

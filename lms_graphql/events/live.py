@@ -21,7 +21,8 @@ from lms_graphql.auth.permissions import Permission, permissions_of
 from lms_graphql.context import Viewer
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.events import channels
-from lms_graphql.events.bus import RESYNC, EventBus, Subscription
+from lms_graphql.events.batch import FeedBatches
+from lms_graphql.events.bus import RESYNC, EventBus, Subscription, SubscriptionClosed
 from lms_graphql.events.repository import FeedRepository
 from lms_graphql.kit.db import Database
 
@@ -65,64 +66,66 @@ def revoked() -> LmsError:
     return LmsError(ErrorCode.FORBIDDEN, "access revoked: subscribe again after signing in")
 
 
-Fetch = Callable[[FeedRepository, uuid.UUID | None, Position | None], Awaitable[list[Any]]]
+Backlog = Callable[[FeedRepository, Position], Awaitable[list[Any]]]
+Live = Callable[[uuid.UUID], Awaitable[list[Any]]]
+Check = Callable[[], Awaitable[bool]]
 
 
 class LiveFeeds:
     def __init__(self, db: Database, bus: EventBus) -> None:
         self._db = db
         self._bus = bus
+        self._batches = FeedBatches(db)
+
+    async def dispose(self) -> None:
+        await self._db.dispose()
 
     async def _follow(
         self,
         tenant_id: uuid.UUID,
-        viewer: Viewer,
         bus_channels: list[str],
         start: Position | None,
-        fetch: Fetch,
-        may_receive: Callable[[FeedRepository], Awaitable[bool]],
+        backlog: Backlog,
+        live: Live,
+        may_receive: Check,
         time_of: Callable[[Any], datetime],
     ) -> AsyncGenerator[Any, None]:
         seen = Seen()
-        position = start
+        position = start or Position(datetime.now(UTC), uuid.UUID(int=0))
         async with self._bus.subscribe(bus_channels) as subscription:
 
-            async def read(event_id: uuid.UUID | None, after: Position | None) -> list[Any]:
+            async def catch_up() -> list[Any]:
+                if not await may_receive():
+                    raise revoked()
                 async with self._db.tenant_transaction(tenant_id) as session:
-                    feed = FeedRepository(session, tenant_id)
-                    if not await may_receive(feed):
-                        raise revoked()
-                    return await fetch(feed, event_id, after)
+                    return await backlog(FeedRepository(session, tenant_id), position)
 
-            if position is not None:
-                backlog = await read(None, position)
-            else:
-                backlog = []
-                position = Position(datetime.now(UTC), uuid.UUID(int=0))
-            for row in backlog:
-                if seen.add(row.id):
-                    position = Position(time_of(row), row.id)
-                    yield row
-            async for message in subscription:
-                if message is RESYNC:
-                    rows = await read(None, position)
-                else:
-                    parsed = channels.parse_event_message(str(message))
-                    if parsed is None:
-                        continue
-                    rows = await read(parsed[0], None)
-                for row in rows:
+            pending = await catch_up() if start is not None else []
+            while True:
+                for row in pending:
                     if seen.add(row.id):
                         position = Position(time_of(row), row.id)
                         yield row
+                message = await _next(subscription)
+                if message is None:
+                    break
+                if message is RESYNC:
+                    pending = await catch_up()
+                    continue
+                parsed = channels.parse_event_message(str(message))
+                if parsed is None:
+                    pending = []
+                    continue
+                if not await may_receive():
+                    raise revoked()
+                pending = await live(parsed[0])
             _raise_if_closed(subscription)
 
-    def _active(self, viewer: Viewer) -> Callable[[FeedRepository], Awaitable[bool]]:
-        async def check(feed: FeedRepository) -> bool:
-            row = await feed.subscriber(viewer.id)
-            return row is not None and row.is_active and row.token_version == viewer.user.token_version
-
-        return check
+    async def _active(self, tenant_id: uuid.UUID, viewer: Viewer) -> Any:
+        row = await self._batches.subscriber.load((tenant_id, viewer.id))
+        if row is None or not row.is_active or row.token_version != viewer.user.token_version:
+            return None
+        return row
 
     async def notifications(
         self, tenant_id: uuid.UUID, viewer: Viewer, after_event_id: uuid.UUID | None
@@ -132,44 +135,55 @@ class LiveFeeds:
             resume_from = after_event_id
             start = await self._start(tenant_id, lambda feed: feed.notification_of_event(viewer.id, resume_from))
 
-        async def fetch(feed: FeedRepository, event_id: uuid.UUID | None, after: Position | None) -> list[Any]:
-            if event_id is not None:
-                return await feed.notifications(viewer.id, event_id=event_id, limit=REPLAY_LIMIT)
+        async def may_receive() -> bool:
+            return await self._active(tenant_id, viewer) is not None
+
+        async def backlog(feed: FeedRepository, after: Position) -> list[Any]:
             return await feed.notifications(viewer.id, after=after, limit=REPLAY_LIMIT)  # type: ignore[arg-type]
+
+        async def live(event_id: uuid.UUID) -> list[Any]:
+            row = await self._batches.notification.load((tenant_id, (viewer.id, event_id)))
+            return [row] if row is not None else []
 
         bus_channels = [channels.user(tenant_id, viewer.id), channels.all_users(tenant_id)]
         async for row in self._follow(
-            tenant_id, viewer, bus_channels, start, fetch, self._active(viewer),
-            lambda row: row.created_at,
-        ):  # fmt: skip
+            tenant_id, bus_channels, start, backlog, live, may_receive, lambda row: row.created_at
+        ):
             yield row
 
     async def course_progress(
         self, tenant_id: uuid.UUID, viewer: Viewer, course_id: uuid.UUID, after_event_id: uuid.UUID | None
     ) -> AsyncGenerator[Any, None]:
-        async def may_watch(feed: FeedRepository) -> bool:
-            user = await feed.subscriber(viewer.id)
-            if user is None or not user.is_active or user.token_version != viewer.user.token_version:
+        async def may_receive() -> bool:
+            user = await self._active(tenant_id, viewer)
+            if user is None:
                 return False
             rights = permissions_of(user.role)
             if Permission.PROGRESS_WATCH_ANY in rights:
                 return True
-            instructor = await feed.course_instructor(course_id)
-            return Permission.PROGRESS_WATCH_OWN_COURSE in rights and instructor == viewer.id
+            course = await self._batches.instructor.load((tenant_id, course_id))
+            return (
+                Permission.PROGRESS_WATCH_OWN_COURSE in rights
+                and course is not None
+                and course.instructor_id == viewer.id
+            )
 
         start = None
         if after_event_id is not None:
             resume_from = after_event_id
             start = await self._start(tenant_id, lambda feed: feed.event(resume_from))
 
-        async def fetch(feed: FeedRepository, event_id: uuid.UUID | None, after: Position | None) -> list[Any]:
-            if event_id is not None:
-                return await feed.progress_events(course_id, event_id=event_id, limit=REPLAY_LIMIT)
+        async def backlog(feed: FeedRepository, after: Position) -> list[Any]:
             return await feed.progress_events(course_id, after=after, limit=REPLAY_LIMIT)  # type: ignore[arg-type]
 
+        async def live(event_id: uuid.UUID) -> list[Any]:
+            row = await self._batches.event.load((tenant_id, event_id))
+            wanted = row is not None and row.course_id == course_id and row.event_type == "lesson.progressed"
+            return [row] if wanted else []
+
         async for row in self._follow(
-            tenant_id, viewer, [channels.course(tenant_id, course_id)], start, fetch,
-            may_watch, lambda row: row.occurred_at,
+            tenant_id, [channels.course(tenant_id, course_id)], start, backlog, live, may_receive,
+            lambda row: row.occurred_at,
         ):  # fmt: skip
             yield row
 
@@ -180,6 +194,13 @@ class LiveFeeds:
             return None
         at = getattr(row, "created_at", None) or row.occurred_at
         return Position(at, row.id)
+
+
+async def _next(subscription: Subscription) -> Any:
+    try:
+        return await subscription.get()
+    except SubscriptionClosed:
+        return None
 
 
 def _raise_if_closed(subscription: Subscription) -> None:

@@ -128,3 +128,37 @@ class FeedRepository:
         statement = select(EVENTS).where(EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.id == event_id)
         result = await self.session.execute(statement)
         return result.one_or_none()
+
+
+class FeedBatchRepository:
+    """The same reads for many subscribers at once: one statement per batch."""
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def subscribers(self, user_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = select(USERS.c.id, USERS.c.is_active, USERS.c.token_version, USERS.c.role).where(
+            USERS.c.tenant_id == self.tenant_id, USERS.c.id.in_(user_ids)
+        )
+        rows: list[Any] = list((await self.session.execute(statement)).all())
+        return rows
+
+    async def instructors(self, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = select(COURSES.c.id, COURSES.c.instructor_id).where(
+            COURSES.c.tenant_id == self.tenant_id, COURSES.c.id.in_(course_ids)
+        )
+        rows: list[Any] = list((await self.session.execute(statement)).all())
+        return rows
+
+    async def events(self, event_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = select(EVENTS).where(EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.id.in_(event_ids))
+        return list((await self.session.execute(statement)).all())
+
+    async def notifications(self, keys: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> list[Row[Any]]:
+        """Notifications by (user_id, event_id)."""
+        statement = select(NOTIFICATIONS).where(
+            NOTIFICATIONS.c.tenant_id == self.tenant_id,
+            tuple_(NOTIFICATIONS.c.user_id, NOTIFICATIONS.c.event_id).in_(keys),
+        )
+        return list((await self.session.execute(statement)).all())
