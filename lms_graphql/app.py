@@ -24,7 +24,8 @@ from lms_graphql.events.bus import EventBus
 from lms_graphql.events.live import LiveFeeds
 from lms_graphql.events.relay import OutboxRelay
 from lms_graphql.kit.db import Database, resolve_database_urls
-from lms_graphql.schema import schema
+from lms_graphql.limits.ratelimit import limiter_for
+from lms_graphql.schema import build_schema
 from lms_graphql.tenancy.registry import TenantRegistry
 from lms_graphql.tenancy.resolution import TenantResolutionMiddleware, TenantResolver
 
@@ -68,6 +69,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         # connections HTTP requests need.
         live=LiveFeeds(Database(db.engine.url, pool_size=4, max_overflow=2), bus),
         sockets=SocketCounter(settings.ws_max_connections_per_user),
+        limiter=limiter_for(settings.rate_limit_url),
     )
 
 
@@ -99,6 +101,7 @@ async def running(services: Services) -> AsyncIterator[None]:
         await services.relay.stop()
         await services.bus.stop()
         await services.live.dispose()
+        await services.limiter.close()
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -130,8 +133,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 await database.dispose()
 
     graphql_app = GraphQLEndpoint(
-        schema,
-        graphql_ide="graphiql",
+        build_schema(introspection=settings.introspection),
+        graphql_ide="graphiql" if settings.graphiql else None,
         max_subscriptions_per_connection=settings.ws_max_subscriptions,
         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
     )

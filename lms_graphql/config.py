@@ -31,6 +31,11 @@ class Settings:
     bus_queue_size: int = 1_000
     outbox_sweep_seconds: int = 300
     outbox_retention_days: int = 7
+    graphiql: bool = True
+    introspection: bool = True
+    rate_limit_url: str | None = None
+    max_body_bytes: int = 1_048_576
+    allow_batching: bool = False
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -51,6 +56,11 @@ class Settings:
             bus_queue_size=_int(source, "LMS_BUS_QUEUE_SIZE", 1_000, 1, 1_000_000),
             outbox_sweep_seconds=_int(source, "LMS_OUTBOX_SWEEP_SECONDS", 300, 1, 86_400),
             outbox_retention_days=_int(source, "LMS_OUTBOX_RETENTION_DAYS", 7, 1, 3_650),
+            graphiql=_bool(source, "LMS_GRAPHIQL", True),
+            introspection=_bool(source, "LMS_INTROSPECTION", True),
+            rate_limit_url=source.get("LMS_RATE_LIMIT_URL") or None,
+            max_body_bytes=_int(source, "LMS_MAX_BODY_BYTES", 1_048_576, 1_024, 100 * 1_048_576),
+            allow_batching=_bool(source, "LMS_ALLOW_BATCHING", False),
         )
 
     @cached_property
@@ -82,6 +92,17 @@ class Settings:
 
 class ConfigError(ValueError):
     """A setting that cannot work; the message names the variable."""
+
+
+def _bool(source: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (source.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
 def _int(source: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

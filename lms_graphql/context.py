@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from lms_graphql.events.bus import EventBus
     from lms_graphql.events.live import LiveFeeds
     from lms_graphql.events.relay import OutboxRelay
+    from lms_graphql.limits.ratelimit import Limiter
     from lms_graphql.loaders import Loaders
 
 T = TypeVar("T")
@@ -46,6 +47,7 @@ class Services:
     relay: OutboxRelay
     live: LiveFeeds
     sockets: SocketCounter
+    limiter: Limiter
 
 
 class SocketCounter:

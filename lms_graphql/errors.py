@@ -26,13 +26,13 @@ class ErrorCode(StrEnum):
 class LmsError(Exception):
     """A failure a user can act on; its message is written for a person."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, **details: object) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         # graphql-core copies an original error's ``extensions`` into the GraphQL error, so
         # the code survives every path (subscriptions included).
-        self.extensions = {"code": code.value}
+        self.extensions: dict[str, object] = {"code": code.value, **details}
 
 
 def bad_input(message: str) -> LmsError:

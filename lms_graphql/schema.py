@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
 from lms_graphql import __version__
@@ -15,6 +19,7 @@ from lms_graphql.dashboard.graphql import DashboardQueries
 from lms_graphql.enrollments.graphql import EnrollmentMutations, EnrollmentQueries
 from lms_graphql.events.graphql import LiveSubscriptions
 from lms_graphql.kit.graphql import OperationBoundary
+from lms_graphql.limits.extension import QueryLimits
 from lms_graphql.notifications.graphql import NotificationMutations, NotificationQueries
 from lms_graphql.tenancy.graphql import TenantMutations, TenantQueries
 from lms_graphql.users.graphql import UserMutations, UserQueries
@@ -61,7 +66,22 @@ class Subscription(LiveSubscriptions):
     pass
 
 
-schema = LmsSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=[OperationBoundary])
+def build_schema(*, introspection: bool = True) -> LmsSchema:
+    """The schema as served: limits, then the transaction boundary; without introspection
+    (LMS_INTROSPECTION=false) field suggestions are off too, so errors reveal no field names."""
+    extensions: list[Any] = [QueryLimits, OperationBoundary]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return LmsSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not introspection),
+    )
+
+
+schema = build_schema()
 
 
 def export_schema() -> str:

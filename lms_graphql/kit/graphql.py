@@ -34,7 +34,9 @@ def require_id(value: strawberry.ID | str, what: str) -> uuid.UUID:
     return parsed
 
 
-def _with_code(error: GraphQLError, message: str, code: ErrorCode) -> GraphQLError:
+def _with_code(
+    error: GraphQLError, message: str, code: ErrorCode, extensions: dict[str, object] | None = None
+) -> GraphQLError:
     return GraphQLError(
         message,
         nodes=error.nodes,
@@ -42,7 +44,7 @@ def _with_code(error: GraphQLError, message: str, code: ErrorCode) -> GraphQLErr
         positions=error.positions,
         path=error.path,
         original_error=None,
-        extensions={"code": code.value},
+        extensions={**(extensions or {}), "code": code.value},
     )
 
 
@@ -52,7 +54,9 @@ def coded_errors(errors: list[GraphQLError], request_id: str) -> list[GraphQLErr
     for error in errors:
         original = error.original_error
         if isinstance(original, LmsError):
-            coded.append(_with_code(error, original.message, original.code))
+            coded.append(_with_code(error, original.message, original.code, original.extensions))
+        elif original is None and "tokens. Parsing aborted" in error.message:
+            coded.append(_with_code(error, error.message, ErrorCode.QUERY_TOO_COMPLEX))
         elif original is None or isinstance(original, GraphQLError):
             # Syntax, validation and variable coercion: the document itself is wrong.
             coded.append(_with_code(error, error.message, ErrorCode.BAD_USER_INPUT))

@@ -1,0 +1,82 @@
+"""Refuse expensive operations before they run, and charge their cost to the tenant and user."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from graphql import FragmentDefinitionNode, get_operation_ast
+from starlette.responses import Response
+from strawberry.extensions import SchemaExtension
+
+from lms_graphql.errors import ErrorCode, LmsError
+from lms_graphql.limits.analysis import analyse
+from lms_graphql.limits.plans import limits_for
+
+
+def too_complex(message: str, **details: Any) -> LmsError:
+    return LmsError(ErrorCode.QUERY_TOO_COMPLEX, message, **details)
+
+
+class QueryLimits(SchemaExtension):
+    def on_parse(self) -> Iterator[None]:
+        context: Any = self.execution_context.context
+        # graphql-core stops lexing past this many tokens (reported as QUERY_TOO_COMPLEX).
+        self.execution_context.parse_options["max_tokens"] = limits_for(context.tenant).max_tokens
+        yield
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        yield
+        execution = self.execution_context
+        if execution.pre_execution_errors or execution.graphql_document is None:
+            return
+        context: Any = execution.context
+        limits = limits_for(context.tenant)
+        document = execution.graphql_document
+        operation = get_operation_ast(document, execution.operation_name)
+        if operation is None:
+            return
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        shape = analyse(execution.schema._schema, operation, fragments, execution.variables or {})
+        context.extra["cost"] = shape.cost
+        if shape.depth > limits.max_depth:
+            raise too_complex(f"the query is {shape.depth} levels deep; at most {limits.max_depth}", depth=shape.depth)
+        if shape.aliases > limits.max_aliases:
+            raise too_complex(f"the query uses {shape.aliases} aliases; at most {limits.max_aliases}")
+        if shape.cost > limits.max_cost:
+            raise too_complex(
+                f"the query could return {shape.cost} objects; at most {limits.max_cost}: ask for smaller pages",
+                cost=shape.cost,
+                maxCost=limits.max_cost,
+            )
+        await self._charge(context, limits.tenant_cost_per_minute, limits.user_cost_per_minute, shape.cost)
+
+    async def _charge(self, context: Any, tenant_budget: int, user_budget: int, cost: int) -> None:
+        limiter = context.services.limiter
+        tenant_id = context.tenant.id
+        who = str(context.viewer.id) if context.viewer is not None else f"ip:{_client(context)}"
+        charged = max(cost, 1)
+        tenant = await limiter.take(f"cost:t:{tenant_id}", charged, tenant_budget, tenant_budget / 60)
+        user = await limiter.take(f"cost:u:{tenant_id}:{who}", charged, user_budget, user_budget / 60)
+        response = context.response if isinstance(context.response, Response) else None
+        if response is not None:
+            response.headers["X-Query-Cost"] = str(cost)
+            response.headers["X-RateLimit-Remaining"] = str(min(tenant.remaining, user.remaining))
+        if tenant.allowed and user.allowed:
+            return
+        retry_after = max(tenant.retry_after, user.retry_after)
+        if response is not None:
+            response.status_code = 429
+            response.headers["Retry-After"] = str(retry_after)
+        whose = "this tenant's" if not tenant.allowed else "your"
+        raise LmsError(
+            ErrorCode.RATE_LIMITED,
+            f"{whose} query budget is used up; retry in {retry_after} s",
+            retryAfter=retry_after,
+            cost=cost,
+        )
+
+
+def _client(context: Any) -> str:
+    client = getattr(context.request, "client", None)
+    return client.host if client is not None else "unknown"
