@@ -16,13 +16,14 @@ from starlette.routing import Route, WebSocketRoute
 
 from lms_graphql.auth.tokens import TokenService
 from lms_graphql.config import Settings
-from lms_graphql.context import Services, SocketCounter
+from lms_graphql.context import Services, SocketCounter, TenantGates
 from lms_graphql.endpoint import GraphQLEndpoint, RequestIdMiddleware
 from lms_graphql.events import channels
 from lms_graphql.events.backends import backend_for
 from lms_graphql.events.bus import EventBus
 from lms_graphql.events.live import LiveFeeds
 from lms_graphql.events.relay import OutboxRelay
+from lms_graphql.http_surface import HttpSurfaceMiddleware
 from lms_graphql.kit.db import Database, resolve_database_urls
 from lms_graphql.limits.ratelimit import limiter_for
 from lms_graphql.schema import build_schema
@@ -70,6 +71,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         live=LiveFeeds(Database(db.engine.url, pool_size=4, max_overflow=2), bus),
         sockets=SocketCounter(settings.ws_max_connections_per_user),
         limiter=limiter_for(settings.rate_limit_url),
+        gates=TenantGates(),
     )
 
 
@@ -145,6 +147,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
         ],
-        middleware=[Middleware(RequestIdMiddleware), Middleware(TenantResolutionMiddleware)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(HttpSurfaceMiddleware, max_body=settings.max_body_bytes),
+            Middleware(TenantResolutionMiddleware),
+        ],
         lifespan=lifespan,
     )

@@ -48,6 +48,7 @@ class Services:
     live: LiveFeeds
     sockets: SocketCounter
     limiter: Limiter
+    gates: TenantGates
 
 
 class SocketCounter:
@@ -105,6 +106,31 @@ class _Rollback(Exception):
     pass
 
 
+GATE_WAIT_SECONDS = 10.0
+
+
+async def _enter_gate(gate: asyncio.Semaphore) -> None:
+    """A tenant's share of the connection pool: beyond it, its requests wait for each other."""
+    try:
+        async with asyncio.timeout(GATE_WAIT_SECONDS):
+            await gate.acquire()
+    except TimeoutError:
+        raise LmsError(ErrorCode.RATE_LIMITED, "too many concurrent requests for this tenant; retry shortly") from None
+
+
+class TenantGates:
+    """Per tenant and process, how many transactions may be open at once (by plan)."""
+
+    def __init__(self) -> None:
+        self._gates: dict[uuid.UUID, asyncio.Semaphore] = {}
+
+    def gate(self, tenant_id: uuid.UUID, size: int) -> asyncio.Semaphore:
+        gate = self._gates.get(tenant_id)
+        if gate is None:
+            gate = self._gates[tenant_id] = asyncio.Semaphore(size)
+        return gate
+
+
 class RequestTransaction:
     """The request's single tenant-bound transaction, opened on first use.
 
@@ -112,9 +138,18 @@ class RequestTransaction:
     session at the same time.
     """
 
-    def __init__(self, db: Database, tenant_id: uuid.UUID) -> None:
+    def __init__(
+        self,
+        db: Database,
+        tenant_id: uuid.UUID,
+        *,
+        statement_timeout_ms: int | None = None,
+        gate: asyncio.Semaphore | None = None,
+    ) -> None:
         self._db = db
         self._tenant_id = tenant_id
+        self._timeout = statement_timeout_ms
+        self._gate = gate
         self._stack: AsyncExitStack | None = None
         self._session: AsyncSession | None = None
         self._lock = asyncio.Lock()
@@ -124,7 +159,15 @@ class RequestTransaction:
         async with self._lock:
             if self._session is None:
                 stack = AsyncExitStack()
-                self._session = await stack.enter_async_context(self._db.tenant_transaction(self._tenant_id))
+                if self._gate is not None:
+                    await _enter_gate(self._gate)
+                    stack.callback(self._gate.release)
+                try:
+                    transaction = self._db.tenant_transaction(self._tenant_id, statement_timeout_ms=self._timeout)
+                    self._session = await stack.enter_async_context(transaction)
+                except BaseException:
+                    await stack.aclose()
+                    raise
                 self._stack = stack
             yield self._session
 

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,6 +20,8 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from lms_graphql.auth.viewer import load_viewer
 from lms_graphql.context import Context, PerUseTransactions, RequestTransaction, Services
+from lms_graphql.http_surface import MAX_LIST_ITEMS, error_response, oversized_list, parse_body
+from lms_graphql.limits.plans import limits_for
 from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError
 
@@ -66,7 +69,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             await page(scope, receive, send)
             return
         services: Services = scope["app"].state.services
-        tx = RequestTransaction(services.db, resolution.tenant.id)
+        limits = limits_for(resolution.tenant)
+        tx = RequestTransaction(
+            services.db,
+            resolution.tenant.id,
+            statement_timeout_ms=limits.statement_timeout_ms,
+            gate=services.gates.gate(resolution.tenant.id, limits.concurrent_transactions),
+        )
         try:
             try:
                 viewer = await load_viewer(services, resolution, tx)
@@ -75,9 +84,33 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 return
             scope["state"]["viewer"] = viewer
             scope["state"]["tx"] = tx
-            await super().__call__(scope, receive, send)
+            await self._serve_http(scope, receive, send)
         finally:
             await tx.rollback()  # nothing left to roll back once the operation committed
+
+    async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            refusal = await self._refuse(request)
+            response = refusal or await self.run(request)
+        except HTTPException as exc:
+            # strawberry refuses malformed requests in plain text; clients get GraphQL errors.
+            response = error_response(exc.status_code, exc.reason)
+        await response(scope, receive, send)
+
+    async def _refuse(self, request: Request) -> Response | None:
+        if request.method != "POST":
+            return None
+        body = parse_body(await request.body())  # cached: strawberry reads it again
+        if body is None:
+            return error_response(400, "the request body is not valid JSON")
+        if isinstance(body, list) and not request.app.state.services.settings.allow_batching:
+            return error_response(400, "batched requests (a JSON array) are not accepted: send one operation")
+        items = body if isinstance(body, list) else [body]
+        if any(isinstance(item, dict) and oversized_list(item.get("variables")) for item in items):
+            return error_response(400, f"lists in variables are limited to {MAX_LIST_ITEMS} items")
+        request.state.body = body
+        return None
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         state = request.state

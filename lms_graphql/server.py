@@ -37,6 +37,7 @@ def serve(urls: DatabaseUrls, *, host: str, port: int, workers: int) -> None:
         # SIGTERM: stop accepting, let in-flight requests finish, close websockets (1012),
         # all within this bound; the lifespan then flushes the outbox relay.
         timeout_graceful_shutdown=10,
+        ws_max_size=1_048_576,  # a websocket frame is no larger than an HTTP body
     )
 
 

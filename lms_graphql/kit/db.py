@@ -75,10 +75,18 @@ def _bind_tenant(session: Session, transaction: SessionTransaction, connection: 
     # set_config(..., is_local => true) lasts until this transaction ends, so a pooled
     # connection can never carry one request's tenant into the next.
     tenant_id = session.info.get("tenant_id")
-    if tenant_id is not None:
+    if tenant_id is None:
+        return
+    timeout = session.info.get("statement_timeout_ms")
+    if timeout is None:
         connection.execute(
-            text("SELECT set_config(:name, :tenant, true)"),
-            {"name": TENANT_SETTING, "tenant": str(tenant_id)},
+            text("SELECT set_config(:name, :tenant, true)"), {"name": TENANT_SETTING, "tenant": str(tenant_id)}
+        )
+    else:
+        # One round trip for both: the tenant, and how long any statement of the request may run.
+        connection.execute(
+            text("SELECT set_config(:name, :tenant, true), set_config('statement_timeout', :timeout, true)"),
+            {"name": TENANT_SETTING, "tenant": str(tenant_id), "timeout": f"{int(timeout)}ms"},
         )
 
 
@@ -98,10 +106,13 @@ class Database:
         self.on_events_committed: Callable[[uuid.UUID], None] | None = None
 
     @asynccontextmanager
-    async def tenant_transaction(self, tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+    async def tenant_transaction(
+        self, tenant_id: uuid.UUID, *, statement_timeout_ms: int | None = None
+    ) -> AsyncIterator[AsyncSession]:
         """One explicit transaction in which RLS sees exactly ``tenant_id``'s rows."""
         async with self._sessions() as session:
             session.info["tenant_id"] = tenant_id
+            session.info["statement_timeout_ms"] = statement_timeout_ms
             async with session.begin():
                 yield session
             if session.info.get("events_written") and self.on_events_committed is not None:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import psycopg
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
@@ -48,6 +49,11 @@ def _with_code(
     )
 
 
+def _timed_out(error: GraphQLError) -> bool:
+    original = getattr(error.original_error, "orig", None)
+    return isinstance(original, psycopg.errors.QueryCanceled)
+
+
 def coded_errors(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
     """Every error gets a contract code; anything unexpected is masked and logged in full."""
     coded: list[GraphQLError] = []
@@ -55,6 +61,9 @@ def coded_errors(errors: list[GraphQLError], request_id: str) -> list[GraphQLErr
         original = error.original_error
         if isinstance(original, LmsError):
             coded.append(_with_code(error, original.message, original.code, original.extensions))
+        elif _timed_out(error):
+            message = "the request took too long and was stopped; retry, or ask for less"
+            coded.append(_with_code(error, message, ErrorCode.QUERY_TOO_COMPLEX, {"retryable": True}))
         elif original is None and "tokens. Parsing aborted" in error.message:
             coded.append(_with_code(error, error.message, ErrorCode.QUERY_TOO_COMPLEX))
         elif original is None or isinstance(original, GraphQLError):
@@ -86,7 +95,9 @@ class OperationBoundary(SchemaExtension):
         if not isinstance(result, GraphQLExecutionResult | StrawberryExecutionResult):
             return
         tx = getattr(context, "tx", None)
-        if tx is not None:
+        if tx is not None and any(_timed_out(error) for error in result.errors or ()):
+            await tx.rollback()  # a cancelled statement has aborted the transaction
+        elif tx is not None:
             try:
                 await tx.commit()
             except Exception as exc:
