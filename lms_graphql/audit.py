@@ -1,27 +1,116 @@
-"""The audit log of actions a platform operator takes inside tenants."""
+"""The audit log: every mutation, and every operator action on a tenant, per tenant."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    ListValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+)
+from sqlalchemy import Row, Table, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
 from lms_graphql.context import Viewer
+from lms_graphql.kit.pagination import Keyset
+
+AUDIT: Table = models.AuditEntry.__table__  # type: ignore[assignment]
+SECRET = re.compile(r"pass(word)?|secret|token|authorization|key", re.IGNORECASE)
+REDACTED = "[redacted]"
+
+
+def secret_variables(node: Any, under_secret: bool = False) -> set[str]:
+    """Variables bound to secret-looking arguments or input fields, anywhere in ``node``."""
+    found: set[str] = set()
+    if isinstance(node, VariableNode):
+        return {node.name.value} if under_secret else set()
+    for argument in getattr(node, "arguments", None) or ():
+        found |= secret_variables(argument.value, under_secret or bool(SECRET.search(argument.name.value)))
+    if isinstance(node, ObjectValueNode):
+        for item in node.fields:
+            found |= secret_variables(item.value, under_secret or bool(SECRET.search(item.name.value)))
+    if isinstance(node, ListValueNode):
+        for value in node.values:
+            found |= secret_variables(value, under_secret)
+    return found
+
+
+def redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: REDACTED if SECRET.search(str(k)) else redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
 
 
 async def record(
-    session: AsyncSession, tenant_id: uuid.UUID, viewer: Viewer, action: str, details: dict[str, Any]
+    session: AsyncSession, tenant_id: uuid.UUID, viewer: Viewer | None, action: str, details: dict[str, Any]
 ) -> None:
     """Record ``action`` in ``tenant_id``'s log; ``session`` must be bound to that tenant."""
     session.add(
         models.AuditEntry(
             tenant_id=tenant_id,
-            actor_tenant_id=viewer.home_tenant_id,
-            actor_user_id=viewer.id,
+            actor_tenant_id=viewer.home_tenant_id if viewer is not None else tenant_id,
+            actor_user_id=viewer.id if viewer is not None else None,
             action=action,
             details=details,
         )
     )
     await session.flush()
+
+
+def mutation_fields(operation: OperationDefinitionNode | None) -> list[FieldNode]:
+    if operation is None or operation.operation != OperationType.MUTATION:
+        return []
+    return [s for s in operation.selection_set.selections if isinstance(s, FieldNode)]
+
+
+def outcome_of(field: FieldNode, errors: list[GraphQLError]) -> str:
+    key = field.alias.value if field.alias else field.name.value
+    for error in errors:
+        if error.path and error.path[0] == key:
+            return str((error.extensions or {}).get("code", "INTERNAL"))
+    return "OK"
+
+
+async def record_mutations(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    viewer: Viewer | None,
+    operation: OperationDefinitionNode | None,
+    variables: dict[str, Any],
+    errors: list[GraphQLError],
+    request_id: str,
+) -> None:
+    for field in mutation_fields(operation):
+        hidden = secret_variables(field)
+        shown = {name: REDACTED if name in hidden else value for name, value in variables.items()}
+        details = {
+            "variables": redact(shown),
+            "outcome": outcome_of(field, errors),
+            "requestId": request_id,
+        }
+        await record(session, tenant_id, viewer, field.name.value, details)
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def page(self, after: Keyset | None, limit: int, action: str | None) -> list[Row[Any]]:
+        statement = select(AUDIT).where(AUDIT.c.tenant_id == self.tenant_id)
+        if action:
+            statement = statement.where(AUDIT.c.action == action)
+        if after is not None:
+            statement = statement.where(tuple_(AUDIT.c.occurred_at, AUDIT.c.id) < tuple_(after.at, after.id))
+        statement = statement.order_by(AUDIT.c.occurred_at.desc(), AUDIT.c.id.desc()).limit(limit)
+        return list((await self.session.execute(statement)).all())

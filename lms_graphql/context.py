@@ -237,13 +237,7 @@ class Context:
             yield session
 
     @asynccontextmanager
-    async def write(self, action: str, details: dict[str, Any] | None = None) -> AsyncIterator[AsyncSession]:
-        """A mutation's work: all or nothing (a savepoint), audited when an operator acts
-        in a tenant other than its own."""
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A mutation's work: all or nothing (a savepoint). The operation boundary audits it."""
         async with self.tx.use() as session, session.begin_nested():
             yield session
-            viewer = self.viewer
-            if viewer is not None and viewer.cross_tenant:
-                from lms_graphql.audit import record
-
-                await record(session, self.tenant.id, viewer, action, details if details is not None else {})

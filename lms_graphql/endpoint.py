@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import re
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -20,11 +24,14 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from lms_graphql.auth.viewer import load_viewer
 from lms_graphql.context import Context, PerUseTransactions, RequestTransaction, Services
+from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.http_surface import MAX_LIST_ITEMS, error_response, oversized_list, parse_body
+from lms_graphql.idempotency import KEY_FORMAT, Idempotency, request_hash
 from lms_graphql.limits.plans import limits_for
 from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError
 
+access_log = logging.getLogger("lms_graphql.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
@@ -90,13 +97,51 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
+        started = time.perf_counter()
         try:
-            refusal = await self._refuse(request)
-            response = refusal or await self.run(request)
+            response = await self._refuse(request)
+            if response is None:
+                once = self._idempotency(request)
+                response = await self._once(request, *once) if once is not None else await self.run(request)
         except HTTPException as exc:
             # strawberry refuses malformed requests in plain text; clients get GraphQL errors.
             response = error_response(exc.status_code, exc.reason)
+        except LmsError as exc:
+            response = error_response(400, exc.message, exc.code)
         await response(scope, receive, send)
+        _log_request(request, response.status_code, time.perf_counter() - started)
+
+    def _idempotency(self, request: Request) -> tuple[Idempotency, str] | None:
+        key = request.headers.get("idempotency-key")
+        body = getattr(request.state, "body", None)
+        viewer = request.state.viewer
+        if key is None or not isinstance(body, dict) or viewer is None or not _is_mutation(body):
+            return None
+        if not KEY_FORMAT.match(key):
+            raise LmsError(ErrorCode.BAD_USER_INPUT, "Idempotency-Key must be 1-255 printable characters")
+        services: Services = request.app.state.services
+        tenant_id = request.state.resolution.tenant.id
+        return Idempotency(services.db, tenant_id, viewer.id, key), request_hash(body)
+
+    async def _once(self, request: Request, once: Idempotency, digest: str) -> Response:
+        if await once.claim(digest):
+            try:
+                response = await self.run(request)
+            except BaseException:
+                await once.forget()  # nothing was answered: a retry may run it
+                raise
+            await once.finish(response.status_code, json.loads(bytes(response.body)))
+            return response
+        state, row = await once.stored(digest)
+        if state == "replay" and row is not None:
+            return JSONResponse(
+                row.response_body, status_code=row.response_status, headers={"Idempotent-Replayed": "true"}
+            )
+        if state == "conflict":
+            return error_response(409, "this Idempotency-Key was used for a different request", ErrorCode.CONFLICT)
+        return error_response(
+            409, "a request with this Idempotency-Key is still running: retry later", ErrorCode.CONFLICT
+        )
 
     async def _refuse(self, request: Request) -> Response | None:
         if request.method != "POST":
@@ -131,7 +176,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             request.scope["state"]["socket_context"] = context
             return context
         assert isinstance(response, Response)
-        return Context(
+        state.context = Context(
             request=request,
             response=response,
             request_id=state.request_id,
@@ -140,6 +185,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             viewer=state.viewer,
             tx=state.tx,
         )
+        request_context: Context = state.context
+        return request_context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the socket exactly as an HTTP request: token from the connection_init
@@ -183,6 +230,38 @@ def _param(params: dict[str, Any], name: str) -> str | None:
         if key.lower() == name and isinstance(value, str):
             return value
     return None
+
+
+def _is_mutation(body: dict[str, Any]) -> bool:
+    query = body.get("query")
+    if not isinstance(query, str):
+        return False
+    try:
+        operation = get_operation_ast(parse(query, max_tokens=10_000), body.get("operationName"))
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation == OperationType.MUTATION
+
+
+def _log_request(request: Request, status: int, seconds: float) -> None:
+    """One structured line per GraphQL request."""
+    context: Context | None = getattr(request.state, "context", None)
+    resolution: Resolution | None = getattr(request.state, "resolution", None)
+    body = getattr(request.state, "body", None)
+    access_log.info(
+        json.dumps(
+            {
+                "requestId": getattr(request.state, "request_id", None),
+                "tenant": resolution.tenant.slug if resolution else None,
+                "user": str(context.viewer.id) if context is not None and context.viewer is not None else None,
+                "operation": body.get("operationName") if isinstance(body, dict) else None,
+                "cost": context.extra.get("cost") if context is not None else None,
+                "status": status,
+                "ms": round(seconds * 1000, 1),
+            },
+            separators=(",", ":"),
+        )
+    )
 
 
 async def _close_expired(socket: WebSocket) -> None:

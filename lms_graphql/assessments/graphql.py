@@ -100,7 +100,7 @@ class AssessmentMutations:
             accepts_late=input.accepts_late is not False,
             questions=[] if input.questions is None else input.questions,
         )
-        async with ctx.write("assessment.create", {"courseId": str(spec.course_id)}) as session:
+        async with ctx.write() as session:
             assessment = await service.create_assessment(session, ctx.tenant, viewer, spec)
         return Assessment.from_row(assessment)
 
@@ -112,9 +112,9 @@ class AssessmentMutations:
         ctx = info.context
         viewer = ctx.require(Permission.SUBMISSION_SUBMIT)
         key = require_id(assessment_id, "assessment")
-        async with ctx.write("assessment.expire") as session:
+        async with ctx.write() as session:
             await service.close_expired_attempts(session, ctx.tenant, viewer, key)
-        async with ctx.write("assessment.start") as session:
+        async with ctx.write() as session:
             attempt = await service.start_attempt(session, ctx.tenant, viewer, key)
         limit = (await ctx.loaders.assessment.load(key)).time_limit_min
         return AssessmentAttempt(
@@ -132,9 +132,9 @@ class AssessmentMutations:
         ctx = info.context
         viewer = ctx.require(Permission.SUBMISSION_SUBMIT)
         key = require_id(assessment_id, "assessment")
-        async with ctx.write("assessment.expire") as session:
+        async with ctx.write() as session:
             expired = await service.close_expired_attempts(session, ctx.tenant, viewer, key)
-        async with ctx.write("assessment.submit") as session:
+        async with ctx.write() as session:
             submission = await service.submit(session, ctx.tenant, viewer, key, answers, just_expired=expired > 0)
         return Submission.from_row(submission)
 
@@ -147,6 +147,6 @@ class AssessmentMutations:
         if not (viewer.can(Permission.SUBMISSION_GRADE_OWN_COURSE) or viewer.can(Permission.SUBMISSION_GRADE_ANY)):
             raise LmsError(ErrorCode.FORBIDDEN, "your role does not allow grading")
         key = require_id(submission_id, "submission")
-        async with ctx.write("submission.grade", {"submissionId": str(key)}) as session:
+        async with ctx.write() as session:
             submission = await service.grade(session, ctx.tenant, viewer, key, score=score, feedback=feedback)
         return Submission.from_row(submission)

@@ -6,7 +6,32 @@ import strawberry
 
 from lms_graphql.auth import service
 from lms_graphql.context import Context
+from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.users.graphql import User
+
+# Sign-in attempts per client address, and per account from one address (15 minutes): a
+# guesser is slowed down without locking the account's owner out from elsewhere.
+LOGIN_WINDOW_SECONDS = 900
+LOGINS_PER_ADDRESS = 1_000
+LOGINS_PER_ACCOUNT_AND_ADDRESS = 10
+
+
+async def throttle_login(ctx: Context, email: str) -> None:
+    client = getattr(ctx.request, "client", None)
+    address = client.host if client is not None else "unknown"
+    limiter = ctx.services.limiter
+    account = f"login:a:{ctx.tenant.id}:{email.strip().lower()[:255]}:{address}"
+    decisions = [
+        await limiter.take(f"login:ip:{address}", 1, LOGINS_PER_ADDRESS, LOGINS_PER_ADDRESS / LOGIN_WINDOW_SECONDS),
+        await limiter.take(
+            account, 1, LOGINS_PER_ACCOUNT_AND_ADDRESS, LOGINS_PER_ACCOUNT_AND_ADDRESS / LOGIN_WINDOW_SECONDS
+        ),
+    ]
+    if not all(decision.allowed for decision in decisions):
+        retry_after = max(decision.retry_after for decision in decisions)
+        raise LmsError(
+            ErrorCode.RATE_LIMITED, f"too many sign-in attempts; retry in {retry_after} s", retryAfter=retry_after
+        )
 
 
 @strawberry.type
@@ -25,7 +50,8 @@ class AuthMutations:
     @strawberry.mutation(description="Sign in to the request's tenant. The token is valid for 8 hours.")
     async def login(self, info: strawberry.Info[Context, None], email: str, password: str) -> AuthPayload:
         ctx = info.context
-        async with ctx.write("auth.login") as session:
+        await throttle_login(ctx, email)
+        async with ctx.write() as session:
             issued = await service.login(session, ctx.tenant, ctx.services.tokens, email=email, password=password)
         return AuthPayload.from_issued(issued)
 
@@ -35,7 +61,7 @@ class AuthMutations:
     ) -> AuthPayload:
         ctx = info.context
         viewer = ctx.require_viewer()
-        async with ctx.write("auth.change_password") as session:
+        async with ctx.write() as session:
             issued = await service.change_password(
                 session,
                 ctx.tenant,

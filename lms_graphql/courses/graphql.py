@@ -114,7 +114,7 @@ class CourseMutations:
             instructor_id = parse_id(input.instructor_id)
             if instructor_id is None:
                 raise bad_input("instructorId must be an active instructor or admin of this tenant")
-        async with ctx.write("course.create") as session:
+        async with ctx.write() as session:
             course = await service.create_course(
                 session,
                 ctx.tenant,
@@ -141,24 +141,24 @@ class CourseMutations:
         if input.title is None:
             raise bad_input("title must not be empty")
         course_id = require_id(id, "course")
-        async with ctx.write("course.update", {"courseId": str(course_id)}) as session:
+        async with ctx.write() as session:
             course = await service.update_course(session, ctx.tenant, viewer, course_id, changes)
         return Course.from_row(course)
 
     @strawberry.mutation(description="Opens the course for enrollment; emits course.published.")
     async def publish_course(self, info: Info, id: strawberry.ID) -> Course:
-        return await _lifecycle(info.context, id, "course.publish", service.publish_course)
+        return await _lifecycle(info.context, id, service.publish_course)
 
     @strawberry.mutation(description="Closes the course to new enrollments; enrolled students keep access.")
     async def archive_course(self, info: Info, id: strawberry.ID) -> Course:
-        return await _lifecycle(info.context, id, "course.archive", service.archive_course)
+        return await _lifecycle(info.context, id, service.archive_course)
 
     @strawberry.mutation(description="Position defaults to after the last module; later modules move down.")
     async def create_module(self, info: Info, input: CreateModuleInput) -> Module:
         ctx = info.context
         viewer = ctx.require_viewer()
         course_id = require_id(input.course_id, "course")
-        async with ctx.write("module.create", {"courseId": str(course_id)}) as session:
+        async with ctx.write() as session:
             module = await service.create_module(
                 session, ctx.tenant, viewer, course_id=course_id, title=input.title, position=input.position
             )
@@ -169,7 +169,7 @@ class CourseMutations:
         ctx = info.context
         viewer = ctx.require_viewer()
         module_id = require_id(input.module_id, "module")
-        async with ctx.write("lesson.create", {"moduleId": str(module_id)}) as session:
+        async with ctx.write() as session:
             lesson = await service.create_lesson(
                 session,
                 ctx.tenant,
@@ -184,9 +184,9 @@ class CourseMutations:
         return Lesson.from_row(lesson)
 
 
-async def _lifecycle(ctx: Context, raw_id: strawberry.ID, action: str, change: service.CourseChange) -> Course:
+async def _lifecycle(ctx: Context, raw_id: strawberry.ID, change: service.CourseChange) -> Course:
     viewer = ctx.require_viewer()
     course_id = require_id(raw_id, "course")
-    async with ctx.write(action, {"courseId": str(course_id)}) as session:
+    async with ctx.write() as session:
         course = await change(session, ctx.tenant, viewer, course_id)
     return Course.from_row(course)

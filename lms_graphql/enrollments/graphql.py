@@ -45,7 +45,7 @@ class EnrollmentMutations:
         ctx = info.context
         viewer = ctx.require(Permission.COURSE_ENROLL)
         key = require_id(course_id, "course")
-        async with ctx.write("enrollment.create", {"courseId": str(key)}) as session:
+        async with ctx.write() as session:
             enrollment = await service.enroll(session, ctx.tenant, viewer, key)
         return Enrollment.from_row(enrollment)
 
@@ -57,6 +57,6 @@ class EnrollmentMutations:
         ctx = info.context
         viewer = ctx.require(Permission.PROGRESS_TRACK_OWN)
         key = require_id(lesson_id, "lesson")
-        async with ctx.write("progress.update", {"lessonId": str(key)}) as session:
+        async with ctx.write() as session:
             row = await service.update_progress(session, ctx.tenant, viewer, key, progress)
         return LessonProgress.from_row(row)

@@ -7,7 +7,8 @@ publishes them, then marks them published in the same transaction: nothing is lo
 transactions commit out of order (no ``id > last_seen``), nothing of a rolled-back
 transaction exists to publish, and a bus failure rolls the marking back so the events go out
 once the bus returns. A crash between publishing and marking publishes again: consumers
-dedupe by event id. The sweep also prunes published events after the retention period.
+dedupe by event id. The sweep also prunes published events after the retention period, and
+idempotency keys after theirs.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from lms_graphql import models
 from lms_graphql.events import channels
 from lms_graphql.events.bus import EventBus
 from lms_graphql.events.repository import OutboxRepository
+from lms_graphql.idempotency import IdempotencyRepository
 from lms_graphql.kit.db import Database
 
 log = logging.getLogger("lms_graphql.relay")
@@ -164,6 +166,7 @@ class OutboxRelay:
                     await self.drain(tenant_id)
                     async with self._db.tenant_transaction(tenant_id) as session:
                         await OutboxRepository(session, tenant_id).prune(cutoff)
+                        await IdempotencyRepository(session, tenant_id).prune()
             finally:
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SWEEP_LOCK})
                 await conn.commit()

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError
+from graphql import GraphQLError, get_operation_ast
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
@@ -95,7 +95,10 @@ class OperationBoundary(SchemaExtension):
         if not isinstance(result, GraphQLExecutionResult | StrawberryExecutionResult):
             return
         tx = getattr(context, "tx", None)
-        if tx is not None and any(_timed_out(error) for error in result.errors or ()):
+        timed_out = any(_timed_out(error) for error in result.errors or ())
+        if tx is not None and not timed_out:
+            await self._audit(context, result.errors or [])
+        if tx is not None and timed_out:
             await tx.rollback()  # a cancelled statement has aborted the transaction
         elif tx is not None:
             try:
@@ -108,3 +111,27 @@ class OperationBoundary(SchemaExtension):
                 log.debug("commit failed for request %s", request_id)
         if result.errors:
             result.errors = coded_errors(result.errors, getattr(context, "request_id", "-"))
+
+    async def _audit(self, context: Any, errors: list[GraphQLError]) -> None:
+        """Every mutation field, with its outcome, in the request's own transaction."""
+        from lms_graphql.audit import mutation_fields, record_mutations
+
+        execution = self.execution_context
+        document = execution.graphql_document
+        operation = get_operation_ast(document, execution.operation_name) if document is not None else None
+        if not mutation_fields(operation):
+            return
+        try:
+            async with context.tx.use() as session:
+                await record_mutations(
+                    session,
+                    context.tenant.id,
+                    context.viewer,
+                    operation,
+                    execution.variables or {},
+                    coded_errors(errors, context.request_id),
+                    context.request_id,
+                )
+        except Exception:
+            # The commit that follows fails the same way and is reported; log the cause here.
+            log.exception("audit of request %s failed", context.request_id)

@@ -7,6 +7,7 @@ from lms_graphql.models.certificate import Certificate
 from lms_graphql.models.course import Course, Lesson, Module
 from lms_graphql.models.enrollment import Enrollment, LessonProgress
 from lms_graphql.models.event import DomainEvent
+from lms_graphql.models.idempotency import IdempotencyKey
 from lms_graphql.models.notification import Notification
 from lms_graphql.models.tenant import Tenant
 from lms_graphql.models.user import User
@@ -22,6 +23,7 @@ __all__ = [
     "Course",
     "DomainEvent",
     "Enrollment",
+    "IdempotencyKey",
     "Lesson",
     "LessonProgress",
     "Module",

@@ -61,7 +61,7 @@ class NotificationMutations:
         ctx = info.context
         viewer = ctx.require_viewer()
         key = require_id(id, "notification")
-        async with ctx.write("notification.read") as session:
+        async with ctx.write() as session:
             row = await NotificationRepository(session, ctx.tenant.id).mark_read(viewer.id, key)
         if row is None:
             raise not_found("notification not found")

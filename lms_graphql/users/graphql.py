@@ -72,8 +72,7 @@ class UserMutations:
     async def create_user(self, info: strawberry.Info[Context, None], input: CreateUserInput) -> User:
         ctx = info.context
         viewer = ctx.require(Permission.USER_MANAGE)
-        details: dict[str, object] = {"role": input.role.value}
-        async with ctx.write("user.create", details) as session:
+        async with ctx.write() as session:
             user = await service.create_user_as(
                 session,
                 ctx.tenant,
@@ -83,7 +82,6 @@ class UserMutations:
                 role=input.role.value,
                 password=input.password,
             )
-            details["userId"] = str(user.id)
         return User.from_row(user)
 
     @strawberry.mutation(description="Admins change a user's name, role or active state.")
@@ -93,12 +91,7 @@ class UserMutations:
         ctx = info.context
         viewer = ctx.require(Permission.USER_MANAGE)
         user_id = require_id(id, "user")
-        details = {
-            "userId": str(user_id),
-            "role": input.role.value if input.role else None,
-            "isActive": input.is_active,
-        }
-        async with ctx.write("user.update", details) as session:
+        async with ctx.write() as session:
             user = await service.update_user(
                 session,
                 ctx.tenant,
