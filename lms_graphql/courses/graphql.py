@@ -10,7 +10,7 @@ from lms_graphql.courses import access, service
 from lms_graphql.courses.repository import CourseRepository
 from lms_graphql.courses.types import ContentType, Course, CourseConnection, CourseStatus, Lesson, Module
 from lms_graphql.errors import bad_input, not_found
-from lms_graphql.kit.graphql import parse_id, require_id
+from lms_graphql.kit.graphql import require_id
 from lms_graphql.kit.pagination import decode_cursor, page_size
 
 Info = strawberry.Info[Context, None]
@@ -109,11 +109,7 @@ class CourseMutations:
     async def create_course(self, info: Info, input: CreateCourseInput) -> Course:
         ctx = info.context
         viewer = ctx.require(Permission.COURSE_CREATE)
-        instructor_id = None
-        if input.instructor_id is not None:
-            instructor_id = parse_id(input.instructor_id)
-            if instructor_id is None:
-                raise bad_input("instructorId must be an active instructor or admin of this tenant")
+        instructor_id = require_id(input.instructor_id, "instructor") if input.instructor_id is not None else None
         async with ctx.write() as session:
             course = await service.create_course(
                 session,

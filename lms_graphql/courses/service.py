@@ -54,7 +54,9 @@ async def _instructor_for(
     if not viewer.can(Permission.COURSE_EDIT_ANY):
         raise LmsError(ErrorCode.FORBIDDEN, "only admins may create a course for another instructor")
     user = await UserRepository(session, tenant.id).get(instructor_id)
-    if user is None or not user.is_active or user.role not in TEACHING_ROLES:
+    if user is None:
+        raise not_found("instructor not found")
+    if not user.is_active or user.role not in TEACHING_ROLES:
         raise bad_input("instructorId must be an active instructor or admin of this tenant")
     return user.id
 

@@ -1,0 +1,202 @@
+"""Isolation fuzzer: every query and mutation that takes an id, found by introspecting the
+schema, is called as each role of tenant B with tenant A's ids. Nothing of A may come back,
+only NOT_FOUND (or FORBIDDEN where the role may not use the operation at all), and A's rows
+stay as they were. An operation this file does not know how to call fails the test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from graphql import (
+    GraphQLArgument,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+)
+
+from lms_graphql.kit.db import Database
+from lms_graphql.schema import schema
+from tests.builders import BuiltCourse, build_course, enroll
+from tests.conftest import Person, PersonFactory, TenantFactory, gql, login
+
+MARKER = "TENANT-A-SECRET"
+
+
+@dataclass
+class TenantA:
+    admin: Person
+    student: Person
+    course: BuiltCourse
+    notification: uuid.UUID
+    submission: uuid.UUID
+
+    def ids(self) -> dict[str, str]:
+        return {
+            "course": str(self.course.id),
+            "module": str(self.course.module_ids[0]),
+            "lesson": str(self.course.lesson_ids[0]),
+            "assessment": str(self.course.assessment_ids[0]),
+            "submission": str(self.submission),
+            "notification": str(self.notification),
+            "user": str(self.student.id),
+            "tenant": str(self.admin.tenant.id),
+        }
+
+
+# How to call each operation that takes an id, given tenant A's ids. A new operation with an
+# id argument must be added here (the test says which).
+Args = Callable[[dict[str, str]], dict[str, Any]]
+ARGUMENTS: dict[str, Args] = {
+    "course": lambda a: {"id": a["course"]},
+    "createCourse": lambda a: {"input": {"title": "pwned", "instructorId": a["user"]}},
+    "courseStudents": lambda a: {"courseId": a["course"]},
+    "courseAnalytics": lambda a: {"courseId": a["course"]},
+    "submission": lambda a: {"id": a["submission"]},
+    "updateCourse": lambda a: {"id": a["course"], "input": {"title": "pwned"}},
+    "publishCourse": lambda a: {"id": a["course"]},
+    "archiveCourse": lambda a: {"id": a["course"]},
+    "createModule": lambda a: {"input": {"courseId": a["course"], "title": "pwned"}},
+    "createLesson": lambda a: {"input": {"moduleId": a["module"], "title": "pwned", "contentType": "TEXT"}},
+    "createAssessment": lambda a: {"input": {"courseId": a["course"], "title": "pwned", "assessmentType": "QUIZ"}},
+    "enrollInCourse": lambda a: {"courseId": a["course"]},
+    "updateLessonProgress": lambda a: {"lessonId": a["lesson"], "progress": 100},
+    "startAssessment": lambda a: {"assessmentId": a["assessment"]},
+    "submitAssessment": lambda a: {"assessmentId": a["assessment"], "answers": {}},
+    "gradeSubmission": lambda a: {"submissionId": a["submission"], "score": 1.0},
+    "markNotificationRead": lambda a: {"id": a["notification"]},
+    "updateUser": lambda a: {"id": a["user"], "input": {"fullName": "pwned"}},
+    "deactivateTenant": lambda a: {"id": a["tenant"]},
+    "activateTenant": lambda a: {"id": a["tenant"]},
+}
+
+
+def _named(type_: Any) -> Any:
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        type_ = type_.of_type
+    return type_
+
+
+def takes_an_id(argument: GraphQLArgument | Any, seen: frozenset[str] = frozenset()) -> bool:
+    named = _named(argument.type)
+    if isinstance(named, GraphQLScalarType):
+        return named.name == "ID"
+    if isinstance(named, GraphQLInputObjectType) and named.name not in seen:
+        return any(takes_an_id(field, seen | {named.name}) for field in named.fields.values())
+    return False
+
+
+def operations_with_ids() -> dict[str, tuple[str, GraphQLField]]:
+    graphql_schema = schema._schema
+    found: dict[str, tuple[str, GraphQLField]] = {}
+    for kind, root in (("query", graphql_schema.query_type), ("mutation", graphql_schema.mutation_type)):
+        assert root is not None
+        for name, field in root.fields.items():
+            if any(takes_an_id(argument) for argument in field.args.values()):
+                found[name] = (kind, field)
+    return found
+
+
+def document(kind: str, name: str, field: GraphQLField, variables: dict[str, Any]) -> str:
+    used = [arg for arg in field.args if arg in variables]
+    declared = ", ".join(f"${arg}: {field.args[arg].type}" for arg in used)
+    passed = ", ".join(f"{arg}: ${arg}" for arg in used)
+    selection = " { __typename }" if isinstance(_named(field.type), GraphQLObjectType) else ""
+    return f"{kind}{f'({declared})' if declared else ''} {{ {name}{f'({passed})' if passed else ''}{selection} }}"
+
+
+def test_every_operation_with_an_id_is_covered() -> None:
+    missing = sorted(set(operations_with_ids()) - set(ARGUMENTS))
+    assert missing == [], f"say how to call these with another tenant's ids in tests/test_fuzzer.py: {missing}"
+    assert sorted(set(ARGUMENTS) - set(operations_with_ids())) == []
+
+
+async def tenant_a(
+    db: Database, make_tenant: TenantFactory, make_user: PersonFactory, owner_conn: psycopg.Connection
+) -> TenantA:
+    tenant = await make_tenant()
+    admin = await make_user(tenant, "admin")
+    student = await make_user(tenant, "student")
+    course = await build_course(db, tenant, admin.id, title=MARKER, assessments=1, status="draft")
+    owner_conn.execute("UPDATE courses SET status = 'published', published_at = now() WHERE id = %s", (course.id,))
+    await enroll(db, tenant, student.id, course.id)
+    notification, submission = uuid.uuid4(), uuid.uuid4()
+    owner_conn.execute(
+        "INSERT INTO notifications (tenant_id, id, user_id, event_type, title) VALUES (%s, %s, %s, 'x', %s)",
+        (tenant.id, notification, student.id, MARKER),
+    )
+    owner_conn.execute(
+        "INSERT INTO submissions (tenant_id, id, assessment_id, user_id, answers, status, submitted_at)"
+        " VALUES (%s, %s, %s, %s, %s, 'submitted', now())",
+        (tenant.id, submission, course.assessment_ids[0], student.id, psycopg.types.json.Jsonb({"q1": MARKER})),
+    )
+    return TenantA(admin, student, course, notification, submission)
+
+
+def snapshot(owner_conn: psycopg.Connection, tenant_id: uuid.UUID) -> list[Any]:
+    tables = ("tenants", "users", "courses", "modules", "lessons", "assessments", "enrollments", "lesson_progress",
+              "notifications", "submissions", "certificates")  # fmt: skip
+    rows = []
+    for table in tables:
+        column = "id" if table == "tenants" else "tenant_id"
+        rows.append(
+            owner_conn.execute(
+                f"SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {table} t WHERE {column} = %s",
+                (tenant_id,),
+            ).fetchone()
+        )
+    return rows
+
+
+@pytest.mark.parametrize("role", ["student", "instructor", "admin"])
+async def test_tenant_b_gets_nothing_of_tenant_a(
+    client: httpx.AsyncClient,
+    db: Database,
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    owner_conn: psycopg.Connection,
+    role: str,
+) -> None:
+    a = await tenant_a(db, make_tenant, make_user, owner_conn)
+    b_tenant = await make_tenant()
+    token = await login(client, await make_user(b_tenant, role))
+    before = snapshot(owner_conn, a.admin.tenant.id)
+    ids = a.ids()
+    for name, (kind, field) in sorted(operations_with_ids().items()):
+        variables = ARGUMENTS[name](ids)
+        query = document(kind, name, field, variables)
+        for attempt in (variables, _malformed(variables)):
+            reply = await gql(client, query, attempt, token=token)
+            assert reply.status == 200, (name, reply.body)
+            assert reply.codes, (name, reply.body)
+            assert set(reply.codes) <= {"NOT_FOUND", "FORBIDDEN"}, (name, role, reply.body)
+            assert MARKER not in str(reply.body)
+            data = reply.body.get("data")
+            assert data is None or all(value is None for value in data.values()), (name, reply.body)
+    assert snapshot(owner_conn, a.admin.tenant.id) == before
+
+
+def _malformed(variables: dict[str, Any]) -> dict[str, Any]:
+    """The same call with every id replaced by something that is no id at all."""
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: swap(v) for k, v in value.items()}
+        if isinstance(value, str):
+            try:
+                uuid.UUID(value)
+            except ValueError:
+                return value
+            return "not-an-id"
+        return value
+
+    swapped: dict[str, Any] = swap(variables)
+    return swapped
