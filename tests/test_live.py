@@ -202,3 +202,17 @@ async def test_graceful_shutdown_closes_sockets(
             assert close_code(feed.error) in (1001, 1012), feed.error
             assert asyncio.get_running_loop().time() - started < 12
         assert server.process.wait(timeout=15) is not None
+
+
+async def test_query_limits_apply_over_websockets(
+    env_for_cli: dict[str, str], make_tenant: TenantFactory, make_user: PersonFactory, db: Database
+) -> None:
+    world = await scene(make_tenant, make_user, db)
+    aliases = " ".join(f"a{n}: userId" for n in range(16))  # the free plan allows 15
+    document = f"subscription($c: ID!) {{ courseProgressUpdates(courseId: $c) {{ {aliases} }} }}"
+    with live_server(env_for_cli) as server:
+        teacher = await server.login(world.slug, world.teacher.email, PASSWORD)
+        async with subscribed(server, teacher, document, {"c": str(world.course_id)}) as feed:
+            await feed.wait_for(1, timeout=5)
+        assert "aliases" in str(feed.error)
+        assert feed.received == []

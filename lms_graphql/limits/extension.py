@@ -25,11 +25,14 @@ class QueryLimits(SchemaExtension):
         self.execution_context.parse_options["max_tokens"] = limits_for(context.tenant).max_tokens
         yield
 
-    async def on_validate(self) -> AsyncIterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
+        # The document is valid by now and nothing has run: refusing here stops HTTP requests
+        # and websocket operations alike (strawberry reports what on_execute raises).
+        if self.execution_context.graphql_document is not None:
+            await self._check(self.execution_context)
         yield
-        execution = self.execution_context
-        if execution.pre_execution_errors or execution.graphql_document is None:
-            return
+
+    async def _check(self, execution: Any) -> None:
         context: Any = execution.context
         limits = limits_for(context.tenant)
         document = execution.graphql_document
