@@ -260,3 +260,26 @@ async def test_every_mutation_is_audited_for_the_tenants_admins(
     foreign_admin = await login(client, await make_user(other, "admin"))
     theirs = (await gql(client, AUDIT, token=foreign_admin)).data["auditLog"]["edges"]
     assert all(e["node"]["actorUserId"] != str(person.id) for e in theirs)
+
+
+async def test_a_tenant_holds_at_most_its_share_of_connections(db: Database, make_tenant: TenantFactory) -> None:
+    from lms_graphql.context import RequestTransaction
+
+    tenant = await make_tenant()
+    gate = asyncio.Semaphore(1)
+    first = RequestTransaction(db, tenant.id, gate=gate)
+    second = RequestTransaction(db, tenant.id, gate=gate)
+    async with first.use() as session:
+        await session.execute(text("SELECT 1"))
+    waiting = asyncio.ensure_future(_open(second))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()  # the tenant's one slot is taken until the first request ends
+    await first.commit()
+    await asyncio.wait_for(waiting, 5)
+    await second.commit()
+    assert not gate.locked()
+
+
+async def _open(transaction: Any) -> None:
+    async with transaction.use() as session:
+        await session.execute(text("SELECT 1"))
