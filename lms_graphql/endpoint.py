@@ -72,7 +72,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if resolution is None:
             # Only the static IDE page comes without a tenant (the resolution middleware
             # answers everything else); it needs no context.
-            page = await self.render_graphql_ide(Request(scope, receive))
+            if self.graphql_ide:
+                page: Response = await self.render_graphql_ide(Request(scope, receive))
+            else:
+                page = error_response(404, "GraphiQL is turned off on this server", ErrorCode.NOT_FOUND)
             await page(scope, receive, send)
             return
         services: Services = scope["app"].state.services

@@ -283,3 +283,25 @@ async def test_a_tenant_holds_at_most_its_share_of_connections(db: Database, mak
 async def _open(transaction: Any) -> None:
     async with transaction.use() as session:
         await session.execute(text("SELECT 1"))
+
+
+async def test_introspection_and_suggestions_can_be_switched_off(
+    db: Database, make_tenant: TenantFactory, env_for_cli: dict[str, str]
+) -> None:
+    from lms_graphql.app import create_app
+    from lms_graphql.config import Settings
+    from tests.conftest import TEST_JWT_KEYS
+
+    tenant = await make_tenant()
+    settings = Settings.from_env(
+        {**env_for_cli, "LMS_JWT_KEYS": TEST_JWT_KEYS, "LMS_INTROSPECTION": "false", "LMS_GRAPHIQL": "false"}
+    )
+    application = create_app(settings, db=db)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as closed:
+            typo = await gql(closed, "{ tenat { slug } }", tenant=tenant.slug)
+            assert "Did you mean" not in json.dumps(typo.body)
+            introspection = await gql(closed, "{ __schema { types { name } } }", tenant=tenant.slug)
+            assert introspection.body.get("data") is None
+            assert (await closed.get("/graphql", headers={"Accept": "text/html"})).status_code == 404
