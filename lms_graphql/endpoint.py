@@ -31,6 +31,7 @@ from lms_graphql.limits.plans import limits_for
 from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError
 
+log = logging.getLogger("lms_graphql")
 access_log = logging.getLogger("lms_graphql.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -92,9 +93,19 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             except ResolutionError as exc:
                 await exc.response()(scope, receive, send)
                 return
+            except LmsError as exc:  # the tenant's connection share stayed full
+                await error_response(429, exc.message, exc.code)(scope, receive, send)
+                return
             scope["state"]["viewer"] = viewer
             scope["state"]["tx"] = tx
             await self._serve_http(scope, receive, send)
+        except Exception:
+            # Whatever escaped (the database went away...): logged in full, answered in the
+            # contract's shape without internals.
+            request_id = scope["state"].get("request_id", "-")
+            log.exception("request %s failed", request_id)
+            message = f"Internal error. Quote request id {request_id} when reporting it."
+            await error_response(500, message, ErrorCode.INTERNAL)(scope, receive, send)
         finally:
             await tx.rollback()  # nothing left to roll back once the operation committed
 

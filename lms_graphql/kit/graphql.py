@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import psycopg
@@ -111,6 +111,13 @@ class OperationBoundary(SchemaExtension):
                 log.debug("commit failed for request %s", request_id)
         if result.errors:
             result.errors = coded_errors(result.errors, getattr(context, "request_id", "-"))
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Websocket results (subscription events) get the same codes and masking."""
+        if getattr(result, "errors", None):
+            context: Any = self.execution_context.context
+            result.errors = coded_errors(result.errors, getattr(context, "request_id", "-"))
+        yield
 
     async def _audit(self, context: Any, errors: list[GraphQLError]) -> None:
         """Every mutation field, with its outcome, in the request's own transaction."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -12,6 +13,8 @@ from strawberry.extensions import SchemaExtension
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.limits.analysis import analyse
 from lms_graphql.limits.plans import limits_for
+
+log = logging.getLogger("lms_graphql.limits")
 
 
 def too_complex(message: str, **details: Any) -> LmsError:
@@ -59,8 +62,13 @@ class QueryLimits(SchemaExtension):
         tenant_id = context.tenant.id
         who = str(context.viewer.id) if context.viewer is not None else f"ip:{_client(context)}"
         charged = max(cost, 1)
-        tenant = await limiter.take(f"cost:t:{tenant_id}", charged, tenant_budget, tenant_budget / 60)
-        user = await limiter.take(f"cost:u:{tenant_id}:{who}", charged, user_budget, user_budget / 60)
+        try:
+            tenant = await limiter.take(f"cost:t:{tenant_id}", charged, tenant_budget, tenant_budget / 60)
+            user = await limiter.take(f"cost:u:{tenant_id}:{who}", charged, user_budget, user_budget / 60)
+        except Exception:
+            # The limiter's store (Redis) is unreachable: serve rather than fail every request.
+            log.warning("rate limiter unavailable; request %s not charged", context.request_id, exc_info=True)
+            return
         response = context.response if isinstance(context.response, Response) else None
         if response is not None:
             response.headers["X-Query-Cost"] = str(cost)
