@@ -74,9 +74,10 @@ def _email(name: str, domain: str) -> str:
 
 async def load_demo(db: Database, *, only_if_empty: bool) -> None:
     async with db.platform_transaction() as session:
-        if only_if_empty and await TenantRepository(session).count() > 0:
-            return
         existing = await find_tenant(session, DEMO_TENANTS[0].slug)
+        others = await TenantRepository(session).count() > 0
+    if existing is None and only_if_empty and others:
+        return  # a database with real tenants gets no demo data
     if existing is None:
         await _create_platform_operator(db)
         for spec in DEMO_TENANTS:
