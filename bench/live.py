@@ -30,8 +30,14 @@ FEED = "subscription($c: ID!) { courseProgressUpdates(courseId: $c) { progressPc
 
 async def seed(owner_url: str) -> tuple[str, uuid.UUID, list[uuid.UUID]]:
     owner = normalize_url(owner_url)
+    migrate(owner, app_role=DEFAULT_APP_ROLE, app_password=derive_app_password(owner, DEFAULT_APP_ROLE))
+    return await seed_into(owner_url)
+
+
+async def seed_into(owner_url: str) -> tuple[str, uuid.UUID, list[uuid.UUID]]:
+    """A tenant 'bench' with a teacher, a student and a published course (the database is migrated)."""
+    owner = normalize_url(owner_url)
     password = derive_app_password(owner, DEFAULT_APP_ROLE)
-    migrate(owner, app_role=DEFAULT_APP_ROLE, app_password=password)
     db = Database(owner.set(username=DEFAULT_APP_ROLE, password=password))
     try:
         async with db.platform_transaction() as session:

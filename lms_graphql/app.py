@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = db is None
-        database = db or Database(resolve_database_urls(settings).app)
+        database = db or Database(resolve_database_urls(settings).app, record_statements=settings.bench)
         try:
             await ensure_app_role_is_confined(database)
             app.state.services = build_services(settings, database)

@@ -36,6 +36,7 @@ class Settings:
     rate_limit_url: str | None = None
     max_body_bytes: int = 1_048_576
     allow_batching: bool = False
+    bench: bool = False  # LMS_BENCH: count (and on request return) each request's SQL
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -61,6 +62,7 @@ class Settings:
             rate_limit_url=source.get("LMS_RATE_LIMIT_URL") or None,
             max_body_bytes=_int(source, "LMS_MAX_BODY_BYTES", 1_048_576, 1_024, 100 * 1_048_576),
             allow_batching=_bool(source, "LMS_ALLOW_BATCHING", False),
+            bench=_bool(source, "LMS_BENCH", False),
         )
 
     @cached_property

@@ -145,11 +145,13 @@ class RequestTransaction:
         *,
         statement_timeout_ms: int | None = None,
         gate: asyncio.Semaphore | None = None,
+        recorder: list[tuple[str, Any]] | None = None,
     ) -> None:
         self._db = db
         self._tenant_id = tenant_id
         self._timeout = statement_timeout_ms
         self._gate = gate
+        self.recorder = recorder
         self._stack: AsyncExitStack | None = None
         self._session: AsyncSession | None = None
         self._lock = asyncio.Lock()
@@ -163,7 +165,9 @@ class RequestTransaction:
                     await _enter_gate(self._gate)
                     stack.callback(self._gate.release)
                 try:
-                    transaction = self._db.tenant_transaction(self._tenant_id, statement_timeout_ms=self._timeout)
+                    transaction = self._db.tenant_transaction(
+                        self._tenant_id, statement_timeout_ms=self._timeout, recorder=self.recorder
+                    )
                     self._session = await stack.enter_async_context(transaction)
                 except BaseException:
                     await stack.aclose()

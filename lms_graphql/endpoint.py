@@ -86,6 +86,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             resolution.tenant.id,
             statement_timeout_ms=limits.statement_timeout_ms,
             gate=services.gates.gate(resolution.tenant.id, limits.concurrent_transactions),
+            recorder=[] if services.settings.bench else None,
         )
         try:
             try:
@@ -122,6 +123,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             response = error_response(exc.status_code, exc.reason)
         except LmsError as exc:
             response = error_response(400, exc.message, exc.code)
+        recorder = request.state.tx.recorder
+        if recorder is not None:
+            _attach_statements(request, response, recorder)
         await response(scope, receive, send)
         _log_request(request, response.status_code, time.perf_counter() - started)
 
@@ -244,6 +248,17 @@ def _param(params: dict[str, Any], name: str) -> str | None:
         if key.lower() == name and isinstance(value, str):
             return value
     return None
+
+
+def _attach_statements(request: Request, response: Response, recorder: list[tuple[str, Any]]) -> None:
+    """Benchmarks only (LMS_BENCH): how many statements the request issued and, asked for
+    with X-Bench-Capture, which ones (for the raw-SQL baseline)."""
+    response.headers["X-SQL-Statements"] = str(len(recorder))
+    if request.headers.get("x-bench-capture") and response.media_type == "application/json":
+        body = json.loads(bytes(response.body))
+        body.setdefault("extensions", {})["sql"] = [[statement, params] for statement, params in recorder]
+        response.body = json.dumps(body, default=str).encode()
+        response.headers["content-length"] = str(len(response.body))
 
 
 def _is_mutation(body: dict[str, Any]) -> bool:

@@ -74,6 +74,8 @@ class TenantBoundSession(Session):
 def _bind_tenant(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
     # set_config(..., is_local => true) lasts until this transaction ends, so a pooled
     # connection can never carry one request's tenant into the next.
+    # Benchmarks record a request's statements (Database(record_statements=True) only).
+    connection.info["recorder"] = session.info.get("recorder")
     tenant_id = session.info.get("tenant_id")
     if tenant_id is None:
         return
@@ -90,10 +92,18 @@ def _bind_tenant(session: Session, transaction: SessionTransaction, connection: 
         )
 
 
+def _record_statement(conn: Connection, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+    recorder = conn.info.get("recorder")
+    if recorder is not None:
+        recorder.append((statement, parameters))
+
+
 class Database:
     """The app role's engine and its sessions. Only `tenant_transaction` binds a tenant."""
 
-    def __init__(self, app_url: URL, *, pool_size: int = 10, max_overflow: int = 10) -> None:
+    def __init__(
+        self, app_url: URL, *, pool_size: int = 10, max_overflow: int = 10, record_statements: bool = False
+    ) -> None:
         self.engine: AsyncEngine = create_async_engine(
             app_url,
             pool_size=pool_size,
@@ -102,17 +112,24 @@ class Database:
             pool_timeout=10,
         )
         self._sessions = async_sessionmaker(self.engine, sync_session_class=TenantBoundSession, expire_on_commit=False)
+        if record_statements:
+            event.listen(self.engine.sync_engine, "before_cursor_execute", _record_statement)
         # Called with the tenant id after a transaction that wrote domain events committed.
         self.on_events_committed: Callable[[uuid.UUID], None] | None = None
 
     @asynccontextmanager
     async def tenant_transaction(
-        self, tenant_id: uuid.UUID, *, statement_timeout_ms: int | None = None
+        self,
+        tenant_id: uuid.UUID,
+        *,
+        statement_timeout_ms: int | None = None,
+        recorder: list[tuple[str, Any]] | None = None,
     ) -> AsyncIterator[AsyncSession]:
         """One explicit transaction in which RLS sees exactly ``tenant_id``'s rows."""
         async with self._sessions() as session:
             session.info["tenant_id"] = tenant_id
             session.info["statement_timeout_ms"] = statement_timeout_ms
+            session.info["recorder"] = recorder
             async with session.begin():
                 yield session
             if session.info.get("events_written") and self.on_events_committed is not None:

@@ -1,0 +1,225 @@
+"""The benchmark: python -m bench [--quick] [--write]. See BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+import httpx
+import psutil
+import psycopg
+
+from bench import data, live
+from bench.harness import BENCH_KEYS, bench_database, free_port, raise_file_limit, run_server
+from bench.limits import QUERIES
+from bench.load import capture, drive, graphql_call, raw_sql
+from lms_graphql.auth.tokens import TokenService
+from lms_graphql.config import DEFAULT_APP_ROLE, parse_jwt_keys
+from lms_graphql.kit.db import derive_app_password, normalize_url
+from lms_graphql.migrate import migrate
+
+DASHBOARD = QUERIES["full dashboard"]
+CATALOGUE = (
+    "{ courses(pagination: {first: 20}) { edges { node { id title instructor { fullName } modules { id } } } } }"
+)
+PROGRESS = "mutation($l: ID!, $p: Int!) { updateLessonProgress(lessonId: $l, progress: $p) { progressPct } }"
+UNLIMITED = {"tenant_cost_per_minute": 10**12, "user_cost_per_minute": 10**12, "concurrent_transactions": 20}
+
+
+def tokens_for(conninfo: str, tenant: data.Dataset, count: int, role: str = "student") -> tuple[list[str], list[Any]]:
+    service = TokenService(parse_jwt_keys([BENCH_KEYS], "bench"))
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT id FROM users WHERE tenant_id = %s AND role = %s ORDER BY email LIMIT %s",
+            (tenant.tenant_id, role, count),
+        ).fetchall()
+    tokens = [
+        service.issue(user_id=row[0], tenant_id=tenant.tenant_id, tenant_slug=tenant.slug, role=role, token_version=0)[
+            0
+        ]
+        for row in rows
+    ]
+    return tokens, [row[0] for row in rows]
+
+
+def lessons_for(conninfo: str, tenant: data.Dataset, users: list[Any]) -> list[str]:
+    """A lesson of each user's first enrolled course (for progress writes)."""
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            """SELECT DISTINCT ON (e.user_id) e.user_id, l.id FROM enrollments e
+               JOIN lessons l ON l.tenant_id = e.tenant_id AND l.course_id = e.course_id
+               WHERE e.tenant_id = %s AND e.user_id = ANY(%s) ORDER BY e.user_id, l.position DESC""",
+            (tenant.tenant_id, users),
+        ).fetchall()
+    by_user = {row[0]: str(row[1]) for row in rows}
+    return [by_user[user] for user in users if user in by_user]
+
+
+def learner_with(conninfo: str, tenant: data.Dataset, courses: int) -> str:
+    """A new student enrolled in ``courses`` courses, and its token."""
+    user = uuid.uuid4()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO users (tenant_id, id, email, full_name, role) VALUES (%s, %s, %s, 'Probe', 'student')",
+            (tenant.tenant_id, user, f"probe-{user}@big.example"),
+        )
+        conn.execute(
+            "INSERT INTO enrollments (tenant_id, user_id, course_id) SELECT %s, %s, id FROM courses "
+            "WHERE tenant_id = %s ORDER BY slug LIMIT %s",
+            (tenant.tenant_id, user, tenant.tenant_id, courses),
+        )
+    service = TokenService(parse_jwt_keys([BENCH_KEYS], "bench"))
+    return service.issue(
+        user_id=user, tenant_id=tenant.tenant_id, tenant_slug=tenant.slug, role="student", token_version=0
+    )[0]
+
+
+async def bare_baseline(total: int, concurrency: int) -> dict[str, Any]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "bench.bare", str(port)])
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(100):
+                try:
+                    await http.get("/readyz")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+
+            async def call(n: int) -> tuple[bool, int | None]:
+                response = await http.post("/graphql", json={"query": "{ ok }"})
+                return response.status_code == 200, None
+
+            return (await drive(call, total, concurrency)).summary()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    quick = args.quick
+    sizes = data.Sizes(tenants=10, students=400, courses=60) if quick else data.Sizes(tenants=10)
+    total, concurrency = (150, 8) if quick else (2000, 16)
+    scale_to = 1_000 if quick else 10_000
+    raise_file_limit()
+    results: dict[str, Any] = {
+        "machine": {
+            "cores": os.cpu_count(),
+            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "sizes": {**sizes.__dict__, "requests": total, "concurrency": concurrency},
+    }
+    started = time.perf_counter()
+    with bench_database() as owner_url:
+        owner = normalize_url(owner_url)
+        password = derive_app_password(owner, DEFAULT_APP_ROLE)
+        migrate(owner, app_role=DEFAULT_APP_ROLE, app_password=password)
+        owner_conninfo = owner.set(drivername="postgresql").render_as_string(hide_password=False)
+        app_conninfo = owner.set(
+            drivername="postgresql", username=DEFAULT_APP_ROLE, password=password
+        ).render_as_string(hide_password=False)
+        generated = time.perf_counter()
+        dataset = data.generate(owner_conninfo, sizes)
+        results["generate_seconds"] = round(time.perf_counter() - generated, 1)
+        with psycopg.connect(owner_conninfo, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE tenants SET settings = jsonb_build_object('limits', %s::jsonb) WHERE id = %s",
+                (json.dumps(UNLIMITED), dataset.tenant_id),
+            )
+        tokens, users = tokens_for(owner_conninfo, dataset, min(1000, sizes.students))
+        lessons = lessons_for(owner_conninfo, dataset, users)
+        one, fifty = learner_with(owner_conninfo, dataset, 1), learner_with(owner_conninfo, dataset, 50)
+        env = {"LMS_BENCH": "1", "LMS_WS_MAX_CONNECTIONS_PER_USER": "1000000", "LMS_BUS_QUEUE_SIZE": "100000"}
+        with run_server(owner_url, **env) as server:
+            limits = httpx.Limits(max_connections=concurrency * 2)
+            async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=60) as http:
+                await drive(graphql_call(http, DASHBOARD, tokens), 50, concurrency)  # warm up
+                scenarios: dict[str, Any] = {}
+                for name, query in (("dashboard", DASHBOARD), ("catalogue", CATALOGUE)):
+                    run = await drive(graphql_call(http, query, tokens), total, concurrency)
+                    captured = [await capture(http, query, token) for token in tokens[:20]]
+                    ceiling = await raw_sql(app_conninfo, captured, total, concurrency)
+                    scenarios[name] = {"server": run.summary(), "raw_sql": ceiling.summary()}
+                writes = await drive(
+                    graphql_call(
+                        http,
+                        PROGRESS,
+                        tokens[: len(lessons)],
+                        lambda n: {"l": lessons[n % len(lessons)], "p": 1 + n % 100},
+                    ),
+                    total,
+                    concurrency,
+                )
+                scenarios["progress_writes"] = {"server": writes.summary()}
+                counts = {}
+                for label, token in (("1 course", one), ("50 courses", fifty)):
+                    response = await http.post(
+                        "/graphql", json={"query": DASHBOARD}, headers={"Authorization": f"Bearer {token}"}
+                    )
+                    counts[label] = int(response.headers["x-sql-statements"])
+                results["dashboard_statements"] = counts
+                small = await drive(graphql_call(http, DASHBOARD, tokens), total // 2, concurrency)
+                with psycopg.connect(owner_conninfo, autocommit=True) as conn:
+                    data.add_small_tenants(conn, sizes.tenants, scale_to - sizes.tenants)
+                large = await drive(graphql_call(http, DASHBOARD, tokens), total // 2, concurrency)
+                results["tenant_scale"] = {
+                    f"{sizes.tenants} tenants p50_ms": small.summary()["p50_ms"],
+                    f"{scale_to} tenants p50_ms": large.summary()["p50_ms"],
+                }
+            results["scenarios"] = scenarios
+            results["bare_http"] = await bare_baseline(total, concurrency)
+            _, course_id, live_lessons = await live.seed_into(owner_url)
+            teacher = await live.login(server, "teacher@bench.example")
+            student = await live.login(server, "student@bench.example")
+            subscribers, idle = (100, 1_000) if quick else (1_000, 10_000)
+            results["live"] = {
+                "fan_out": await live.fan_out(
+                    server, teacher, student, course_id, live_lessons[0], subscribers, 10 if quick else 20
+                ),
+                "idle": await live.idle_sockets(server, teacher, course_id, idle),
+            }
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [
+        "| scenario | rps | p50 ms | p95 ms | p99 ms | SQL/request | baseline rps | ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    bare = results["bare_http"]
+    for name, entry in results["scenarios"].items():
+        server = entry["server"]
+        base = entry.get("raw_sql") or bare
+        ratio = round(server["rps"] / base["rps"], 2) if base["rps"] else "-"
+        label = "raw SQL" if "raw_sql" in entry else "bare HTTP"
+        lines.append(
+            f"| {name} | {server['rps']} | {server['p50_ms']} | {server['p95_ms']} | {server['p99_ms']} | "
+            f"{server['sql_per_request']} | {base['rps']} ({label}) | {ratio} |"
+        )
+    lines.append(
+        f"| bare Starlette | {bare['rps']} | {bare['p50_ms']} | {bare['p95_ms']} | {bare['p99_ms']} | - | - | - |"
+    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, under two minutes (CI smoke test)")
+    parser.add_argument("--json", action="store_true", help="print the raw results as JSON too")
+    arguments = parser.parse_args()
+    outcome = asyncio.run(main(arguments))
+    print(table(outcome))
+    print(
+        json.dumps({k: v for k, v in outcome.items() if k != "scenarios"} if not arguments.json else outcome, indent=2)
+    )
