@@ -9,7 +9,7 @@ from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Context
 from lms_graphql.courses import access
 from lms_graphql.courses.graphql import visible_course
-from lms_graphql.courses.types import Lesson
+from lms_graphql.courses.types import Lesson, lessons_for
 from lms_graphql.errors import ErrorCode, LmsError
 
 Info = strawberry.Info[Context, None]
@@ -64,6 +64,7 @@ class AnalyticsQueries:
             average_score = await repo.average_score_percent(course.key)
             lessons = await repo.lesson_completions(course.key)
         enrolled = int(totals.enrolled)
+        lesson_types = await lessons_for(ctx, lessons)
         return CourseAnalytics(
             course_id=course.id,
             enrollment_count=enrolled,
@@ -73,11 +74,11 @@ class AnalyticsQueries:
             average_score=average_score,
             lesson_completion=[
                 LessonCompletionStat(
-                    lesson=Lesson.from_row(row),
+                    lesson=lesson,
                     completed_count=int(row.completed_count),
                     completion_rate=_rate(int(row.completed_count), enrolled),
                 )
-                for row in lessons
+                for row, lesson in zip(lessons, lesson_types, strict=True)
             ],
         )
 

@@ -8,7 +8,7 @@ from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Context
 from lms_graphql.courses import access, service
 from lms_graphql.courses.repository import CourseRepository
-from lms_graphql.courses.types import ContentType, Course, CourseConnection, CourseStatus, Lesson, Module
+from lms_graphql.courses.types import ContentType, Course, CourseConnection, CourseStatus, Lesson, Module, lessons_for
 from lms_graphql.errors import bad_input, not_found
 from lms_graphql.kit.graphql import require_id
 from lms_graphql.kit.pagination import decode_cursor, page_size
@@ -177,7 +177,8 @@ class CourseMutations:
                 duration_min=input.duration_min,
                 position=input.position,
             )
-        return Lesson.from_row(lesson)
+        (created,) = await lessons_for(ctx, [lesson])
+        return created
 
 
 async def _lifecycle(ctx: Context, raw_id: strawberry.ID, change: service.CourseChange) -> Course:

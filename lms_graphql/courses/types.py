@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from enum import Enum
@@ -119,7 +120,7 @@ class Module:
 
     @strawberry.field(description="Lessons in position order.")
     async def lessons(self, info: Info) -> list[Lesson]:
-        return [Lesson.from_row(row) for row in await info.context.loaders.lessons_of_module.load(self.key)]
+        return await lessons_for(info.context, await info.context.loaders.lessons_of_module.load(self.key))
 
 
 @strawberry.type
@@ -133,9 +134,13 @@ class Lesson:
     module_id: strawberry.Private[uuid.UUID]
     course_id: strawberry.Private[uuid.UUID]
     ref: strawberry.Private[str | None]
+    # Settled in batches by ``lessons_for`` so these leaves resolve without an await each
+    # (hundreds of lessons in a dashboard).
+    progress_row: strawberry.Private[Any] = None
+    content_visible: strawberry.Private[bool] = False
 
     @classmethod
-    def from_row(cls, row: Any) -> Lesson:
+    def from_row(cls, row: Any, *, progress: Any = None, content_visible: bool = False) -> Lesson:
         return cls(
             id=strawberry.ID(str(row.id)),
             title=row.title,
@@ -146,31 +151,48 @@ class Lesson:
             module_id=row.module_id,
             course_id=row.course_id,
             ref=row.content_ref,
+            progress_row=progress,
+            content_visible=content_visible,
         )
 
     @strawberry.field(description="The lesson's content; null unless you are enrolled or edit the course.")
-    async def content_ref(self, info: Info) -> str | None:
-        if self.ref is None or info.context.viewer is None:
-            return None
-        loaders = info.context.loaders
-        enrollment = await loaders.my_enrollment.load(self.course_id)
-        if enrollment is not None and enrollment.status != "dropped":
-            return self.ref
-        course = await loaders.course.load(self.course_id)
-        return self.ref if access.can_edit(info.context.viewer, course.instructor_id) else None
+    def content_ref(self) -> str | None:
+        return self.ref if self.content_visible else None
 
     @strawberry.field
     async def module(self, info: Info) -> Module:
         return Module.from_row(await info.context.loaders.module.load(self.module_id))
 
     @strawberry.field(description="The current user's progress on this lesson; null when never started.")
-    async def my_progress(
-        self, info: Info
-    ) -> Annotated[LessonProgress, strawberry.lazy("lms_graphql.enrollments.types")] | None:
+    def my_progress(self) -> Annotated[LessonProgress, strawberry.lazy("lms_graphql.enrollments.types")] | None:
         from lms_graphql.enrollments.types import LessonProgress
 
-        row = await info.context.loaders.my_progress.load(self.key)
-        return LessonProgress.from_row(row) if row is not None else None
+        return LessonProgress.from_row(self.progress_row) if self.progress_row is not None else None
+
+
+async def lessons_for(ctx: Context, rows: list[Any]) -> list[Lesson]:
+    """Lessons with the viewer's progress and content access settled in batches."""
+    if not rows:
+        return []
+    viewer = ctx.viewer
+    if viewer is None:
+        return [Lesson.from_row(row) for row in rows]
+    loaders = ctx.loaders
+    course_ids = list(dict.fromkeys(row.course_id for row in rows))
+    progress, enrollments, courses = await asyncio.gather(
+        loaders.my_progress.load_many([row.id for row in rows]),
+        loaders.my_enrollment.load_many(course_ids),
+        loaders.course.load_many(course_ids),
+    )
+    visible = {
+        course_id: (enrollment is not None and enrollment.status != "dropped")
+        or access.can_edit(viewer, course.instructor_id)
+        for course_id, enrollment, course in zip(course_ids, enrollments, courses, strict=True)
+    }
+    return [
+        Lesson.from_row(row, progress=row_progress, content_visible=visible[row.course_id])
+        for row, row_progress in zip(rows, progress, strict=True)
+    ]
 
 
 @strawberry.type

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from lms_graphql.assessments.repository import AssessmentRepository
 from lms_graphql.assessments.types import Assessment, Certificate
 from lms_graphql.context import Context
-from lms_graphql.courses.types import Course, Lesson
+from lms_graphql.courses.types import Course, Lesson, lessons_for
 from lms_graphql.dashboard.repository import ActivityRepository
 from lms_graphql.enrollments.repository import EnrollmentRepository
 
@@ -41,7 +41,7 @@ class EnrolledCourseProgress:
     @strawberry.field(description="The first lesson not completed, in module and lesson order.")
     async def next_lesson(self, info: Info) -> Lesson | None:
         row = await info.context.loaders.next_lesson.load(self.course_key)
-        return Lesson.from_row(row) if row is not None else None
+        return (await lessons_for(info.context, [row]))[0] if row is not None else None
 
 
 @strawberry.type

@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 
 from lms_graphql.context import Context
-from lms_graphql.courses.types import Course, Lesson
+from lms_graphql.courses.types import Course, Lesson, lessons_for
 from lms_graphql.users.graphql import User
 
 Info = strawberry.Info[Context, None]
@@ -85,7 +85,8 @@ class LessonProgress:
 
     @strawberry.field
     async def lesson(self, info: Info) -> Lesson:
-        return Lesson.from_row(await info.context.loaders.lesson.load(self.lesson_id))
+        (lesson,) = await lessons_for(info.context, [await info.context.loaders.lesson.load(self.lesson_id)])
+        return lesson
 
     @strawberry.field
     async def user(self, info: Info) -> User:
