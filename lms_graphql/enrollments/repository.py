@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, Row, Table, and_, case, cast, func, or_, select, tuple_, update
+from sqlalchemy import Numeric, Row, Table, and_, case, cast, func, or_, select, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,15 +50,6 @@ class EnrollmentRepository:
             .order_by(ENROLLMENTS.c.enrolled_at, ENROLLMENTS.c.id)
         )
         return list((await self.session.execute(statement)).all())
-
-    async def is_enrolled(self, user_id: uuid.UUID, course_id: uuid.UUID) -> bool:
-        statement = select(func.count()).where(
-            ENROLLMENTS.c.tenant_id == self.tenant_id,
-            ENROLLMENTS.c.user_id == user_id,
-            ENROLLMENTS.c.course_id == course_id,
-            ENROLLMENTS.c.status.in_(ACTIVE_STATUSES),
-        )
-        return bool((await self.session.execute(statement)).scalar_one())
 
     async def stats(self, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
         """Per course: seats taken and completions."""
@@ -104,10 +95,6 @@ class EnrollmentRepository:
             PROGRESS.c.user_id == user_id,
             PROGRESS.c.lesson_id.in_(lesson_ids),
         )
-        return list((await self.session.execute(statement)).all())
-
-    async def progress_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
-        statement = select(PROGRESS).where(PROGRESS.c.tenant_id == self.tenant_id, PROGRESS.c.id.in_(ids))
         return list((await self.session.execute(statement)).all())
 
     async def progress_row(self, user_id: uuid.UUID, lesson_id: uuid.UUID) -> models.LessonProgress | None:
@@ -198,13 +185,5 @@ class EnrollmentRepository:
                 LESSONS.c.position,
                 LESSONS.c.created_at,
             )
-        )
-        return list((await self.session.execute(statement)).all())
-
-    async def by_keys(self, keys: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> list[Row[Any]]:
-        """Enrollments by (user_id, course_id)."""
-        statement = select(ENROLLMENTS).where(
-            ENROLLMENTS.c.tenant_id == self.tenant_id,
-            tuple_(ENROLLMENTS.c.user_id, ENROLLMENTS.c.course_id).in_(keys),
         )
         return list((await self.session.execute(statement)).all())

@@ -73,20 +73,6 @@ class FeedRepository:
         self.session = session
         self.tenant_id = tenant_id
 
-    async def subscriber(self, user_id: uuid.UUID) -> Row[Any] | None:
-        statement = select(USERS.c.is_active, USERS.c.token_version, USERS.c.role).where(
-            USERS.c.tenant_id == self.tenant_id, USERS.c.id == user_id
-        )
-        result = await self.session.execute(statement)
-        return result.one_or_none()  # type: ignore[return-value]
-
-    async def course_instructor(self, course_id: uuid.UUID) -> uuid.UUID | None:
-        statement = select(COURSES.c.instructor_id).where(
-            COURSES.c.tenant_id == self.tenant_id, COURSES.c.id == course_id
-        )
-        value: uuid.UUID | None = (await self.session.execute(statement)).scalar_one_or_none()
-        return value
-
     async def notifications(
         self, user_id: uuid.UUID, *, event_id: uuid.UUID | None = None, after: Row[Any] | None = None, limit: int
     ) -> list[Row[Any]]:
