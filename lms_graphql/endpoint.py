@@ -142,7 +142,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return Idempotency(services.db, tenant_id, viewer.id, key), request_hash(body)
 
     async def _once(self, request: Request, once: Idempotency, digest: str) -> Response:
-        if await once.claim(digest):
+        state, row = "claimed", None
+        if not await once.claim(digest):
+            state, row = await once.stored(digest)
+            if state == "free":  # the earlier request gave up, or its process died
+                state = "claimed" if await once.claim(digest) else "running"
+        if state == "claimed":
             try:
                 response = await self.run(request)
             except BaseException:
@@ -150,16 +155,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 raise
             await once.finish(response.status_code, json.loads(bytes(response.body)))
             return response
-        state, row = await once.stored(digest)
         if state == "replay" and row is not None:
-            return JSONResponse(
-                row.response_body, status_code=row.response_status, headers={"Idempotent-Replayed": "true"}
-            )
+            replayed = {"Idempotent-Replayed": "true"}
+            return JSONResponse(row.response_body, status_code=row.response_status, headers=replayed)
         if state == "conflict":
             return error_response(409, "this Idempotency-Key was used for a different request", ErrorCode.CONFLICT)
-        return error_response(
-            409, "a request with this Idempotency-Key is still running: retry later", ErrorCode.CONFLICT
-        )
+        return error_response(409, "a request with this Idempotency-Key is still running", ErrorCode.CONFLICT)
 
     async def _refuse(self, request: Request) -> Response | None:
         if request.method != "POST":

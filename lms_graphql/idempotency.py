@@ -26,6 +26,8 @@ KEYS: Table = models.IdempotencyKey.__table__  # type: ignore[assignment]
 KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,255}$")
 RETENTION = timedelta(hours=48)
 WAIT_SECONDS = 10.0
+# A key still "running" after this long belongs to a request whose process died: give it up.
+ABANDONED_AFTER = timedelta(minutes=2)
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -61,10 +63,11 @@ class IdempotencyRepository:
             .values(state="done", response_status=status, response_body=body)
         )
 
-    async def forget(self, user_id: uuid.UUID, key: str) -> None:
-        await self.session.execute(
-            delete(KEYS).where(KEYS.c.tenant_id == self.tenant_id, KEYS.c.user_id == user_id, KEYS.c.key == key)
-        )
+    async def forget(self, user_id: uuid.UUID, key: str, *, only_if_abandoned: bool = False) -> None:
+        statement = delete(KEYS).where(KEYS.c.tenant_id == self.tenant_id, KEYS.c.user_id == user_id, KEYS.c.key == key)
+        if only_if_abandoned:
+            statement = statement.where(KEYS.c.state == "running", KEYS.c.created_at < func.now() - ABANDONED_AFTER)
+        await self.session.execute(statement)
 
     async def prune(self) -> None:
         await self.session.execute(
@@ -86,10 +89,11 @@ class Idempotency:
     async def stored(self, digest: str) -> tuple[str, Row[Any] | None]:
         """('conflict' | 'replay' | 'running', row) for a key that was already claimed."""
         deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+        await self._run(lambda repo: repo.forget(self._user_id, self._key, only_if_abandoned=True))
         while True:
             row = await self._run(lambda repo: repo.find(self._user_id, self._key))
             if row is None:
-                return "running", None  # the first request failed and gave the key up
+                return "free", None  # the first request failed, or was abandoned: run it
             if row.request_hash != digest:
                 return "conflict", row
             if row.state == "done":

@@ -228,6 +228,16 @@ async def test_idempotency_replay_conflict_and_race(
     ).fetchone()
     assert (enrolled, events) == ((2,), (2,))  # each executed once
     assert (await enroll(first.id, "\x01bad")).status_code == 400
+    # A key left "running" by a process that died is given up after a while, then runs.
+    owner_conn.execute(
+        "INSERT INTO idempotency_keys (tenant_id, user_id, key, request_hash, state, created_at)"
+        " VALUES (%s, %s, 'key-3', 'x', 'running', now() - interval '1 hour')",
+        (tenant.id, student.id),
+    )
+    third = await build_course(db, tenant, teacher.id)
+    revived = await enroll(third.id, "key-3")
+    assert revived.status_code == 200
+    assert "errors" not in revived.json()
 
 
 AUDIT = "{ auditLog(first: 50) { edges { node { action outcome actorUserId details } } hasNextPage } }"
