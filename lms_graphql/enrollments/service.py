@@ -14,7 +14,6 @@ from lms_graphql.courses import access
 from lms_graphql.courses.repository import CourseRepository
 from lms_graphql.enrollments.repository import EnrollmentRepository, course_percent
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, conflict, not_found
-from lms_graphql.events.outbox import append_event
 from lms_graphql.events.publish import Notice, record_event
 from lms_graphql.kit.repository import insert_or_conflict
 from lms_graphql.tenancy.config import TenantConfig
@@ -117,7 +116,7 @@ async def update_progress(
             course = (await courses.by_ids([lesson.course_id]))[0]
             await issue_if_complete(session, tenant.id, viewer.id, course.id, course.title)
     if previous is None or reached > previous:
-        await append_event(
+        await record_event(
             session,
             tenant_id=tenant.id,
             event_type="lesson.progressed",
@@ -133,7 +132,7 @@ async def update_progress(
             },
         )
     if just_completed:
-        await append_event(
+        await record_event(
             session,
             tenant_id=tenant.id,
             event_type="lesson.completed",

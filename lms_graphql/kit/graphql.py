@@ -12,7 +12,6 @@ import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, get_operation_ast
 from strawberry.extensions import SchemaExtension
-from strawberry.types.execution import ExecutionContext
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 
 from lms_graphql.errors import ErrorCode, LmsError
@@ -83,10 +82,6 @@ class OperationBoundary(SchemaExtension):
     a write that did not commit. Mutations run each top-level field in a savepoint
     (Context.write), so a failed field leaves the others' work intact.
     """
-
-    def __init__(self, *, execution_context: ExecutionContext | None = None) -> None:
-        if execution_context is not None:
-            self.execution_context = execution_context
 
     async def on_operation(self) -> AsyncIterator[None]:
         yield
