@@ -23,11 +23,13 @@ from lms_graphql.users.repository import UserRepository
 if TYPE_CHECKING:
     from lms_graphql.context import Context
 
+# A Row, or an object with a row's attributes (what the dashboard primes from joined rows).
+Record = Any
 Rows = list[Row[Any]]
 Ids = Sequence[uuid.UUID]
-OneLoader = DataLoader[uuid.UUID, Row[Any] | None]
-RowLoader = DataLoader[uuid.UUID, Row[Any]]
-ManyLoader = DataLoader[uuid.UUID, Rows]
+OneLoader = DataLoader[uuid.UUID, Record | None]
+RowLoader = DataLoader[uuid.UUID, Record]
+ManyLoader = DataLoader[uuid.UUID, list[Record]]
 # fetch(session, tenant_id, ids) -> rows
 Fetch = Callable[[AsyncSession, uuid.UUID, Ids], Awaitable[Rows]]
 
@@ -97,7 +99,6 @@ class Loaders:
         # The viewer's own rows, keyed by lesson / course / assessment.
         self.my_progress = _one(ctx, lambda s, t, ids: EnrollmentRepository(s, t).progress_of(me, ids), "lesson_id")
         self.my_enrollment = _one(ctx, lambda s, t, ids: EnrollmentRepository(s, t).of_user_in(me, ids), "course_id")
-        self.next_lesson = _one(ctx, lambda s, t, ids: EnrollmentRepository(s, t).next_lessons(me, ids), "course_id")
         self.my_submissions = _many(
             ctx, lambda s, t, ids: AssessmentRepository(s, t).submissions_of(me, ids), "assessment_id"
         )

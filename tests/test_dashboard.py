@@ -64,8 +64,10 @@ async def test_dashboard_statement_count_does_not_grow_with_courses(
         assert len(reply.data["myDashboard"]["enrolledCourses"]) == size
         counts[size] = len(statements)
     assert counts[1] == counts[20], counts
-    # 1 tenant binding + 1 viewer + 15 batched reads (one per relation and round), whatever the size.
-    assert counts[1] == 17, counts
+    # tenant binding, viewer, enrollments (+ courses, instructors, seats, next lessons),
+    # course trees (modules, lessons, progress), upcoming assessments (+ courses), their
+    # submissions, recent activity, certificates (+ courses): whatever the size.
+    assert counts[1] == 8, counts
 
 
 async def test_dashboard_content(
@@ -131,3 +133,61 @@ async def test_dashboard_of_a_new_student_is_empty(
         "recentActivity": [],
         "certificates": [],
     }
+
+
+COURSE_TREE = """
+fragment Tree on Course {
+  id title slug status enrollmentCount completionRate instructor { id fullName }
+  modules { id title position lessons { id title contentType contentRef durationMin position myProgress { status progressPct } } }
+}
+"""
+
+
+async def test_dashboard_subtrees_equal_the_same_objects_loaded_one_by_one(
+    client: httpx.AsyncClient, make_tenant: TenantFactory, make_user: PersonFactory, db: Database
+) -> None:
+    """The dashboard's joined statements must give exactly what the per-type loaders give."""
+    token, course_ids = await student_with_courses(client, make_tenant, make_user, db, 3)
+    dashboard = (
+        await gql(
+            client,
+            COURSE_TREE + "{ myDashboard { enrolledCourses { ... on EnrolledCourseProgress { course { ...Tree } }"
+            " nextLesson { id title contentRef myProgress { status } module { id title } } } } }",
+            token=token,
+        )
+    ).data["myDashboard"]
+    for entry in dashboard["enrolledCourses"]:
+        alone = (
+            await gql(
+                client,
+                COURSE_TREE + "query($c: ID!) { course(id: $c) { ...Tree } }",
+                {"c": entry["course"]["id"]},
+                token=token,
+            )
+        ).data["course"]
+        assert entry["course"] == alone
+        assert entry["course"]["modules"][0]["lessons"][0]["myProgress"] == {"status": "COMPLETED", "progressPct": 100}
+        second = entry["course"]["modules"][0]["lessons"][1]
+        assert entry["nextLesson"] == {
+            "id": second["id"],
+            "title": second["title"],
+            "contentRef": second["contentRef"],
+            "myProgress": None,
+            "module": {"id": entry["course"]["modules"][0]["id"], "title": entry["course"]["modules"][0]["title"]},
+        }
+    assert {entry["course"]["id"] for entry in dashboard["enrolledCourses"]} == {str(c) for c in course_ids}
+
+
+async def test_dashboard_fetches_only_what_is_selected(
+    client: httpx.AsyncClient, make_tenant: TenantFactory, make_user: PersonFactory, db: Database, app: Any
+) -> None:
+    token, _ = await student_with_courses(client, make_tenant, make_user, db, 2)
+    await app.state.services.relay.idle()
+    with count_statements(db.engine) as statements:
+        reply = await gql(
+            client, "{ myDashboard { overallProgress enrolledCourses { course { title } } } }", token=token
+        )
+    assert reply.data["myDashboard"]["overallProgress"] == 8.33  # one of twelve lessons in each course
+    # binding, viewer, and one statement for the enrollments with their courses
+    assert len(statements) == 3, statements
+    assert not any("modules" in statement or "lateral" in statement.lower() for statement in statements)

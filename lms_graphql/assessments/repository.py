@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, exists, or_, select
+from sqlalchemy import Row, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
-from lms_graphql.enrollments.repository import ACTIVE_STATUSES, ENROLLMENTS
 
 ASSESSMENTS: Table = models.Assessment.__table__  # type: ignore[assignment]
 SUBMISSIONS: Table = models.Submission.__table__  # type: ignore[assignment]
@@ -32,32 +30,6 @@ class AssessmentRepository:
             select(ASSESSMENTS)
             .where(ASSESSMENTS.c.tenant_id == self.tenant_id, ASSESSMENTS.c.course_id.in_(course_ids))
             .order_by(ASSESSMENTS.c.course_id, ASSESSMENTS.c.due_at.asc().nulls_last(), ASSESSMENTS.c.created_at)
-        )
-        return list((await self.session.execute(statement)).all())
-
-    async def upcoming_for(self, user_id: uuid.UUID, now: datetime) -> list[Row[Any]]:
-        """Assessments of the user's courses not yet passed, due later or without a due date."""
-        passed = exists().where(
-            SUBMISSIONS.c.tenant_id == ASSESSMENTS.c.tenant_id,
-            SUBMISSIONS.c.assessment_id == ASSESSMENTS.c.id,
-            SUBMISSIONS.c.user_id == user_id,
-            SUBMISSIONS.c.passed.is_(True),
-        )
-        enrolled = exists().where(
-            ENROLLMENTS.c.tenant_id == ASSESSMENTS.c.tenant_id,
-            ENROLLMENTS.c.course_id == ASSESSMENTS.c.course_id,
-            ENROLLMENTS.c.user_id == user_id,
-            ENROLLMENTS.c.status.in_(ACTIVE_STATUSES),
-        )
-        statement = (
-            select(ASSESSMENTS)
-            .where(
-                ASSESSMENTS.c.tenant_id == self.tenant_id,
-                enrolled,
-                ~passed,
-                or_(ASSESSMENTS.c.due_at.is_(None), ASSESSMENTS.c.due_at > now),
-            )
-            .order_by(ASSESSMENTS.c.due_at.asc().nulls_last(), ASSESSMENTS.c.created_at)
         )
         return list((await self.session.execute(statement)).all())
 
@@ -82,14 +54,6 @@ class AssessmentRepository:
             SUBMISSIONS.c.status != "in_progress",
         )
         return (await self.session.execute(statement)).one_or_none()
-
-    async def certificates_of(self, user_id: uuid.UUID) -> list[Row[Any]]:
-        statement = (
-            select(CERTIFICATES)
-            .where(and_(CERTIFICATES.c.tenant_id == self.tenant_id, CERTIFICATES.c.user_id == user_id))
-            .order_by(CERTIFICATES.c.issued_at.desc())
-        )
-        return list((await self.session.execute(statement)).all())
 
     async def get(self, assessment_id: uuid.UUID) -> models.Assessment | None:
         return await self.session.get(models.Assessment, (self.tenant_id, assessment_id))

@@ -130,44 +130,38 @@ class Lesson:
     content_type: ContentType
     duration_min: int | None
     position: int
+    content_ref: str | None = strawberry.field(
+        description="The lesson's content; null unless you are enrolled or edit the course."
+    )
+    # Plain values, settled in batches by ``lessons_for``: a dashboard holds hundreds of
+    # lessons, and a field without a resolver costs far less to execute.
+    my_progress: Annotated[LessonProgress, strawberry.lazy("lms_graphql.enrollments.types")] | None = strawberry.field(
+        description="The current user's progress on this lesson; null when never started."
+    )
     key: strawberry.Private[uuid.UUID]
     module_id: strawberry.Private[uuid.UUID]
     course_id: strawberry.Private[uuid.UUID]
-    ref: strawberry.Private[str | None]
-    # Settled in batches by ``lessons_for`` so these leaves resolve without an await each
-    # (hundreds of lessons in a dashboard).
-    progress_row: strawberry.Private[Any] = None
-    content_visible: strawberry.Private[bool] = False
 
     @classmethod
     def from_row(cls, row: Any, *, progress: Any = None, content_visible: bool = False) -> Lesson:
+        from lms_graphql.enrollments.types import LessonProgress
+
         return cls(
             id=strawberry.ID(str(row.id)),
             title=row.title,
             content_type=ContentType(row.content_type),
+            content_ref=row.content_ref if content_visible else None,
             duration_min=row.duration_min,
             position=row.position,
+            my_progress=LessonProgress.from_row(progress) if progress is not None else None,
             key=row.id,
             module_id=row.module_id,
             course_id=row.course_id,
-            ref=row.content_ref,
-            progress_row=progress,
-            content_visible=content_visible,
         )
-
-    @strawberry.field(description="The lesson's content; null unless you are enrolled or edit the course.")
-    def content_ref(self) -> str | None:
-        return self.ref if self.content_visible else None
 
     @strawberry.field
     async def module(self, info: Info) -> Module:
         return Module.from_row(await info.context.loaders.module.load(self.module_id))
-
-    @strawberry.field(description="The current user's progress on this lesson; null when never started.")
-    def my_progress(self) -> Annotated[LessonProgress, strawberry.lazy("lms_graphql.enrollments.types")] | None:
-        from lms_graphql.enrollments.types import LessonProgress
-
-        return LessonProgress.from_row(self.progress_row) if self.progress_row is not None else None
 
 
 async def lessons_for(ctx: Context, rows: list[Any]) -> list[Lesson]:

@@ -1,20 +1,25 @@
-"""The seed's one-request student dashboard. Each piece is computed only when asked for."""
+"""The seed's one-request student dashboard.
+
+Each list is one statement that also carries what the query selects below it (looked ahead
+once, from the ``myDashboard`` selection); the rows it brings are primed into the request's
+loaders, so the shared types below (courses, modules, lessons) resolve without more SQL.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
-from lms_graphql.assessments.repository import AssessmentRepository
 from lms_graphql.assessments.types import Assessment, Certificate
 from lms_graphql.context import Context
-from lms_graphql.courses.types import Course, Lesson, lessons_for
-from lms_graphql.dashboard.repository import ActivityRepository
-from lms_graphql.enrollments.repository import EnrollmentRepository
+from lms_graphql.courses.types import Course, Lesson
+from lms_graphql.dashboard.priming import prime_course_trees, prime_enrolled
+from lms_graphql.dashboard.repository import DashboardRepository, EnrolledParts, part
+from lms_graphql.kit.lookahead import Lookahead
 
 Info = strawberry.Info[Context, None]
 
@@ -32,59 +37,78 @@ class ActivityEvent:
 class EnrolledCourseProgress:
     progress_percent: float
     last_accessed_at: datetime | None
-    course_key: strawberry.Private[uuid.UUID]
+    course: Course
+    next_lesson: Lesson | None = strawberry.field(
+        description="The first lesson not completed, in module and lesson order."
+    )
 
-    @strawberry.field
-    async def course(self, info: Info) -> Course:
-        return Course.from_row(await info.context.loaders.course.load(self.course_key))
 
-    @strawberry.field(description="The first lesson not completed, in module and lesson order.")
-    async def next_lesson(self, info: Info) -> Lesson | None:
-        row = await info.context.loaders.next_lesson.load(self.course_key)
-        return (await lessons_for(info.context, [row]))[0] if row is not None else None
+@dataclass(frozen=True)
+class DashboardPlan:
+    """What the dashboard's statements join, from what the query selects."""
+
+    enrolled: EnrolledParts
+    course_trees: bool
+
+    @classmethod
+    def of(cls, selection: Lookahead) -> DashboardPlan:
+        enrolled = selection.child("enrolledCourses")
+        course = enrolled.child("course")
+        return cls(
+            enrolled=EnrolledParts(
+                instructor="instructor" in course,
+                seats="enrollmentCount" in course or "completionRate" in course,
+                next_lesson="nextLesson" in enrolled,
+            ),
+            course_trees="modules" in course,
+        )
 
 
 @strawberry.type
 class StudentDashboard:
     user_id: strawberry.Private[uuid.UUID]
+    plan: strawberry.Private[DashboardPlan]
 
-    async def _enrollments(self, ctx: Context) -> list[Any]:
-        async def fetch() -> list[Any]:
+    async def _enrolled(self, ctx: Context) -> list[EnrolledCourseProgress]:
+        async def fetch() -> list[EnrolledCourseProgress]:
             async with ctx.read() as session:
-                return await EnrollmentRepository(session, ctx.tenant.id).of_user(self.user_id, active_only=True)
+                repository = DashboardRepository(session, ctx.tenant.id)
+                rows = await repository.enrolled(self.user_id, self.plan.enrolled)
+                if self.plan.course_trees and rows:
+                    course_ids = [row.enrollment__course_id for row in rows]
+                    prime_course_trees(ctx.loaders, course_ids, await repository.course_trees(self.user_id, course_ids))
+            return prime_enrolled(ctx.loaders, rows, self.plan.enrolled)
 
-        return await ctx.once("dashboard.enrollments", fetch)
+        return await ctx.once(f"dashboard.enrolled.{self.plan}", fetch)
 
-    async def _certificates(self, ctx: Context) -> list[Any]:
-        async def fetch() -> list[Any]:
+    async def _certificates(self, ctx: Context) -> list[Certificate]:
+        async def fetch() -> list[Certificate]:
             async with ctx.read() as session:
-                return await AssessmentRepository(session, ctx.tenant.id).certificates_of(self.user_id)
+                rows = await DashboardRepository(session, ctx.tenant.id).certificates(self.user_id)
+            ctx.loaders.course.prime_many({row.course__id: part(row, "course") for row in rows})
+            return [Certificate.from_row(part(row, "certificate")) for row in rows]
 
         return await ctx.once("dashboard.certificates", fetch)
 
     @strawberry.field(description="Active and completed enrollments, newest first.")
     async def enrolled_courses(self, info: Info) -> list[EnrolledCourseProgress]:
-        return [
-            EnrolledCourseProgress(
-                progress_percent=float(row.progress_pct),
-                last_accessed_at=row.last_accessed_at,
-                course_key=row.course_id,
-            )
-            for row in await self._enrollments(info.context)
-        ]
+        return await self._enrolled(info.context)
 
     @strawberry.field(description="Not yet passed, due in the future or without a due date.")
     async def upcoming_assessments(self, info: Info) -> list[Assessment]:
         ctx = info.context
         async with ctx.read() as session:
-            rows = await AssessmentRepository(session, ctx.tenant.id).upcoming_for(self.user_id, datetime.now(UTC))
-        return [Assessment.from_row(row) for row in rows]
+            rows = await DashboardRepository(session, ctx.tenant.id).upcoming_assessments(
+                self.user_id, datetime.now(UTC)
+            )
+        ctx.loaders.course.prime_many({row.course__id: part(row, "course") for row in rows})
+        return [Assessment.from_row(part(row, "assessment")) for row in rows]
 
     @strawberry.field(description="The user's own latest domain events, newest first.")
     async def recent_activity(self, info: Info) -> list[ActivityEvent]:
         ctx = info.context
         async with ctx.read() as session:
-            rows = await ActivityRepository(session, ctx.tenant.id).recent_for(self.user_id)
+            rows = await DashboardRepository(session, ctx.tenant.id).recent_activity(self.user_id)
         return [
             ActivityEvent(
                 id=strawberry.ID(str(row.id)),
@@ -98,10 +122,10 @@ class StudentDashboard:
 
     @strawberry.field(description="Mean of the enrolled courses' percents, 0-100.")
     async def overall_progress(self, info: Info) -> float:
-        rows = await self._enrollments(info.context)
-        if not rows:
+        enrolled = await self._enrolled(info.context)
+        if not enrolled:
             return 0.0
-        return round(sum(float(row.progress_pct) for row in rows) / len(rows), 2)
+        return round(sum(entry.progress_percent for entry in enrolled) / len(enrolled), 2)
 
     @strawberry.field
     async def certificates_earned(self, info: Info) -> int:
@@ -109,11 +133,11 @@ class StudentDashboard:
 
     @strawberry.field
     async def certificates(self, info: Info) -> list[Certificate]:
-        return [Certificate.from_row(row) for row in await self._certificates(info.context)]
+        return await self._certificates(info.context)
 
 
 @strawberry.type
 class DashboardQueries:
     @strawberry.field(description="Everything the student's home page shows, in one request.")
     def my_dashboard(self, info: Info) -> StudentDashboard:
-        return StudentDashboard(user_id=info.context.require_viewer().id)
+        return StudentDashboard(user_id=info.context.require_viewer().id, plan=DashboardPlan.of(Lookahead.of(info)))

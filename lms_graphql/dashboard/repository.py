@@ -1,25 +1,192 @@
-"""SQL for the student dashboard's own pieces (the rest comes through the loaders)."""
+"""SQL for the student dashboard: one statement per list, each carrying what its subtree shows.
+
+Joined tables come back under ``<part>__<column>`` labels; ``part()`` splits a row into
+objects with the table's own column names, the shape the per-request loaders cache.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Row, Table, select
+from sqlalchemy import ColumnElement, Row, Select, Table, and_, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import FromClause
 
 from lms_graphql import models
+from lms_graphql.enrollments.repository import ACTIVE_STATUSES
+from lms_graphql.users.repository import PUBLIC_COLUMNS
 
 EVENTS: Table = models.DomainEvent.__table__  # type: ignore[assignment]
+ENROLLMENTS: Table = models.Enrollment.__table__  # type: ignore[assignment]
+COURSES: Table = models.Course.__table__  # type: ignore[assignment]
+USERS: Table = models.User.__table__  # type: ignore[assignment]
+MODULES: Table = models.Module.__table__  # type: ignore[assignment]
+LESSONS: Table = models.Lesson.__table__  # type: ignore[assignment]
+PROGRESS: Table = models.LessonProgress.__table__  # type: ignore[assignment]
+ASSESSMENTS: Table = models.Assessment.__table__  # type: ignore[assignment]
+SUBMISSIONS: Table = models.Submission.__table__  # type: ignore[assignment]
+CERTIFICATES: Table = models.Certificate.__table__  # type: ignore[assignment]
 RECENT_ACTIVITY_LIMIT = 20
 
 
-class ActivityRepository:
+def labelled(table: FromClause, name: str, only: Sequence[str] | None = None) -> list[ColumnElement[Any]]:
+    return [column.label(f"{name}__{column.name}") for column in table.c if only is None or column.name in only]
+
+
+def part(row: Row[Any], name: str) -> SimpleNamespace | None:
+    """The columns labelled ``name__*`` as an object; None when the outer join found nothing."""
+    prefix = f"{name}__"
+    values = {key[len(prefix) :]: value for key, value in row._mapping.items() if key.startswith(prefix)}
+    return SimpleNamespace(**values) if values.get("id") is not None else None
+
+
+def same_tenant(left: FromClause, right: FromClause, *on: ColumnElement[bool]) -> ColumnElement[bool]:
+    return and_(left.c.tenant_id == right.c.tenant_id, *on)
+
+
+@dataclass(frozen=True)
+class EnrolledParts:
+    """What to join to each enrollment and its course (what the query selects below them)."""
+
+    instructor: bool = False
+    seats: bool = False
+    next_lesson: bool = False
+
+
+class DashboardRepository:
     def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
         self.session = session
         self.tenant_id = tenant_id
 
-    async def recent_for(self, user_id: uuid.UUID, limit: int = RECENT_ACTIVITY_LIMIT) -> list[Row[Any]]:
+    async def enrolled(self, user_id: uuid.UUID, parts: EnrolledParts) -> list[Row[Any]]:
+        """The user's active and completed ``enrollment``s, newest first, each with its ``course``
+        and the parts asked for: ``instructor``, ``enrolled`` / ``completed`` seats, and
+        ``next`` / ``next_module`` / ``next_progress`` (the first lesson not completed, in module
+        and lesson order)."""
+        joined: FromClause = ENROLLMENTS.join(
+            COURSES, same_tenant(COURSES, ENROLLMENTS, COURSES.c.id == ENROLLMENTS.c.course_id)
+        )
+        columns = [*labelled(ENROLLMENTS, "enrollment"), *labelled(COURSES, "course")]
+        if parts.instructor:
+            joined = joined.join(USERS, same_tenant(USERS, COURSES, USERS.c.id == COURSES.c.instructor_id))
+            columns += labelled(USERS, "instructor", PUBLIC_COLUMNS)
+        if parts.seats:
+            seats = self._seats().lateral("seats")
+            joined = joined.join(seats, true())
+            columns += [seats.c.enrolled, seats.c.completed]
+        if parts.next_lesson:
+            upcoming = self._next_lesson(user_id).lateral("next_lesson")
+            joined = joined.outerjoin(upcoming, true())
+            columns += list(upcoming.c)
+        statement = (
+            select(*columns)
+            .select_from(joined)
+            .where(
+                ENROLLMENTS.c.tenant_id == self.tenant_id,
+                ENROLLMENTS.c.user_id == user_id,
+                ENROLLMENTS.c.status.in_(ACTIVE_STATUSES),
+            )
+            .order_by(ENROLLMENTS.c.enrolled_at.desc(), ENROLLMENTS.c.id)
+        )
+        return list((await self.session.execute(statement)).all())
+
+    @staticmethod
+    def _seats() -> Select[int, int]:
+        seat = ENROLLMENTS.alias("seat")
+        return select(
+            func.count().label("enrolled"), func.count().filter(seat.c.status == "completed").label("completed")
+        ).where(
+            seat.c.tenant_id == COURSES.c.tenant_id,
+            seat.c.course_id == COURSES.c.id,
+            seat.c.status.in_(ACTIVE_STATUSES),
+        )
+
+    @staticmethod
+    def _next_lesson(user_id: uuid.UUID) -> Select[Any]:
+        done = PROGRESS.alias("done")
+        return (
+            select(*labelled(LESSONS, "next"), *labelled(MODULES, "next_module"), *labelled(done, "next_progress"))
+            .select_from(
+                LESSONS.join(MODULES, same_tenant(MODULES, LESSONS, MODULES.c.id == LESSONS.c.module_id)).outerjoin(
+                    done, same_tenant(done, LESSONS, done.c.lesson_id == LESSONS.c.id, done.c.user_id == user_id)
+                )
+            )
+            .where(
+                LESSONS.c.tenant_id == COURSES.c.tenant_id,
+                LESSONS.c.course_id == COURSES.c.id,
+                or_(done.c.status.is_(None), done.c.status != "completed"),
+            )
+            .order_by(MODULES.c.position, MODULES.c.created_at, LESSONS.c.position, LESSONS.c.created_at)
+            .limit(1)
+        )
+
+    async def course_trees(self, user_id: uuid.UUID, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        """The courses' modules in order, each with its lessons in order and the user's progress on
+        them (``module``, ``lesson``, ``progress``): one row per lesson, or per empty module."""
+        joined = MODULES.outerjoin(
+            LESSONS, same_tenant(LESSONS, MODULES, LESSONS.c.module_id == MODULES.c.id)
+        ).outerjoin(
+            PROGRESS,
+            same_tenant(PROGRESS, LESSONS, PROGRESS.c.lesson_id == LESSONS.c.id, PROGRESS.c.user_id == user_id),
+        )
+        statement = (
+            select(*labelled(MODULES, "module"), *labelled(LESSONS, "lesson"), *labelled(PROGRESS, "progress"))
+            .select_from(joined)
+            .where(MODULES.c.tenant_id == self.tenant_id, MODULES.c.course_id.in_(course_ids))
+            .order_by(
+                MODULES.c.course_id, MODULES.c.position, MODULES.c.created_at, LESSONS.c.position, LESSONS.c.created_at
+            )
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def upcoming_assessments(self, user_id: uuid.UUID, now: datetime) -> list[Row[Any]]:
+        """Assessments of the user's courses not yet passed, due later or without a due date,
+        each with its ``course``."""
+        passed = exists().where(
+            SUBMISSIONS.c.tenant_id == ASSESSMENTS.c.tenant_id,
+            SUBMISSIONS.c.assessment_id == ASSESSMENTS.c.id,
+            SUBMISSIONS.c.user_id == user_id,
+            SUBMISSIONS.c.passed.is_(True),
+        )
+        statement = (
+            select(*labelled(ASSESSMENTS, "assessment"), *labelled(COURSES, "course"))
+            .select_from(
+                ASSESSMENTS.join(
+                    COURSES, same_tenant(COURSES, ASSESSMENTS, COURSES.c.id == ASSESSMENTS.c.course_id)
+                ).join(
+                    ENROLLMENTS,
+                    same_tenant(ENROLLMENTS, ASSESSMENTS, ENROLLMENTS.c.course_id == ASSESSMENTS.c.course_id),
+                )
+            )
+            .where(
+                ASSESSMENTS.c.tenant_id == self.tenant_id,
+                ENROLLMENTS.c.user_id == user_id,
+                ENROLLMENTS.c.status.in_(ACTIVE_STATUSES),
+                ~passed,
+                or_(ASSESSMENTS.c.due_at.is_(None), ASSESSMENTS.c.due_at > now),
+            )
+            .order_by(ASSESSMENTS.c.due_at.asc().nulls_last(), ASSESSMENTS.c.created_at)
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def certificates(self, user_id: uuid.UUID) -> list[Row[Any]]:
+        """The user's certificates, newest first, each with its ``course``."""
+        statement = (
+            select(*labelled(CERTIFICATES, "certificate"), *labelled(COURSES, "course"))
+            .select_from(
+                CERTIFICATES.join(COURSES, same_tenant(COURSES, CERTIFICATES, COURSES.c.id == CERTIFICATES.c.course_id))
+            )
+            .where(CERTIFICATES.c.tenant_id == self.tenant_id, CERTIFICATES.c.user_id == user_id)
+            .order_by(CERTIFICATES.c.issued_at.desc())
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def recent_activity(self, user_id: uuid.UUID, limit: int = RECENT_ACTIVITY_LIMIT) -> list[Row[Any]]:
         statement = (
             select(EVENTS.c.id, EVENTS.c.event_type, EVENTS.c.occurred_at, EVENTS.c.course_id, EVENTS.c.payload)
             .where(EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.user_id == user_id)

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, Row, Table, and_, case, cast, func, or_, select, update
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import Numeric, Row, Table, case, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
@@ -158,32 +157,5 @@ class EnrollmentRepository:
             ENROLLMENTS.c.tenant_id == self.tenant_id,
             ENROLLMENTS.c.user_id == user_id,
             ENROLLMENTS.c.course_id.in_(course_ids),
-        )
-        return list((await self.session.execute(statement)).all())
-
-    async def next_lessons(self, user_id: uuid.UUID, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
-        """Per course, the first lesson (module, then lesson order) the user has not completed."""
-        progress = and_(
-            PROGRESS.c.tenant_id == LESSONS.c.tenant_id,
-            PROGRESS.c.lesson_id == LESSONS.c.id,
-            PROGRESS.c.user_id == user_id,
-        )
-        statement = (
-            select(LESSONS)
-            .ext(distinct_on(LESSONS.c.course_id))
-            .join(MODULES, and_(MODULES.c.tenant_id == LESSONS.c.tenant_id, MODULES.c.id == LESSONS.c.module_id))
-            .outerjoin(PROGRESS, progress)
-            .where(
-                LESSONS.c.tenant_id == self.tenant_id,
-                LESSONS.c.course_id.in_(course_ids),
-                or_(PROGRESS.c.status.is_(None), PROGRESS.c.status != "completed"),
-            )
-            .order_by(
-                LESSONS.c.course_id,
-                MODULES.c.position,
-                MODULES.c.created_at,
-                LESSONS.c.position,
-                LESSONS.c.created_at,
-            )
         )
         return list((await self.session.execute(statement)).all())

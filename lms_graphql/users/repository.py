@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lms_graphql import models
 from lms_graphql.kit.repository import insert_or_conflict
 
+# What the API shows of a user (never the password hash or token version).
+PUBLIC_COLUMNS = ("tenant_id", "id", "email", "full_name", "role", "avatar_url", "is_active", "created_at")
+
 
 class UserRepository:
     def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
@@ -57,6 +60,8 @@ class UserRepository:
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def rows_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        """Public columns only: these rows feed the per-request loaders."""
         table = models.User.__table__
-        statement = select(table).where(table.c.tenant_id == self.tenant_id, table.c.id.in_(ids))
+        columns = [table.c[name] for name in PUBLIC_COLUMNS]
+        statement = select(*columns).where(table.c.tenant_id == self.tenant_id, table.c.id.in_(ids))
         return list((await self.session.execute(statement)).all())
