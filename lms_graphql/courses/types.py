@@ -13,6 +13,7 @@ import strawberry
 from lms_graphql.context import Context
 from lms_graphql.courses import access
 from lms_graphql.courses.repository import CourseFilter, CourseRepository
+from lms_graphql.kit.lookahead import awaited_later
 from lms_graphql.kit.pagination import encode_cursor
 from lms_graphql.users.graphql import User
 
@@ -50,9 +51,10 @@ class Course:
     created_at: datetime
     key: strawberry.Private[uuid.UUID]
     instructor_id: strawberry.Private[uuid.UUID]
+    prefetched_modules: strawberry.Private[list[Module] | None] = None
 
     @classmethod
-    def from_row(cls, row: Any) -> Course:
+    def from_row(cls, row: Any, *, modules: list[Module] | None = None) -> Course:
         return cls(
             id=strawberry.ID(str(row.id)),
             title=row.title,
@@ -64,6 +66,7 @@ class Course:
             created_at=row.created_at,
             key=row.id,
             instructor_id=row.instructor_id,
+            prefetched_modules=modules,
         )
 
     @strawberry.field
@@ -71,8 +74,13 @@ class Course:
         return User.from_row(await info.context.loaders.user.load(self.instructor_id))
 
     @strawberry.field(description="Modules in position order.")
-    async def modules(self, info: Info) -> list[Module]:
-        return [Module.from_row(row) for row in await info.context.loaders.modules_of_course.load(self.key)]
+    def modules(self, info: Info) -> list[Module]:
+        if self.prefetched_modules is not None:
+            return self.prefetched_modules
+        return awaited_later(self._load_modules(info.context))
+
+    async def _load_modules(self, ctx: Context) -> list[Module]:
+        return [Module.from_row(row) for row in await ctx.loaders.modules_of_course.load(self.key)]
 
     @strawberry.field
     async def assessments(
@@ -103,15 +111,17 @@ class Module:
     position: int
     key: strawberry.Private[uuid.UUID]
     course_id: strawberry.Private[uuid.UUID]
+    prefetched_lessons: strawberry.Private[list[Lesson] | None] = None
 
     @classmethod
-    def from_row(cls, row: Any) -> Module:
+    def from_row(cls, row: Any, *, lessons: list[Lesson] | None = None) -> Module:
         return cls(
             id=strawberry.ID(str(row.id)),
             title=row.title,
             position=row.position,
             key=row.id,
             course_id=row.course_id,
+            prefetched_lessons=lessons,
         )
 
     @strawberry.field
@@ -119,8 +129,13 @@ class Module:
         return Course.from_row(await info.context.loaders.course.load(self.course_id))
 
     @strawberry.field(description="Lessons in position order.")
-    async def lessons(self, info: Info) -> list[Lesson]:
-        return await lessons_for(info.context, await info.context.loaders.lessons_of_module.load(self.key))
+    def lessons(self, info: Info) -> list[Lesson]:
+        if self.prefetched_lessons is not None:
+            return self.prefetched_lessons
+        return awaited_later(self._load_lessons(info.context))
+
+    async def _load_lessons(self, ctx: Context) -> list[Lesson]:
+        return await lessons_for(ctx, await ctx.loaders.lessons_of_module.load(self.key))
 
 
 @strawberry.type

@@ -17,8 +17,8 @@ from strawberry.scalars import JSON
 from lms_graphql.assessments.types import Assessment, Certificate
 from lms_graphql.context import Context
 from lms_graphql.courses.types import Course, Lesson
-from lms_graphql.dashboard.priming import prime_course_trees, prime_enrolled
-from lms_graphql.dashboard.repository import DashboardRepository, EnrolledParts, part
+from lms_graphql.dashboard.priming import course_trees, prime_enrolled
+from lms_graphql.dashboard.repository import DashboardRepository, EnrolledParts
 from lms_graphql.kit.lookahead import Lookahead
 
 Info = strawberry.Info[Context, None]
@@ -73,20 +73,23 @@ class StudentDashboard:
         async def fetch() -> list[EnrolledCourseProgress]:
             async with ctx.read() as session:
                 repository = DashboardRepository(session, ctx.tenant.id)
-                rows = await repository.enrolled(self.user_id, self.plan.enrolled)
-                if self.plan.course_trees and rows:
-                    course_ids = [row.enrollment__course_id for row in rows]
-                    prime_course_trees(ctx.loaders, course_ids, await repository.course_trees(self.user_id, course_ids))
-            return prime_enrolled(ctx.loaders, rows, self.plan.enrolled)
+                enrolled = await repository.enrolled(self.user_id, self.plan.enrolled)
+                trees = {}
+                if self.plan.course_trees and enrolled.rows:
+                    course_ids = [row.enrollment__course_id for row in enrolled.rows]
+                    trees = course_trees(
+                        ctx.loaders, course_ids, await repository.course_trees(self.user_id, course_ids)
+                    )
+            return prime_enrolled(ctx.loaders, enrolled, self.plan.enrolled, trees)
 
         return await ctx.once(f"dashboard.enrolled.{self.plan}", fetch)
 
     async def _certificates(self, ctx: Context) -> list[Certificate]:
         async def fetch() -> list[Certificate]:
             async with ctx.read() as session:
-                rows = await DashboardRepository(session, ctx.tenant.id).certificates(self.user_id)
-            ctx.loaders.course.prime_many({row.course__id: part(row, "course") for row in rows})
-            return [Certificate.from_row(part(row, "certificate")) for row in rows]
+                joined = await DashboardRepository(session, ctx.tenant.id).certificates(self.user_id)
+            ctx.loaders.course.prime_many({row.course__id: joined.part(row, "course") for row in joined.rows})
+            return [Certificate.from_row(joined.part(row, "certificate")) for row in joined.rows]
 
         return await ctx.once("dashboard.certificates", fetch)
 
@@ -98,11 +101,11 @@ class StudentDashboard:
     async def upcoming_assessments(self, info: Info) -> list[Assessment]:
         ctx = info.context
         async with ctx.read() as session:
-            rows = await DashboardRepository(session, ctx.tenant.id).upcoming_assessments(
+            joined = await DashboardRepository(session, ctx.tenant.id).upcoming_assessments(
                 self.user_id, datetime.now(UTC)
             )
-        ctx.loaders.course.prime_many({row.course__id: part(row, "course") for row in rows})
-        return [Assessment.from_row(part(row, "assessment")) for row in rows]
+        ctx.loaders.course.prime_many({row.course__id: joined.part(row, "course") for row in joined.rows})
+        return [Assessment.from_row(joined.part(row, "assessment")) for row in joined.rows]
 
     @strawberry.field(description="The user's own latest domain events, newest first.")
     async def recent_activity(self, info: Info) -> list[ActivityEvent]:

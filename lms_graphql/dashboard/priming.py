@@ -5,23 +5,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Row
-
-from lms_graphql.courses.types import Course, Lesson
-from lms_graphql.dashboard.repository import EnrolledParts, part
+from lms_graphql.courses.types import Course, Lesson, Module
+from lms_graphql.dashboard.repository import EnrolledParts, Joined
 
 if TYPE_CHECKING:
     from lms_graphql.dashboard.graphql import EnrolledCourseProgress
     from lms_graphql.loaders import Loaders
 
 
-def prime_enrolled(loaders: Loaders, rows: Sequence[Row[Any]], parts: EnrolledParts) -> list[EnrolledCourseProgress]:
+def prime_enrolled(
+    loaders: Loaders, joined: Joined, parts: EnrolledParts, trees: dict[uuid.UUID, list[Module]]
+) -> list[EnrolledCourseProgress]:
     from lms_graphql.dashboard.graphql import EnrolledCourseProgress
 
     entries = []
-    for row in rows:
+    part = joined.part
+    for row in joined.rows:
         enrollment, course = part(row, "enrollment"), part(row, "course")
         assert enrollment is not None
         assert course is not None
@@ -45,30 +46,27 @@ def prime_enrolled(loaders: Loaders, rows: Sequence[Row[Any]], parts: EnrolledPa
             EnrolledCourseProgress(
                 progress_percent=float(enrollment.progress_pct),
                 last_accessed_at=enrollment.last_accessed_at,
-                course=Course.from_row(course),
+                course=Course.from_row(course, modules=trees.get(course.id)),
                 next_lesson=next_lesson,
             )
         )
     return entries
 
 
-def prime_course_trees(loaders: Loaders, course_ids: Sequence[uuid.UUID], rows: Sequence[Row[Any]]) -> None:
-    """Modules per course, lessons per module and the viewer's progress per lesson."""
-    modules: dict[uuid.UUID, list[Any]] = {course_id: [] for course_id in course_ids}
-    lessons: dict[uuid.UUID, list[Any]] = {}
-    progress: dict[uuid.UUID, Any] = {}
-    for row in rows:
+def course_trees(loaders: Loaders, course_ids: Sequence[uuid.UUID], joined: Joined) -> dict[uuid.UUID, list[Module]]:
+    """Per course, its modules with their lessons and the viewer's progress, built. Only for
+    courses the viewer is enrolled in (active or completed), which shows their content."""
+    modules: dict[uuid.UUID, list[Module]] = {course_id: [] for course_id in course_ids}
+    lessons: dict[uuid.UUID, list[Lesson]] = {}
+    part = joined.part
+    for row in joined.rows:
         module_id = row.module__id
         if module_id not in lessons:
             module = part(row, "module")
-            assert module is not None
-            modules[module.course_id].append(module)
             loaders.module.prime(module_id, module)
             lessons[module_id] = []
+            modules[module.course_id].append(Module.from_row(module, lessons=lessons[module_id]))
         lesson = part(row, "lesson")
         if lesson is not None:
-            lessons[module_id].append(lesson)
-            progress[lesson.id] = part(row, "progress")
-    loaders.modules_of_course.prime_many(modules)
-    loaders.lessons_of_module.prime_many(lessons)
-    loaders.my_progress.prime_many(progress)
+            lessons[module_id].append(Lesson.from_row(lesson, progress=part(row, "progress"), content_visible=True))
+    return modules

@@ -6,14 +6,16 @@ objects with the table's own column names, the shape the per-request loaders cac
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Table, and_, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Result, Row, Select, Table, and_, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import FromClause
 
@@ -32,17 +34,48 @@ ASSESSMENTS: Table = models.Assessment.__table__  # type: ignore[assignment]
 SUBMISSIONS: Table = models.Submission.__table__  # type: ignore[assignment]
 CERTIFICATES: Table = models.Certificate.__table__  # type: ignore[assignment]
 RECENT_ACTIVITY_LIMIT = 20
+# What the GraphQL types read from these rows (their from_row): a dashboard brings hundreds of
+# lessons, and every column decoded costs.
+TREE_COLUMNS = {
+    "module": ("id", "course_id", "title", "position"),
+    "lesson": ("id", "course_id", "module_id", "title", "content_type", "content_ref", "duration_min", "position"),
+    "progress": ("id", "user_id", "lesson_id", "status", "progress_pct", "started_at", "completed_at"),
+}
 
 
 def labelled(table: FromClause, name: str, only: Sequence[str] | None = None) -> list[ColumnElement[Any]]:
     return [column.label(f"{name}__{column.name}") for column in table.c if only is None or column.name in only]
 
 
-def part(row: Row[Any], name: str) -> SimpleNamespace | None:
-    """The columns labelled ``name__*`` as an object; None when the outer join found nothing."""
-    prefix = f"{name}__"
-    values = {key[len(prefix) :]: value for key, value in row._mapping.items() if key.startswith(prefix)}
-    return SimpleNamespace(**values) if values.get("id") is not None else None
+@functools.cache
+def record_type(name: str, columns: tuple[str, ...]) -> Any:
+    return namedtuple(name, columns)  # the columns are known at run time only
+
+
+class Joined:
+    """The rows of one joined statement, and the objects under each ``name__`` label in them."""
+
+    def __init__(self, result: Result[Any]) -> None:
+        groups: dict[str, list[tuple[str, int]]] = {}
+        for index, key in enumerate(result.keys()):
+            name, separator, column = key.partition("__")
+            if separator:
+                groups.setdefault(name, []).append((column, index))
+        self._records = {
+            name: (
+                record_type(name, tuple(column for column, _ in columns))._make,
+                itemgetter(*[index for _, index in columns]),
+                [column for column, _ in columns].index("id"),
+            )
+            for name, columns in groups.items()
+        }
+        self.rows: list[Row[Any]] = list(result.all())
+
+    def part(self, row: Row[Any], name: str) -> Any:
+        """Row-shaped (attributes named as the table's columns); None where an outer join found nothing."""
+        make, pick, id_at = self._records[name]
+        values = pick(row)
+        return make(values) if values[id_at] is not None else None
 
 
 def same_tenant(left: FromClause, right: FromClause, *on: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -63,7 +96,7 @@ class DashboardRepository:
         self.session = session
         self.tenant_id = tenant_id
 
-    async def enrolled(self, user_id: uuid.UUID, parts: EnrolledParts) -> list[Row[Any]]:
+    async def enrolled(self, user_id: uuid.UUID, parts: EnrolledParts) -> Joined:
         """The user's active and completed ``enrollment``s, newest first, each with its ``course``
         and the parts asked for: ``instructor``, ``enrolled`` / ``completed`` seats, and
         ``next`` / ``next_module`` / ``next_progress`` (the first lesson not completed, in module
@@ -93,7 +126,7 @@ class DashboardRepository:
             )
             .order_by(ENROLLMENTS.c.enrolled_at.desc(), ENROLLMENTS.c.id)
         )
-        return list((await self.session.execute(statement)).all())
+        return Joined(await self.session.execute(statement))
 
     @staticmethod
     def _seats() -> Select[int, int]:
@@ -125,7 +158,7 @@ class DashboardRepository:
             .limit(1)
         )
 
-    async def course_trees(self, user_id: uuid.UUID, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+    async def course_trees(self, user_id: uuid.UUID, course_ids: Sequence[uuid.UUID]) -> Joined:
         """The courses' modules in order, each with its lessons in order and the user's progress on
         them (``module``, ``lesson``, ``progress``): one row per lesson, or per empty module."""
         joined = MODULES.outerjoin(
@@ -135,16 +168,20 @@ class DashboardRepository:
             same_tenant(PROGRESS, LESSONS, PROGRESS.c.lesson_id == LESSONS.c.id, PROGRESS.c.user_id == user_id),
         )
         statement = (
-            select(*labelled(MODULES, "module"), *labelled(LESSONS, "lesson"), *labelled(PROGRESS, "progress"))
+            select(
+                *labelled(MODULES, "module", TREE_COLUMNS["module"]),
+                *labelled(LESSONS, "lesson", TREE_COLUMNS["lesson"]),
+                *labelled(PROGRESS, "progress", TREE_COLUMNS["progress"]),
+            )
             .select_from(joined)
             .where(MODULES.c.tenant_id == self.tenant_id, MODULES.c.course_id.in_(course_ids))
             .order_by(
                 MODULES.c.course_id, MODULES.c.position, MODULES.c.created_at, LESSONS.c.position, LESSONS.c.created_at
             )
         )
-        return list((await self.session.execute(statement)).all())
+        return Joined(await self.session.execute(statement))
 
-    async def upcoming_assessments(self, user_id: uuid.UUID, now: datetime) -> list[Row[Any]]:
+    async def upcoming_assessments(self, user_id: uuid.UUID, now: datetime) -> Joined:
         """Assessments of the user's courses not yet passed, due later or without a due date,
         each with its ``course``."""
         passed = exists().where(
@@ -172,9 +209,9 @@ class DashboardRepository:
             )
             .order_by(ASSESSMENTS.c.due_at.asc().nulls_last(), ASSESSMENTS.c.created_at)
         )
-        return list((await self.session.execute(statement)).all())
+        return Joined(await self.session.execute(statement))
 
-    async def certificates(self, user_id: uuid.UUID) -> list[Row[Any]]:
+    async def certificates(self, user_id: uuid.UUID) -> Joined:
         """The user's certificates, newest first, each with its ``course``."""
         statement = (
             select(*labelled(CERTIFICATES, "certificate"), *labelled(COURSES, "course"))
@@ -184,7 +221,7 @@ class DashboardRepository:
             .where(CERTIFICATES.c.tenant_id == self.tenant_id, CERTIFICATES.c.user_id == user_id)
             .order_by(CERTIFICATES.c.issued_at.desc())
         )
-        return list((await self.session.execute(statement)).all())
+        return Joined(await self.session.execute(statement))
 
     async def recent_activity(self, user_id: uuid.UUID, limit: int = RECENT_ACTIVITY_LIMIT) -> list[Row[Any]]:
         statement = (

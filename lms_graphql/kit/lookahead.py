@@ -6,10 +6,12 @@ not evaluated, so a lookahead may fetch a little more than is finally returned, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar, cast
 
 from strawberry.types.nodes import SelectedField, Selection
+
+T = TypeVar("T")
 
 
 class Lookahead:
@@ -41,3 +43,12 @@ class Lookahead:
         if head not in self:
             return False
         return not rest or self.child(head).wants(rest)
+
+
+def awaited_later(awaitable: Awaitable[T]) -> T:
+    """Return an awaitable from a sync resolver: graphql-core awaits what a resolver returns.
+
+    A resolver written this way completes synchronously when its value was prefetched (no
+    coroutine, no task, no gather for a list of hundreds) and loads otherwise.
+    """
+    return cast(T, awaitable)
