@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -77,6 +77,6 @@ def oversized_list(value: Any, limit: int = MAX_LIST_ITEMS) -> bool:
 
 def parse_body(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
         return None
