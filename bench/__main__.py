@@ -82,9 +82,9 @@ def learner_with(conninfo: str, tenant: data.Dataset, courses: int) -> str:
     )[0]
 
 
-async def bare_baseline(total: int, concurrency: int) -> dict[str, Any]:
+async def bare_baseline(total: int, concurrency: int, workers: int) -> dict[str, Any]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "bench.bare", str(port)])
+    process = subprocess.Popen([sys.executable, "-m", "bench.bare", str(port), str(workers)])
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             for _ in range(100):
@@ -140,7 +140,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         lessons = lessons_for(owner_conninfo, dataset, users)
         one, fifty = learner_with(owner_conninfo, dataset, 1), learner_with(owner_conninfo, dataset, 50)
         env = {"LMS_BENCH": "1", "LMS_WS_MAX_CONNECTIONS_PER_USER": "1000000", "LMS_BUS_QUEUE_SIZE": "100000"}
-        with run_server(owner_url, **env) as server:
+        workers = ("--workers", str(args.workers)) if args.workers > 1 else ()
+        with run_server(owner_url, *workers, **env) as server:
+            results["workers"] = args.workers
             limits = httpx.Limits(max_connections=concurrency * 2)
             async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=60) as http:
                 await drive(graphql_call(http, DASHBOARD, tokens), 50, concurrency)  # warm up
@@ -177,7 +179,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     f"{scale_to} tenants p50_ms": large.summary()["p50_ms"],
                 }
             results["scenarios"] = scenarios
-            results["bare_http"] = await bare_baseline(total, concurrency)
+            results["bare_http"] = await bare_baseline(total, concurrency, args.workers)
+        # Live measures are per process: a server of one.
+        with run_server(owner_url, **env) as server:
             _, course_id, live_lessons = await live.seed_into(owner_url)
             teacher = await live.login(server, "teacher@bench.example")
             student = await live.login(server, "student@bench.example")
@@ -217,6 +221,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, under two minutes (CI smoke test)")
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON too")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes for the HTTP scenarios (default: cores)",
+    )
     arguments = parser.parse_args()
     outcome = asyncio.run(main(arguments))
     print(table(outcome))

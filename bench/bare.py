@@ -1,5 +1,5 @@
 """The bare HTTP baseline: Starlette on uvicorn answering one small JSON body.
-Run: python -m bench.bare PORT"""
+Run: python -m bench.bare PORT [WORKERS]"""
 
 from __future__ import annotations
 
@@ -22,4 +22,5 @@ async def graphql(request: Request) -> Response:
 app = Starlette(routes=[Route("/graphql", graphql, methods=["POST"]), Route("/readyz", graphql, methods=["GET"])])
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    uvicorn.run("bench.bare:app", host="127.0.0.1", port=int(sys.argv[1]), workers=workers, log_level="warning")
