@@ -163,7 +163,8 @@ async def main(args: argparse.Namespace) -> None:
     with bench_database() as owner_url:
         _, course_id, lessons = await seed(owner_url)
         env = {"LMS_WS_MAX_CONNECTIONS_PER_USER": str(args.idle + args.subscribers), "LMS_BUS_QUEUE_SIZE": "10000"}
-        with run_server(owner_url, **env) as server:
+        workers = ("--workers", str(args.workers)) if args.workers > 1 else ()
+        with run_server(owner_url, *workers, **env) as server:
             teacher = await login(server, "teacher@bench.example")
             student = await login(server, "student@bench.example")
             results = {
@@ -181,4 +182,5 @@ if __name__ == "__main__":
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--updates", type=int, default=30)
     parser.add_argument("--idle", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (idle RSS then covers them all)")
     asyncio.run(main(parser.parse_args()))

@@ -38,6 +38,9 @@ def serve(urls: DatabaseUrls, *, host: str, port: int, workers: int) -> None:
         # all within this bound; the lifespan then flushes the outbox relay.
         timeout_graceful_shutdown=10,
         ws_max_size=1_048_576,  # a websocket frame is no larger than an HTTP body
+        # Live messages are a few hundred bytes: compressing each one for each subscriber cost
+        # more CPU than it saved bytes (5 % of a 1 000-subscriber fan-out).
+        ws_per_message_deflate=False,
     )
 
 

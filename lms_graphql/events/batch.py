@@ -1,8 +1,9 @@
 """Process-wide batching of what live feeds re-read for each message.
 
 One message reaches every subscriber at once; each must re-check its subscriber and re-read
-the data. Batching (not caching: every message is checked afresh) turns N subscribers' reads
-into one statement per kind and tenant.
+the data. Batching turns N subscribers' reads into one statement per kind and tenant; keys
+asked for in the same batch share one future (most subscribers of a message ask for the same
+event and course). Nothing outlives its batch: every message is checked afresh.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def _batched(
     key_of: Callable[[Row[Any]], Any],
 ) -> DataLoader[Key[Any], Row[Any] | None]:
     async def load(keys: Sequence[Key[Any]]) -> list[Row[Any] | None]:
+        loader.clear_all()  # the next load starts a new batch, read afresh
         by_tenant: dict[uuid.UUID, set[Any]] = defaultdict(set)
         for tenant_id, key in keys:
             by_tenant[tenant_id].add(key)
@@ -38,7 +40,8 @@ def _batched(
                     found[(tenant_id, key_of(row))] = row
         return [found.get(key) for key in keys]
 
-    return DataLoader(load_fn=load, cache=False)
+    loader: DataLoader[Key[Any], Row[Any] | None] = DataLoader(load_fn=load)
+    return loader
 
 
 class FeedBatches:
