@@ -57,7 +57,8 @@ class RequestIdMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        # A websocket's messages need no header: skip a wrapper on every frame of a fan-out.
+        await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):

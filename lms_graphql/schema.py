@@ -19,6 +19,7 @@ from lms_graphql.courses.graphql import CourseMutations, CourseQueries
 from lms_graphql.dashboard.graphql import DashboardQueries
 from lms_graphql.enrollments.graphql import EnrollmentMutations, EnrollmentQueries
 from lms_graphql.events.graphql import LiveSubscriptions
+from lms_graphql.events.shared import LmsExecutionContext
 from lms_graphql.kit.graphql import CachedParsing, OperationBoundary
 from lms_graphql.limits.extension import QueryLimits
 from lms_graphql.notifications.graphql import NotificationMutations, NotificationQueries
@@ -88,6 +89,7 @@ def build_schema(*, introspection: bool = True) -> LmsSchema:
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not introspection),
+        execution_context_class=LmsExecutionContext,
     )
 
 

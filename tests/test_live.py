@@ -216,3 +216,25 @@ async def test_query_limits_apply_over_websockets(
             await feed.wait_for(1, timeout=5)
         assert "aliases" in str(feed.error)
         assert feed.received == []
+
+
+async def test_subscribers_of_one_event_share_an_execution_only_for_the_same_document(
+    env_for_cli: dict[str, str], make_tenant: TenantFactory, make_user: PersonFactory, db: Database
+) -> None:
+    """Same document and variables: one execution serves all; another selection gets its own."""
+    world = await scene(make_tenant, make_user, db)
+    narrow = "subscription($c: ID!) { courseProgressUpdates(courseId: $c) { progressPct } }"
+    with live_server(env_for_cli) as server:
+        teacher = await server.login(world.slug, world.teacher.email, PASSWORD)
+        student = await server.login(world.slug, world.student.email, PASSWORD)
+        variables = {"c": str(world.course_id)}
+        async with (
+            subscribed(server, teacher, PROGRESS_FEED, variables, TRANSPORT_WS) as first,
+            subscribed(server, teacher, PROGRESS_FEED, variables, LEGACY_WS) as second,
+            subscribed(server, teacher, narrow, variables, TRANSPORT_WS) as third,
+        ):
+            await progress(server, student, world.lessons[1], 70)
+            received = [await feed.wait_for(1) for feed in (first, second, third)]
+    assert received[0] == received[1]
+    assert updates(received[0]) == [(str(world.lessons[1]), 70)]
+    assert received[2] == [{"courseProgressUpdates": {"progressPct": 70}}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from lms_graphql.courses import access
 from lms_graphql.courses.repository import CourseRepository
 from lms_graphql.enrollments.types import ProgressStatus
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
+from lms_graphql.events.shared import Executions, SharedPayloads
 from lms_graphql.kit.graphql import parse_id, require_id
 from lms_graphql.notifications.graphql import Notification
 
@@ -32,9 +34,11 @@ class ProgressUpdate:
     )
     occurred_at: datetime
     event_id: strawberry.ID = strawberry.field(description="Pass as afterEventId when resubscribing to miss nothing.")
+    # Every field above is a plain value, so one execution serves all subscribers (see shared).
+    shared_executions: strawberry.Private[Executions | None] = None
 
     @classmethod
-    def from_event(cls, row: Any) -> ProgressUpdate:
+    def from_event(cls, row: Any, shared_executions: Executions | None = None) -> ProgressUpdate:
         payload = row.payload
         return cls(
             course_id=strawberry.ID(payload["courseId"]),
@@ -45,7 +49,11 @@ class ProgressUpdate:
             course_percent=float(payload.get("coursePercent", 0)),
             occurred_at=row.occurred_at,
             event_id=strawberry.ID(str(row.id)),
+            shared_executions=shared_executions,
         )
+
+
+PROGRESS_UPDATES = SharedPayloads()
 
 
 def _after(raw: strawberry.ID | None) -> Any:
@@ -99,4 +107,4 @@ class LiveSubscriptions:
         if not watch:
             raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may watch its progress")
         async for row in ctx.services.live.course_progress(ctx.tenant.id, viewer, key, after):
-            yield ProgressUpdate.from_event(row)
+            yield PROGRESS_UPDATES.get(row.id, functools.partial(ProgressUpdate.from_event, row))
