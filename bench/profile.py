@@ -1,7 +1,7 @@
 """Where the server's time goes under one scenario: python -m bench.profile [dashboard|catalogue].
 
 Samples the server process with py-spy (``pip install py-spy``; not a dependency) while the
-load generator drives the scenario on the quick data set, then prints the functions with the
+load generator drives the scenario on the quick data set (or --default-sizes), then prints the functions with the
 most samples on the stack (inclusive) and at the top of it (self). ``--flame out.svg`` also
 writes a flame graph.
 """
@@ -65,7 +65,8 @@ async def main(args: argparse.Namespace) -> None:
         owner = normalize_url(owner_url)
         migrate(owner, app_role=DEFAULT_APP_ROLE, app_password=derive_app_password(owner, DEFAULT_APP_ROLE))
         owner_conninfo = owner.set(drivername="postgresql").render_as_string(hide_password=False)
-        dataset = data.generate(owner_conninfo, data.Sizes(tenants=10, students=400, courses=60))
+        sizes = data.Sizes(tenants=10) if args.default_sizes else data.Sizes(tenants=10, students=400, courses=60)
+        dataset = data.generate(owner_conninfo, sizes)
         with psycopg.connect(owner_conninfo, autocommit=True) as conn:
             conn.execute(
                 "UPDATE tenants SET settings = jsonb_build_object('limits', %s::jsonb) WHERE id = %s",
@@ -107,4 +108,5 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--flame", help="also write a flame graph (SVG) here")
+    parser.add_argument("--default-sizes", action="store_true", help="the default data set (slower to generate)")
     asyncio.run(main(parser.parse_args()))
