@@ -1,8 +1,9 @@
 """The seed's one-request student dashboard.
 
 Each list is one statement that also carries what the query selects below it (looked ahead
-once, from the ``myDashboard`` selection); the rows it brings are primed into the request's
-loaders, so the shared types below (courses, modules, lessons) resolve without more SQL.
+once, from the ``myDashboard`` selection), plus one for the enrolled courses' modules and
+lessons. Course trees are built whole (their fields then resolve without awaiting); the other
+rows are primed into the request's loaders, so the shared types resolve without more SQL.
 """
 
 from __future__ import annotations

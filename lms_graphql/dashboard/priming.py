@@ -1,4 +1,5 @@
-"""The dashboard's joined rows, put into the request's loaders as if each had been loaded."""
+"""The dashboard's joined rows turned into GraphQL objects, and put into the request's loaders
+as if each had been loaded there (for the fields that still load, e.g. ``instructor``)."""
 
 from __future__ import annotations
 
