@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, ValidationCache
+from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
@@ -20,13 +20,11 @@ from lms_graphql.dashboard.graphql import DashboardQueries
 from lms_graphql.enrollments.graphql import EnrollmentMutations, EnrollmentQueries
 from lms_graphql.events.graphql import LiveSubscriptions
 from lms_graphql.events.shared import LmsExecutionContext
-from lms_graphql.kit.graphql import CachedParsing, OperationBoundary
+from lms_graphql.kit.graphql import DocumentCache, OperationBoundary
 from lms_graphql.limits.extension import QueryLimits
 from lms_graphql.notifications.graphql import NotificationMutations, NotificationQueries
 from lms_graphql.tenancy.graphql import TenantMutations, TenantQueries
 from lms_graphql.users.graphql import UserMutations, UserQueries
-
-DOCUMENT_CACHE_SIZE = 512
 
 
 @strawberry.type
@@ -74,13 +72,8 @@ class Subscription(LiveSubscriptions):
 def build_schema(*, introspection: bool = True) -> LmsSchema:
     """The schema as served: limits, then the transaction boundary; without introspection
     (LMS_INTROSPECTION=false) field suggestions are off too, so errors reveal no field names."""
-    # QueryLimits sets the parser's token limit, so it goes before CachedParsing.
-    extensions: list[Any] = [
-        QueryLimits,
-        CachedParsing,
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-        OperationBoundary,
-    ]
+    # QueryLimits sets the parser's token limit, so it goes before DocumentCache.
+    extensions: list[Any] = [QueryLimits, DocumentCache, OperationBoundary]
     if not introspection:
         extensions.append(DisableIntrospection)
     return LmsSchema(

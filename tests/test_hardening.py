@@ -315,3 +315,19 @@ async def test_introspection_and_suggestions_can_be_switched_off(
             introspection = await gql(closed, "{ __schema { types { name } } }", tenant=tenant.slug)
             assert introspection.body.get("data") is None
             assert (await closed.get("/graphql", headers={"Accept": "text/html"})).status_code == 404
+
+
+async def test_cached_documents_still_report_their_errors_and_large_ones_are_not_kept(
+    client: httpx.AsyncClient, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    from lms_graphql.kit import graphql as kit
+
+    token = await login(client, await make_user(await make_tenant()))
+    for _ in range(2):  # the second answer comes from the caches
+        reply = await gql(client, "{ me { id nope } }", token=token)
+        assert reply.codes == ["BAD_USER_INPUT"]
+        assert (await gql(client, "{ me { id } }", token=token)).data["me"]["id"]
+    huge = "{ me { id } }\n# " + "x" * kit.CACHED_DOCUMENT_CHARS  # a long comment: few tokens
+    before = kit._parse.cache_info().currsize
+    assert (await gql(client, huge, token=token)).data["me"]["id"]
+    assert kit._parse.cache_info().currsize == before

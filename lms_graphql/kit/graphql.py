@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 import strawberry
-from graphql import DocumentNode, GraphQLError, get_operation_ast, parse
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, get_operation_ast, parse, validate
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
@@ -77,22 +77,48 @@ def coded_errors(errors: list[GraphQLError], request_id: str) -> list[GraphQLErr
     return coded
 
 
-@functools.lru_cache(maxsize=512)
+# Only documents up to this size are kept: a query's tokens are limited, not its string
+# literals, and 512 one-megabyte documents must not stay in memory.
+CACHED_DOCUMENT_CHARS = 16_384
+CACHED_DOCUMENTS = 512
+
+
+@functools.lru_cache(maxsize=CACHED_DOCUMENTS)
 def _parse(query: str, max_tokens: int | None) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
 
 
-class CachedParsing(SchemaExtension):
-    """Each distinct document is parsed once (per token limit): parsing and validating the same
-    few documents again was 5 % of a dashboard's CPU. Goes after QueryLimits, which sets the
-    token limit. A document that fails to parse is left to strawberry, which reports it (failures
-    are not cached)."""
+@functools.lru_cache(maxsize=CACHED_DOCUMENTS)
+def _validate(schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...]) -> list[GraphQLError]:
+    return validate(schema, document, rules)
+
+
+class DocumentCache(SchemaExtension):
+    """Each distinct (small) document is parsed and validated once: doing both again for the
+    same few documents was 5 % of a dashboard's CPU. Goes after QueryLimits, which sets the
+    parser's token limit. A document that fails to parse is left to strawberry, which reports
+    it (failures are not cached)."""
+
+    def _cacheable(self) -> bool:
+        query = self.execution_context.query
+        return query is not None and len(query) <= CACHED_DOCUMENT_CHARS
 
     def on_parse(self) -> Iterator[None]:
         execution = self.execution_context
-        if execution.query is not None:
+        if self._cacheable():
+            assert execution.query is not None
             with contextlib.suppress(GraphQLError):
                 execution.graphql_document = _parse(execution.query, execution.parse_options.get("max_tokens"))
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        if self._cacheable() and execution.graphql_document is not None:
+            rules = tuple(execution.validation_rules)
+            # A copy: the cached list is shared by every request with this document.
+            execution.pre_execution_errors = list(
+                _validate(execution.schema._schema, execution.graphql_document, rules)
+            )
         yield
 
 
