@@ -157,6 +157,15 @@ async def test_sweep_publishes_leftovers_and_prunes(
             "SELECT event_type, published_at IS NOT NULL FROM domain_events WHERE tenant_id = %s", (tenant.id,)
         ).fetchall()
         assert rows == [("left.over", True)]
+        # Pruning is hourly: the next sweep publishes but leaves old rows for later.
+        owner_conn.execute(
+            "INSERT INTO domain_events (tenant_id, event_type, payload, occurred_at, published_at)"
+            " VALUES (%s, 'ancient', '{}', now() - interval '30 days', now() - interval '30 days')",
+            (tenant.id,),
+        )
+        assert await relay.sweep(spread_over=0.01) is True
+        kinds = owner_conn.execute("SELECT event_type FROM domain_events WHERE tenant_id = %s", (tenant.id,))
+        assert sorted(row[0] for row in kinds) == ["ancient", "left.over"]
     finally:
         await bus.stop()
 

@@ -2,13 +2,17 @@
 
 A tenant's events are drained when a transaction that wrote some commits in this process
 (``kick``), and by a periodic sweep over every tenant that catches what a crash, a bus outage
-or another process left behind. Draining takes unpublished rows ``FOR UPDATE SKIP LOCKED``,
+or another process left behind. After the first sweep (at start, at full speed) a sweep is
+spread over half its interval, and prunes at most hourly: with 10 000 tenants a sweep took
+29 s of a core in one burst (12 s without pruning), which doubled request latency while it ran.
+
+Draining takes unpublished rows ``FOR UPDATE SKIP LOCKED``,
 publishes them, then marks them published in the same transaction: nothing is lost when two
 transactions commit out of order (no ``id > last_seen``), nothing of a rolled-back
 transaction exists to publish, and a bus failure rolls the marking back so the events go out
 once the bus returns. A crash between publishing and marking publishes again: consumers
 dedupe by event id. The sweep also prunes published events after the retention period, and
-idempotency keys after theirs.
+idempotency keys after theirs, at most once per ``prune_seconds``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -45,10 +50,13 @@ class OutboxRelay:
         sweep_seconds: float = 300.0,
         retention: timedelta = timedelta(days=7),
         workers: int = 4,
+        prune_seconds: float = 3600.0,
     ) -> None:
         self._db = db
         self._bus = bus
         self._sweep_seconds = sweep_seconds
+        self._prune_seconds = prune_seconds
+        self._pruned_at: float | None = None
         self._retention = retention
         self._pending: asyncio.Queue[uuid.UUID] = asyncio.Queue()
         self._queued: set[uuid.UUID] = set()
@@ -140,9 +148,11 @@ class OutboxRelay:
                     await self._bus.publish(channels.user(tenant_id, user_id), message)
 
     async def _sweep_forever(self) -> None:
+        paced = False
         while True:
             try:
-                await self.sweep()
+                await self.sweep(spread_over=self._sweep_seconds / 2 if paced else 0.0)
+                paced = True
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -150,8 +160,9 @@ class OutboxRelay:
             self.swept.set()
             await asyncio.sleep(self._sweep_seconds)
 
-    async def sweep(self) -> bool:
-        """Drain and prune every active tenant, if no other process is sweeping now."""
+    async def sweep(self, spread_over: float = 0.0) -> bool:
+        """Drain (and when due, prune) every active tenant, if no other process is sweeping now;
+        tenants are spaced evenly over ``spread_over`` seconds."""
         async with self._db.engine.connect() as conn:
             locked = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SWEEP_LOCK})).scalar()
             if not locked:
@@ -162,11 +173,17 @@ class OutboxRelay:
                         (await session.execute(select(models.Tenant.id).where(models.Tenant.is_active))).scalars()
                     )
                 cutoff = datetime.now(UTC) - self._retention
+                prune = self._pruned_at is None or time.monotonic() - self._pruned_at >= self._prune_seconds
+                pause = spread_over / len(tenant_ids) if tenant_ids else 0.0
                 for tenant_id in tenant_ids:
                     await self.drain(tenant_id)
-                    async with self._db.tenant_transaction(tenant_id) as session:
-                        await OutboxRepository(session, tenant_id).prune(cutoff)
-                        await IdempotencyRepository(session, tenant_id).prune()
+                    if prune:
+                        async with self._db.tenant_transaction(tenant_id) as session:
+                            await OutboxRepository(session, tenant_id).prune(cutoff)
+                            await IdempotencyRepository(session, tenant_id).prune()
+                    await asyncio.sleep(pause)
+                if prune:
+                    self._pruned_at = time.monotonic()
             finally:
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SWEEP_LOCK})
                 await conn.commit()
