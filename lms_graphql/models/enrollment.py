@@ -29,7 +29,8 @@ class Enrollment(TenantOwned, Base):
         UniqueConstraint("tenant_id", "user_id", "course_id"),
         ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
         ForeignKeyConstraint(["tenant_id", "course_id"], ["courses.tenant_id", "courses.id"]),
-        Index(None, "tenant_id", "course_id"),
+        # With the status, seat counts per course are index-only scans.
+        Index(None, "tenant_id", "course_id", "status"),
         CheckConstraint(one_of("status", ENROLLMENT_STATUSES), name="status_valid"),
         CheckConstraint("progress_pct BETWEEN 0 AND 100", name="progress_pct_range"),
         CheckConstraint("status <> 'completed' OR completed_at IS NOT NULL", name="completed_at_set"),
