@@ -15,14 +15,14 @@ from graphql import (
     OperationType,
     VariableNode,
 )
-from sqlalchemy import Row, Table, select, tuple_
+from sqlalchemy import Row, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
 from lms_graphql.context import Viewer
 from lms_graphql.kit.pagination import Keyset
+from lms_graphql.models.tables import AUDIT_LOG as AUDIT
 
-AUDIT: Table = models.AuditEntry.__table__  # type: ignore[assignment]
 SECRET = re.compile(r"pass(word)?|secret|token|authorization|key", re.IGNORECASE)
 REDACTED = "[redacted]"
 

@@ -15,14 +15,13 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, delete, func, select, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lms_graphql import models
 from lms_graphql.kit.db import Database
+from lms_graphql.models.tables import IDEMPOTENCY_KEYS as KEYS
 
-KEYS: Table = models.IdempotencyKey.__table__  # type: ignore[assignment]
 KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,255}$")
 RETENTION = timedelta(hours=48)
 WAIT_SECONDS = 10.0

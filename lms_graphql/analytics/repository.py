@@ -8,17 +8,8 @@ from typing import Any
 from sqlalchemy import Row, Table, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lms_graphql import models
 from lms_graphql.enrollments.repository import ACTIVE_STATUSES
-
-USERS: Table = models.User.__table__  # type: ignore[assignment]
-COURSES: Table = models.Course.__table__  # type: ignore[assignment]
-MODULES: Table = models.Module.__table__  # type: ignore[assignment]
-LESSONS: Table = models.Lesson.__table__  # type: ignore[assignment]
-ENROLLMENTS: Table = models.Enrollment.__table__  # type: ignore[assignment]
-PROGRESS: Table = models.LessonProgress.__table__  # type: ignore[assignment]
-ASSESSMENTS: Table = models.Assessment.__table__  # type: ignore[assignment]
-SUBMISSIONS: Table = models.Submission.__table__  # type: ignore[assignment]
+from lms_graphql.models.tables import ASSESSMENTS, COURSES, ENROLLMENTS, LESSONS, MODULES, PROGRESS, SUBMISSIONS, USERS
 
 
 class AnalyticsRepository:

@@ -6,14 +6,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Table, select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
-
-ASSESSMENTS: Table = models.Assessment.__table__  # type: ignore[assignment]
-SUBMISSIONS: Table = models.Submission.__table__  # type: ignore[assignment]
-CERTIFICATES: Table = models.Certificate.__table__  # type: ignore[assignment]
+from lms_graphql.models.tables import ASSESSMENTS, SUBMISSIONS
 
 
 class AssessmentRepository:

@@ -5,17 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, exists, func, select
+from sqlalchemy import Row, and_, exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lms_graphql import models
-
-CERTIFICATES: Table = models.Certificate.__table__  # type: ignore[assignment]
-ASSESSMENTS: Table = models.Assessment.__table__  # type: ignore[assignment]
-SUBMISSIONS: Table = models.Submission.__table__  # type: ignore[assignment]
-COURSES: Table = models.Course.__table__  # type: ignore[assignment]
-USERS: Table = models.User.__table__  # type: ignore[assignment]
+from lms_graphql.models.tables import ASSESSMENTS, CERTIFICATES, COURSES, SUBMISSIONS, USERS
 
 
 class CertificateRepository:

@@ -13,10 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
 from lms_graphql.kit.pagination import Keyset
-
-COURSES: Table = models.Course.__table__  # type: ignore[assignment]
-MODULES: Table = models.Module.__table__  # type: ignore[assignment]
-LESSONS: Table = models.Lesson.__table__  # type: ignore[assignment]
+from lms_graphql.models.tables import COURSES, LESSONS, MODULES
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from sqlalchemy import (
     Result,
     Row,
     Select,
-    Table,
     Uuid,
     and_,
     bindparam,
@@ -34,20 +33,21 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import FromClause
 
-from lms_graphql import models
 from lms_graphql.enrollments.repository import ACTIVE_STATUSES
+from lms_graphql.models.tables import (
+    ASSESSMENTS,
+    CERTIFICATES,
+    COURSES,
+    ENROLLMENTS,
+    EVENTS,
+    LESSONS,
+    MODULES,
+    PROGRESS,
+    SUBMISSIONS,
+    USERS,
+)
 from lms_graphql.users.repository import PUBLIC_COLUMNS
 
-EVENTS: Table = models.DomainEvent.__table__  # type: ignore[assignment]
-ENROLLMENTS: Table = models.Enrollment.__table__  # type: ignore[assignment]
-COURSES: Table = models.Course.__table__  # type: ignore[assignment]
-USERS: Table = models.User.__table__  # type: ignore[assignment]
-MODULES: Table = models.Module.__table__  # type: ignore[assignment]
-LESSONS: Table = models.Lesson.__table__  # type: ignore[assignment]
-PROGRESS: Table = models.LessonProgress.__table__  # type: ignore[assignment]
-ASSESSMENTS: Table = models.Assessment.__table__  # type: ignore[assignment]
-SUBMISSIONS: Table = models.Submission.__table__  # type: ignore[assignment]
-CERTIFICATES: Table = models.Certificate.__table__  # type: ignore[assignment]
 RECENT_ACTIVITY_LIMIT = 20
 # What the GraphQL types read from these rows (their from_row): a dashboard brings hundreds of
 # lessons, and every column decoded costs.

@@ -7,15 +7,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, Row, Table, case, cast, func, select, update
+from sqlalchemy import Numeric, Row, case, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
-
-ENROLLMENTS: Table = models.Enrollment.__table__  # type: ignore[assignment]
-PROGRESS: Table = models.LessonProgress.__table__  # type: ignore[assignment]
-LESSONS: Table = models.Lesson.__table__  # type: ignore[assignment]
-MODULES: Table = models.Module.__table__  # type: ignore[assignment]
+from lms_graphql.models.tables import ENROLLMENTS, LESSONS, PROGRESS
 
 # Enrollments that hold a seat and count in statistics.
 ACTIVE_STATUSES = ("active", "completed")

@@ -7,15 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, delete, func, select, tuple_, update
+from sqlalchemy import Row, and_, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lms_graphql import models
-
-EVENTS: Table = models.DomainEvent.__table__  # type: ignore[assignment]
-NOTIFICATIONS: Table = models.Notification.__table__  # type: ignore[assignment]
-USERS: Table = models.User.__table__  # type: ignore[assignment]
-COURSES: Table = models.Course.__table__  # type: ignore[assignment]
+from lms_graphql.models.tables import COURSES, EVENTS, NOTIFICATIONS, USERS
 
 
 class OutboxRepository:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, Table, Uuid, func, literal, select, update
+from sqlalchemy import Row, Uuid, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lms_graphql import models
+from lms_graphql.models.tables import NOTIFICATIONS, USERS
 
-NOTIFICATIONS: Table = models.Notification.__table__  # type: ignore[assignment]
-USERS: Table = models.User.__table__  # type: ignore[assignment]
 LIST_LIMIT = 100
 
 

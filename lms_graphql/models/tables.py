@@ -1,0 +1,21 @@
+"""Each model's Core table, typed as a Table (what the repositories' Core SQL is written against)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+
+from lms_graphql import models
+
+USERS: Table = models.User.__table__  # type: ignore[assignment]
+COURSES: Table = models.Course.__table__  # type: ignore[assignment]
+MODULES: Table = models.Module.__table__  # type: ignore[assignment]
+LESSONS: Table = models.Lesson.__table__  # type: ignore[assignment]
+ENROLLMENTS: Table = models.Enrollment.__table__  # type: ignore[assignment]
+PROGRESS: Table = models.LessonProgress.__table__  # type: ignore[assignment]
+ASSESSMENTS: Table = models.Assessment.__table__  # type: ignore[assignment]
+SUBMISSIONS: Table = models.Submission.__table__  # type: ignore[assignment]
+CERTIFICATES: Table = models.Certificate.__table__  # type: ignore[assignment]
+EVENTS: Table = models.DomainEvent.__table__  # type: ignore[assignment]
+NOTIFICATIONS: Table = models.Notification.__table__  # type: ignore[assignment]
+IDEMPOTENCY_KEYS: Table = models.IdempotencyKey.__table__  # type: ignore[assignment]
+AUDIT_LOG: Table = models.AuditEntry.__table__  # type: ignore[assignment]
