@@ -22,16 +22,13 @@ from bench.harness import BENCH_KEYS, bench_database, free_port, raise_file_limi
 from bench.limits import QUERIES
 from bench.load import capture, drive, graphql_call, raw_sql
 from lms_graphql.auth.tokens import TokenService
-from lms_graphql.config import DEFAULT_APP_ROLE, parse_jwt_keys
-from lms_graphql.kit.db import derive_app_password, normalize_url
-from lms_graphql.migrate import migrate
+from lms_graphql.config import parse_jwt_keys
 
 DASHBOARD = QUERIES["full dashboard"]
 CATALOGUE = (
     "{ courses(pagination: {first: 20}) { edges { node { id title instructor { fullName } modules { id } } } } }"
 )
 PROGRESS = "mutation($l: ID!, $p: Int!) { updateLessonProgress(lessonId: $l, progress: $p) { progressPct } }"
-UNLIMITED = {"tenant_cost_per_minute": 10**12, "user_cost_per_minute": 10**12, "concurrent_transactions": 20}
 
 
 def tokens_for(conninfo: str, tenant: data.Dataset, count: int, role: str = "student") -> tuple[list[str], list[Any]]:
@@ -121,21 +118,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     }
     started = time.perf_counter()
     with bench_database() as owner_url:
-        owner = normalize_url(owner_url)
-        password = derive_app_password(owner, DEFAULT_APP_ROLE)
-        migrate(owner, app_role=DEFAULT_APP_ROLE, app_password=password)
-        owner_conninfo = owner.set(drivername="postgresql").render_as_string(hide_password=False)
-        app_conninfo = owner.set(
-            drivername="postgresql", username=DEFAULT_APP_ROLE, password=password
-        ).render_as_string(hide_password=False)
-        generated = time.perf_counter()
-        dataset = data.generate(owner_conninfo, sizes)
-        results["generate_seconds"] = round(time.perf_counter() - generated, 1)
-        with psycopg.connect(owner_conninfo, autocommit=True) as conn:
-            conn.execute(
-                "UPDATE tenants SET settings = jsonb_build_object('limits', %s::jsonb) WHERE id = %s",
-                (json.dumps(UNLIMITED), dataset.tenant_id),
-            )
+        prepared = data.prepare(owner_url, sizes)
+        owner_conninfo, app_conninfo, dataset = prepared.owner_conninfo, prepared.app_conninfo, prepared.dataset
+        results["generate_seconds"] = prepared.generate_seconds
         tokens, users = tokens_for(owner_conninfo, dataset, min(1000, sizes.students))
         lessons = lessons_for(owner_conninfo, dataset, users)
         one, fifty = learner_with(owner_conninfo, dataset, 1), learner_with(owner_conninfo, dataset, 50)

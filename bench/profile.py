@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import subprocess
 import sys
@@ -19,15 +18,11 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-import psycopg
 
 from bench import data
-from bench.__main__ import CATALOGUE, DASHBOARD, UNLIMITED, tokens_for
+from bench.__main__ import CATALOGUE, DASHBOARD, tokens_for
 from bench.harness import bench_database, run_server
 from bench.load import drive, graphql_call
-from lms_graphql.config import DEFAULT_APP_ROLE
-from lms_graphql.kit.db import derive_app_password, normalize_url
-from lms_graphql.migrate import migrate
 
 QUERIES = {"dashboard": DASHBOARD, "catalogue": CATALOGUE}
 
@@ -62,17 +57,9 @@ def find_py_spy() -> str:
 async def main(args: argparse.Namespace) -> None:
     spy = find_py_spy()
     with bench_database() as owner_url:
-        owner = normalize_url(owner_url)
-        migrate(owner, app_role=DEFAULT_APP_ROLE, app_password=derive_app_password(owner, DEFAULT_APP_ROLE))
-        owner_conninfo = owner.set(drivername="postgresql").render_as_string(hide_password=False)
         sizes = data.Sizes(tenants=10) if args.default_sizes else data.Sizes(tenants=10, students=400, courses=60)
-        dataset = data.generate(owner_conninfo, sizes)
-        with psycopg.connect(owner_conninfo, autocommit=True) as conn:
-            conn.execute(
-                "UPDATE tenants SET settings = jsonb_build_object('limits', %s::jsonb) WHERE id = %s",
-                (json.dumps(UNLIMITED), dataset.tenant_id),
-            )
-        tokens, _ = tokens_for(owner_conninfo, dataset, 400)
+        prepared = data.prepare(owner_url, sizes)
+        tokens, _ = tokens_for(prepared.owner_conninfo, prepared.dataset, 400)
         with run_server(owner_url, LMS_BENCH="1") as server, tempfile.TemporaryDirectory() as scratch:
             query = QUERIES[args.scenario]
             async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
