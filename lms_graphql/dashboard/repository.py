@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
@@ -62,28 +62,31 @@ def labelled(table: FromClause, name: str, only: Sequence[str] | None = None) ->
     return [column.label(f"{name}__{column.name}") for column in table.c if only is None or column.name in only]
 
 
+# (namedtuple maker, getter of its columns from a row, index of ``id`` among them)
+Maker = tuple[Callable[[Iterable[Any]], Any], Callable[[Any], Any], int]
+
+
 @functools.cache
-def record_type(name: str, columns: tuple[str, ...]) -> Any:
-    return namedtuple(name, columns)  # the columns are known at run time only
+def record_makers(keys: tuple[str, ...]) -> dict[str, Maker]:
+    """A Maker per ``name__`` label group of a result's keys, built once per statement shape."""
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for index, key in enumerate(keys):
+        name, separator, column = key.partition("__")
+        if separator:
+            groups.setdefault(name, []).append((column, index))
+    makers: dict[str, Maker] = {}
+    for name, columns in groups.items():
+        names = [column for column, _ in columns]
+        record = namedtuple(name, names)  # type: ignore[misc]  # fields known at run time
+        makers[name] = (record._make, itemgetter(*[index for _, index in columns]), names.index("id"))
+    return makers
 
 
 class Joined:
     """The rows of one joined statement, and the objects under each ``name__`` label in them."""
 
     def __init__(self, result: Result[Any]) -> None:
-        groups: dict[str, list[tuple[str, int]]] = {}
-        for index, key in enumerate(result.keys()):
-            name, separator, column = key.partition("__")
-            if separator:
-                groups.setdefault(name, []).append((column, index))
-        self._records = {
-            name: (
-                record_type(name, tuple(column for column, _ in columns))._make,
-                itemgetter(*[index for _, index in columns]),
-                [column for column, _ in columns].index("id"),
-            )
-            for name, columns in groups.items()
-        }
+        self._records = record_makers(tuple(result.keys()))
         self.rows: list[Row[Any]] = list(result.all())
 
     def part(self, row: Row[Any], name: str) -> Any:
