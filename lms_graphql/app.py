@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -16,7 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from lms_graphql.auth.tokens import TokenService
 from lms_graphql.config import Settings
-from lms_graphql.context import Services, SocketCounter, TenantGates
+from lms_graphql.context import Services
 from lms_graphql.endpoint import GraphQLEndpoint, RequestIdMiddleware
 from lms_graphql.events import channels
 from lms_graphql.events.backends import backend_for
@@ -25,7 +26,10 @@ from lms_graphql.events.live import LiveFeeds
 from lms_graphql.events.relay import OutboxRelay
 from lms_graphql.http_surface import HttpSurfaceMiddleware
 from lms_graphql.kit.db import Database, resolve_database_urls
+from lms_graphql.kit.transaction import TenantGates
+from lms_graphql.limits.plans import PLAN_LIMITS
 from lms_graphql.limits.ratelimit import limiter_for
+from lms_graphql.operations.sockets import OpenSockets
 from lms_graphql.schema import build_schema
 from lms_graphql.tenancy.registry import TenantRegistry
 from lms_graphql.tenancy.resolution import TenantResolutionMiddleware, TenantResolver
@@ -68,11 +72,37 @@ def build_services(settings: Settings, db: Database) -> Services:
         relay=relay,
         # Fan-out re-reads get their own small pool: a burst of deliveries must not take the
         # connections HTTP requests need.
-        live=LiveFeeds(Database(db.engine.url, pool_size=4, max_overflow=2), bus),
-        sockets=SocketCounter(settings.ws_max_connections_per_user),
+        # Their statements are bounded like a free tenant's requests.
+        live=LiveFeeds(Database(db.engine.url, pool_size=4, max_overflow=2, statement_timeout_ms=LIVE_TIMEOUT_MS), bus),
+        sockets=OpenSockets(settings.ws_max_connections_per_user),
         limiter=limiter_for(settings.rate_limit_url),
         gates=TenantGates(),
     )
+
+
+LIVE_TIMEOUT_MS = PLAN_LIMITS["free"].statement_timeout_ms
+
+
+async def follow_revocations(services: Services) -> None:
+    """Revoked tokens, from any process, close this process's affected websockets."""
+    async with services.bus.subscribe([channels.REVOCATIONS]) as subscription:
+        async for message in subscription:
+            parsed = channels.parse_revocation_message(message) if isinstance(message, str) else None
+            if parsed is not None:
+                await services.sockets.revoke(*parsed)
+
+
+def publish_revocations(services: Services, background: set[asyncio.Task[None]]) -> None:
+    """After a commit that revoked users' tokens: tell every process (sockets close at once)."""
+
+    def revoked(tenant_id: uuid.UUID, users: frozenset[uuid.UUID]) -> None:
+        for user_id in users:
+            message = channels.revocation_message(tenant_id, user_id, "access revoked: sign in again")
+            task = asyncio.create_task(services.bus.publish(channels.REVOCATIONS, message))
+            background.add(task)
+            task.add_done_callback(background.discard)
+
+    services.db.on_users_revoked = revoked
 
 
 async def follow_registry_changes(services: Services) -> None:
@@ -94,11 +124,18 @@ async def running(services: Services) -> AsyncIterator[None]:
         await services.bus.publish(channels.REGISTRY, slug)
 
     services.registry.add_change_publisher(announce)
-    follower = asyncio.create_task(follow_registry_changes(services), name="registry-changes")
+    background: set[asyncio.Task[None]] = set()
+    publish_revocations(services, background)
+    followers = [
+        asyncio.create_task(follow_registry_changes(services), name="registry-changes"),
+        asyncio.create_task(follow_revocations(services), name="revocations"),
+    ]
     try:
         yield
     finally:
-        follower.cancel()
+        for follower in followers:
+            follower.cancel()
+        services.db.on_users_revoked = None
         services.db.on_events_committed = None
         await services.relay.stop()
         await services.bus.stop()

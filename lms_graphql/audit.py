@@ -90,9 +90,15 @@ async def record_mutations(
     errors: list[GraphQLError],
     request_id: str,
 ) -> None:
+    # Only the variables the document declares: anything else in the request was never used.
+    declared = (
+        {definition.variable.name.value for definition in (operation.variable_definitions or ())}
+        if operation
+        else set()
+    )
     for field in mutation_fields(operation):
         hidden = secret_variables(field)
-        shown = {name: REDACTED if name in hidden else value for name, value in variables.items()}
+        shown = {name: REDACTED if name in hidden else value for name, value in variables.items() if name in declared}
         details = {
             "variables": redact(shown),
             "outcome": outcome_of(field, errors),

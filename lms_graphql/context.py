@@ -5,24 +5,24 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from graphql import OperationDefinitionNode
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.requests import HTTPConnection
 
-from lms_graphql import models
 from lms_graphql.auth.permissions import Permission, permissions_of
 from lms_graphql.auth.tokens import TokenService
 from lms_graphql.config import Settings
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.kit.db import Database
+from lms_graphql.kit.transaction import RequestTransaction, TenantGates
 from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.registry import TenantRegistry
-from lms_graphql.tenancy.resolution import TenantResolver
+from lms_graphql.tenancy.resolution import Resolution, TenantResolver
 
 if TYPE_CHECKING:
     from lms_graphql.events.bus import EventBus
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from lms_graphql.events.relay import OutboxRelay
     from lms_graphql.limits.ratelimit import Limiter
     from lms_graphql.loaders import Loaders
+    from lms_graphql.operations.sockets import OpenSockets
 
 T = TypeVar("T")
 
@@ -46,53 +47,28 @@ class Services:
     bus: EventBus
     relay: OutboxRelay
     live: LiveFeeds
-    sockets: SocketCounter
+    sockets: OpenSockets
     limiter: Limiter
     gates: TenantGates
-
-
-class SocketCounter:
-    """Open websockets per user in this process, against LMS_WS_MAX_CONNECTIONS_PER_USER."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._open: dict[uuid.UUID, int] = {}
-
-    def acquire(self, user_id: uuid.UUID) -> bool:
-        count = self._open.get(user_id, 0)
-        if count >= self.limit:
-            return False
-        self._open[user_id] = count + 1
-        return True
-
-    def release(self, user_id: uuid.UUID) -> None:
-        count = self._open.get(user_id, 0) - 1
-        if count > 0:
-            self._open[user_id] = count
-        else:
-            self._open.pop(user_id, None)
-
-    @property
-    def total(self) -> int:
-        return sum(self._open.values())
 
 
 @dataclass(frozen=True)
 class Viewer:
     """The authenticated user as the database says now (not as the token said)."""
 
-    user: models.User
+    user: Any  # the user's row as loaded for this operation (UserRepository.viewer_row)
     # Set when a platform operator acts in a tenant other than its own.
     home_tenant_id: uuid.UUID
     cross_tenant: bool = False
 
     @property
     def id(self) -> uuid.UUID:
-        return self.user.id
+        user_id: uuid.UUID = self.user.id
+        return user_id
 
     @property
     def role(self) -> str:
-        return self.user.role
+        return str(self.user.role)
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -102,104 +78,18 @@ class Viewer:
         return permission in self.permissions
 
 
-class _Rollback(Exception):
-    pass
+@dataclass(frozen=True)
+class Charge:
+    """What QueryLimits charged an operation, for the transport to report (headers, status)."""
+
+    cost: int
+    remaining: int | None = None
+    retry_after: int | None = None
 
 
-GATE_WAIT_SECONDS = 10.0
-
-
-async def _enter_gate(gate: asyncio.Semaphore) -> None:
-    """A tenant's share of the connection pool: beyond it, its requests wait for each other."""
-    try:
-        async with asyncio.timeout(GATE_WAIT_SECONDS):
-            await gate.acquire()
-    except TimeoutError:
-        raise LmsError(ErrorCode.RATE_LIMITED, "too many concurrent requests for this tenant; retry shortly") from None
-
-
-class TenantGates:
-    """Per tenant and process, how many transactions may be open at once (by plan)."""
-
-    def __init__(self) -> None:
-        self._gates: dict[uuid.UUID, asyncio.Semaphore] = {}
-
-    def gate(self, tenant_id: uuid.UUID, size: int) -> asyncio.Semaphore:
-        gate = self._gates.get(tenant_id)
-        if gate is None:
-            gate = self._gates[tenant_id] = asyncio.Semaphore(size)
-        return gate
-
-
-class RequestTransaction:
-    """The request's single tenant-bound transaction, opened on first use.
-
-    Strawberry resolves sibling fields concurrently; the lock keeps them from using the
-    session at the same time.
-    """
-
-    def __init__(
-        self,
-        db: Database,
-        tenant_id: uuid.UUID,
-        *,
-        statement_timeout_ms: int | None = None,
-        gate: asyncio.Semaphore | None = None,
-        recorder: list[tuple[str, Any]] | None = None,
-    ) -> None:
-        self._db = db
-        self._tenant_id = tenant_id
-        self._timeout = statement_timeout_ms
-        self._gate = gate
-        self.recorder = recorder
-        self._stack: AsyncExitStack | None = None
-        self._session: AsyncSession | None = None
-        self._lock = asyncio.Lock()
-
-    @asynccontextmanager
-    async def use(self) -> AsyncIterator[AsyncSession]:
-        async with self._lock:
-            if self._session is None:
-                stack = AsyncExitStack()
-                if self._gate is not None:
-                    await _enter_gate(self._gate)
-                    stack.callback(self._gate.release)
-                try:
-                    transaction = self._db.tenant_transaction(
-                        self._tenant_id, statement_timeout_ms=self._timeout, recorder=self.recorder
-                    )
-                    self._session = await stack.enter_async_context(transaction)
-                except BaseException:
-                    await stack.aclose()
-                    raise
-                self._stack = stack
-            yield self._session
-
-    async def commit(self) -> None:
-        stack, self._stack, self._session = self._stack, None, None
-        if stack is not None:
-            await stack.aclose()
-
-    async def rollback(self) -> None:
-        stack, self._stack, self._session = self._stack, None, None
-        if stack is not None:
-            await stack.__aexit__(_Rollback, _Rollback(), None)
-
-
-class PerUseTransactions(RequestTransaction):
-    """For long-lived websockets: every use is its own short tenant-bound transaction, so a
-    subscription never holds a transaction (or a pooled connection) open between events."""
-
-    @asynccontextmanager
-    async def use(self) -> AsyncIterator[AsyncSession]:
-        async with self._db.tenant_transaction(self._tenant_id) as session:
-            yield session
-
-
-@dataclass
+@dataclass(eq=False)  # identity: a socket's context is kept in sets
 class Context:
-    request: Request
-    response: Response
+    request: HTTPConnection  # the HTTP request, or the websocket the operation came over
     request_id: str
     services: Services
     tenant: TenantConfig
@@ -208,6 +98,13 @@ class Context:
     extra: dict[str, Any] = field(default_factory=dict)
     # Set by the websocket protocols from the connection_init payload.
     connection_params: dict[str, Any] | None = None
+    # How the tenant and token were found: kept by a websocket to authorise each operation.
+    resolution: Resolution | None = None
+    # The operation being executed (set once its document is valid) and what it was charged.
+    operation: OperationDefinitionNode | None = None
+    charge: Charge | None = None
+    # A websocket's own way to end itself (4403 and a reason), for revocations.
+    close_socket: Callable[[str], Awaitable[None]] | None = None
 
     @cached_property
     def loaders(self) -> Loaders:

@@ -1,4 +1,6 @@
-"""The /graphql endpoint: loads the viewer, builds the context, owns the transaction."""
+"""The /graphql endpoint: transport only. HTTP requests are parsed and refused here when
+malformed; every operation runs through OperationRunner; websockets through the handlers of
+operations.sockets."""
 
 from __future__ import annotations
 
@@ -13,10 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import OperationType
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -24,11 +25,17 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from lms_graphql.auth.viewer import load_viewer
-from lms_graphql.context import Context, PerUseTransactions, RequestTransaction, Services
-from lms_graphql.errors import ErrorCode, LmsError
-from lms_graphql.http_surface import MAX_LIST_ITEMS, error_response, oversized_list, parse_body
-from lms_graphql.idempotency import KEY_FORMAT, Idempotency, request_hash
+from lms_graphql.context import Context, Services
+from lms_graphql.errors import ErrorCode
+from lms_graphql.http_surface import parse_body
+from lms_graphql.kit.graphql import operation_type
+from lms_graphql.kit.transaction import PerUseTransactions
 from lms_graphql.limits.plans import limits_for
+from lms_graphql.operations.idempotency import KEY_FORMAT
+from lms_graphql.operations.input_checks import request_problem
+from lms_graphql.operations.outcome import Outcome, refusal
+from lms_graphql.operations.runner import OperationCall, OperationRunner
+from lms_graphql.operations.sockets import LegacyWsHandler, TransportWsHandler
 from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError
 
@@ -61,7 +68,20 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
 
 
+def render(outcome: Outcome | list[Outcome]) -> Response:
+    if isinstance(outcome, list):  # a batch: each operation answered on its own
+        return Response(orjson.dumps([item.body for item in outcome]), 200, media_type="application/json")
+    return Response(orjson.dumps(outcome.body), outcome.status, outcome.headers, media_type="application/json")
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWsHandler
+    graphql_ws_handler_class = LegacyWsHandler
+
+    def __init__(self, schema: Any, **options: Any) -> None:
+        super().__init__(schema, **options)
+        self.runner = OperationRunner(schema)
+
     # orjson: a full dashboard is ~100 KB of JSON; the stdlib encoder was 3 % of its CPU time.
     # A str, not bytes: strawberry sends bytes over a websocket as a binary frame, which the
     # GraphQL websocket protocols do not allow.
@@ -72,7 +92,6 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return orjson.loads(data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        resolution: Resolution | None = scope.get("state", {}).get("resolution")
         if scope["type"] == "websocket":
             try:
                 await super().__call__(scope, receive, send)
@@ -81,142 +100,105 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 if socket_context is not None:
                     release_socket(socket_context)
             return
+        resolution: Resolution | None = scope.get("state", {}).get("resolution")
         if resolution is None:
             # Only the static IDE page comes without a tenant (the resolution middleware
-            # answers everything else); it needs no context.
+            # answers everything else).
             if self.graphql_ide:
                 page: Response = await self.render_graphql_ide(Request(scope, receive))
             else:
-                page = error_response(404, "GraphiQL is turned off on this server", ErrorCode.NOT_FOUND)
+                page = render(refusal(404, "GraphiQL is turned off on this server", ErrorCode.NOT_FOUND))
             await page(scope, receive, send)
             return
-        services: Services = scope["app"].state.services
-        limits = limits_for(resolution.tenant)
-        tx = RequestTransaction(
-            services.db,
-            resolution.tenant.id,
-            statement_timeout_ms=limits.statement_timeout_ms,
-            gate=services.gates.gate(resolution.tenant.id, limits.concurrent_transactions),
-            recorder=[] if services.settings.bench else None,
-        )
-        try:
-            try:
-                viewer = await load_viewer(services, resolution, tx)
-            except ResolutionError as exc:
-                await exc.response()(scope, receive, send)
-                return
-            except LmsError as exc:  # the tenant's connection share stayed full
-                await error_response(429, exc.message, exc.code)(scope, receive, send)
-                return
-            scope["state"]["viewer"] = viewer
-            scope["state"]["tx"] = tx
-            await self._serve_http(scope, receive, send)
-        except Exception:
-            # Whatever escaped (the database went away...): logged in full, answered in the
-            # contract's shape without internals.
-            request_id = scope["state"].get("request_id", "-")
-            log.exception("request %s failed", request_id)
-            message = f"Internal error. Quote request id {request_id} when reporting it."
-            await error_response(500, message, ErrorCode.INTERNAL)(scope, receive, send)
-        finally:
-            await tx.rollback()  # nothing left to roll back once the operation committed
-
-    async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         started = time.perf_counter()
-        try:
-            response = await self._refuse(request)
-            if response is None:
-                once = self._idempotency(request)
-                response = await self._once(request, *once) if once is not None else await self.run(request)
-        except HTTPException as exc:
-            # strawberry refuses malformed requests in plain text; clients get GraphQL errors.
-            response = error_response(exc.status_code, exc.reason)
-        except LmsError as exc:
-            response = error_response(400, exc.message, exc.code)
-        recorder = request.state.tx.recorder
-        if recorder is not None:
-            _attach_statements(request, response, recorder)
+        services: Services = scope["app"].state.services
+        recorder: list[tuple[str, Any]] | None = [] if services.settings.bench else None
+        outcome = await self._serve(request, services, resolution, recorder)
+        response = render(outcome)
+        if recorder is not None and isinstance(outcome, Outcome):
+            response = _with_statements(request, outcome, recorder)
         await response(scope, receive, send)
-        _log_request(request, response.status_code, time.perf_counter() - started)
+        _log_request(request, resolution, outcome, time.perf_counter() - started)
 
-    def _idempotency(self, request: Request) -> tuple[Idempotency, str] | None:
+    async def _serve(
+        self, request: Request, services: Services, resolution: Resolution, recorder: list[tuple[str, Any]] | None
+    ) -> Outcome | list[Outcome]:
+        if request.method == "GET":
+            item: Any = _from_query_string(request)
+            if item is None:
+                return refusal(400, "'variables' in the query string must be a JSON object")
+        else:
+            item = parse_body(await request.body())
+            if item is None:
+                return refusal(400, "the request body is not valid JSON")
+        if isinstance(item, list):
+            if not services.settings.allow_batching or request.method == "GET":
+                return refusal(400, "batched requests (a JSON array) are not accepted: send one operation")
+            if not item:
+                return refusal(400, "the batch is empty")
+            return [await self._one(request, services, resolution, entry, None) for entry in item]
+        return await self._one(request, services, resolution, item, recorder)
+
+    async def _one(
+        self,
+        request: Request,
+        services: Services,
+        resolution: Resolution,
+        item: Any,
+        recorder: list[tuple[str, Any]] | None,
+    ) -> Outcome:
+        problem = request_problem(item)
+        if problem:
+            return refusal(400, problem)
+        query, operation_name = item["query"], item.get("operationName")
+        request.state.operation_name = operation_name
+        kind = operation_type(query, operation_name, limits_for(resolution.tenant).max_tokens)
+        if kind == OperationType.SUBSCRIPTION:
+            return refusal(400, "subscriptions run over a websocket (graphql-transport-ws) at /graphql")
+        if request.method == "GET" and kind == OperationType.MUTATION:
+            outcome = refusal(405, "mutations must be sent with POST")
+            outcome.headers["Allow"] = "POST"
+            return outcome
         key = request.headers.get("idempotency-key")
-        body = getattr(request.state, "body", None)
-        viewer = request.state.viewer
-        if key is None or not isinstance(body, dict) or viewer is None or not _is_mutation(body):
-            return None
-        if not KEY_FORMAT.match(key):
-            raise LmsError(ErrorCode.BAD_USER_INPUT, "Idempotency-Key must be 1-255 printable characters")
-        services: Services = request.app.state.services
-        tenant_id = request.state.resolution.tenant.id
-        return Idempotency(services.db, tenant_id, viewer.id, key), request_hash(body)
-
-    async def _once(self, request: Request, once: Idempotency, digest: str) -> Response:
-        state, row = "claimed", None
-        if not await once.claim(digest):
-            state, row = await once.stored(digest)
-            if state == "free":  # the earlier request gave up, or its process died
-                state = "claimed" if await once.claim(digest) else "running"
-        if state == "claimed":
-            try:
-                response = await self.run(request)
-            except BaseException:
-                await once.forget()  # nothing was answered: a retry may run it
-                raise
-            await once.finish(response.status_code, json.loads(bytes(response.body)))
-            return response
-        if state == "replay" and row is not None:
-            replayed = {"Idempotent-Replayed": "true"}
-            return JSONResponse(row.response_body, status_code=row.response_status, headers=replayed)
-        if state == "conflict":
-            return error_response(409, "this Idempotency-Key was used for a different request", ErrorCode.CONFLICT)
-        return error_response(409, "a request with this Idempotency-Key is still running", ErrorCode.CONFLICT)
-
-    async def _refuse(self, request: Request) -> Response | None:
-        if request.method != "POST":
-            return None
-        body = parse_body(await request.body())  # cached: strawberry reads it again
-        if body is None:
-            return error_response(400, "the request body is not valid JSON")
-        if isinstance(body, list) and not request.app.state.services.settings.allow_batching:
-            return error_response(400, "batched requests (a JSON array) are not accepted: send one operation")
-        items = body if isinstance(body, list) else [body]
-        if any(isinstance(item, dict) and oversized_list(item.get("variables")) for item in items):
-            return error_response(400, f"lists in variables are limited to {MAX_LIST_ITEMS} items")
-        request.state.body = body
-        return None
+        if key is not None and not KEY_FORMAT.match(key):
+            return refusal(400, "Idempotency-Key must be 1-255 printable characters")
+        call = OperationCall(
+            resolution=resolution,
+            request_id=request.state.request_id,
+            connection=request,
+            query=query,
+            variables=item.get("variables"),
+            operation_name=operation_name,
+            kind=kind,
+            allowed=frozenset({OperationType.QUERY})
+            if request.method == "GET"
+            else frozenset({OperationType.QUERY, OperationType.MUTATION}),
+            idempotency_key=key,
+            recorder=recorder,
+        )
+        try:
+            return await self.runner.run(services, call)
+        except ResolutionError as exc:
+            return refusal(exc.status, exc.message, exc.code)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        """A websocket's own context: authenticated at connection_init (on_ws_connect); each
+        operation then runs with a context of its own."""
         state = request.state
         services: Services = request.app.state.services
-        if isinstance(request, WebSocket):
-            # Authenticated at connection_init (on_ws_connect); until then nothing runs.
-            resolution: Resolution | None = getattr(state, "resolution", None)
-            tenant = resolution.tenant if resolution is not None else UNRESOLVED_TENANT
-            context = Context(
-                request=request,  # type: ignore[arg-type]
-                response=response,  # type: ignore[arg-type]
-                request_id=state.request_id,
-                services=services,
-                tenant=tenant,
-                viewer=None,
-                tx=PerUseTransactions(services.db, tenant.id),
-            )
-            request.scope["state"]["socket_context"] = context
-            return context
-        assert isinstance(response, Response)
-        state.context = Context(
+        resolution: Resolution | None = getattr(state, "resolution", None)
+        tenant = resolution.tenant if resolution is not None else UNRESOLVED_TENANT
+        context = Context(
             request=request,
-            response=response,
             request_id=state.request_id,
             services=services,
-            tenant=state.resolution.tenant,
-            viewer=state.viewer,
-            tx=state.tx,
+            tenant=tenant,
+            viewer=None,
+            tx=PerUseTransactions(services.db, tenant.id),
         )
-        request_context: Context = state.context
-        return request_context
+        request.scope["state"]["socket_context"] = context
+        return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the socket exactly as an HTTP request: token from the connection_init
@@ -234,18 +216,17 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 tenant_header=socket.headers.get("x-tenant-id") or _param(params, "x-tenant-id"),
                 authorization=authorization,
             )
-            tx = PerUseTransactions(services.db, resolution.tenant.id)
-            viewer = await load_viewer(services, resolution, tx)
+            viewer = await load_viewer(services, resolution, PerUseTransactions(services.db, resolution.tenant.id))
         except ResolutionError as exc:
             raise ConnectionRejectionError({"message": exc.message, "code": exc.code.value}) from None
         if viewer is None or resolution.claims is None:
             raise ConnectionRejectionError({"message": "sign in first", "code": "UNAUTHENTICATED"})
-        if not services.sockets.acquire(viewer.id):
+        context.tenant, context.viewer, context.resolution = resolution.tenant, viewer, resolution
+        if not services.sockets.add(context):
+            context.viewer = None
             raise ConnectionRejectionError(
                 {"message": f"at most {services.sockets.limit} live connections per user", "code": "RATE_LIMITED"}
             )
-        context.tenant, context.viewer, context.tx = resolution.tenant, viewer, tx
-        context.extra["socket_owner"] = viewer.id
         delay = (resolution.claims.expires_at - datetime.now(UTC)).total_seconds()
         context.extra["expiry"] = asyncio.get_running_loop().call_later(
             max(delay, 0.0), lambda: asyncio.ensure_future(_close_expired(socket))
@@ -262,42 +243,44 @@ def _param(params: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def _attach_statements(request: Request, response: Response, recorder: list[tuple[str, Any]]) -> None:
+def _from_query_string(request: Request) -> dict[str, Any] | None:
+    """GET /graphql?query=...&variables=...&operationName=... as a request body."""
+    params = request.query_params
+    item: dict[str, Any] = {"query": params.get("query"), "operationName": params.get("operationName")}
+    raw = params.get("variables")
+    if raw:
+        variables = parse_body(raw.encode())
+        if not isinstance(variables, dict):
+            return None
+        item["variables"] = variables
+    return item
+
+
+def _with_statements(request: Request, outcome: Outcome, recorder: list[tuple[str, Any]]) -> Response:
     """Benchmarks only (LMS_BENCH): how many statements the request issued and, asked for
     with X-Bench-Capture, which ones (for the raw-SQL baseline)."""
-    response.headers["X-SQL-Statements"] = str(len(recorder))
-    if request.headers.get("x-bench-capture") and response.media_type == "application/json":
-        body = json.loads(bytes(response.body))
-        body.setdefault("extensions", {})["sql"] = [[statement, params] for statement, params in recorder]
-        response.body = json.dumps(body, default=str).encode()
-        response.headers["content-length"] = str(len(response.body))
+    headers = {**outcome.headers, "X-SQL-Statements": str(len(recorder))}
+    body = outcome.body
+    if request.headers.get("x-bench-capture"):
+        body = {**body, "extensions": {"sql": [[statement, params] for statement, params in recorder]}}
+        return Response(json.dumps(body, default=str), outcome.status, headers, media_type="application/json")
+    return Response(orjson.dumps(body), outcome.status, headers, media_type="application/json")
 
 
-def _is_mutation(body: dict[str, Any]) -> bool:
-    query = body.get("query")
-    if not isinstance(query, str):
-        return False
-    try:
-        operation = get_operation_ast(parse(query, max_tokens=10_000), body.get("operationName"))
-    except GraphQLError:
-        return False
-    return operation is not None and operation.operation == OperationType.MUTATION
-
-
-def _log_request(request: Request, status: int, seconds: float) -> None:
-    """One structured line per GraphQL request."""
-    context: Context | None = getattr(request.state, "context", None)
-    resolution: Resolution | None = getattr(request.state, "resolution", None)
-    body = getattr(request.state, "body", None)
+def _log_request(request: Request, resolution: Resolution, outcome: Outcome | list[Outcome], seconds: float) -> None:
+    """One structured line per GraphQL request, from plain values only (nothing that a closed
+    transaction could have expired)."""
+    single = outcome if isinstance(outcome, Outcome) else None
+    operation = getattr(request.state, "operation_name", None)
     access_log.info(
         json.dumps(
             {
                 "requestId": getattr(request.state, "request_id", None),
-                "tenant": resolution.tenant.slug if resolution else None,
-                "user": str(context.viewer.id) if context is not None and context.viewer is not None else None,
-                "operation": body.get("operationName") if isinstance(body, dict) else None,
-                "cost": context.extra.get("cost") if context is not None else None,
-                "status": status,
+                "tenant": resolution.tenant.slug,
+                "user": single.user if single is not None else None,
+                "operation": operation,
+                "cost": single.cost if single is not None else None,
+                "status": single.status if single is not None else 200,
                 "ms": round(seconds * 1000, 1),
             },
             separators=(",", ":"),
@@ -314,9 +297,8 @@ def release_socket(context: Context) -> None:
     expiry = context.extra.pop("expiry", None)
     if expiry is not None:
         expiry.cancel()
-    owner = context.extra.pop("socket_owner", None)
-    if owner is not None:
-        context.services.sockets.release(owner)
+    if context.viewer is not None:
+        context.services.sockets.remove(context)
 
 
 UNRESOLVED_TENANT = TenantConfig(

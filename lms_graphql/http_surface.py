@@ -12,7 +12,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lms_graphql.errors import ErrorCode
 
 JSON_TYPES = ("application/json", "application/graphql-response+json")
-MAX_LIST_ITEMS = 1_000
 
 
 def error_response(status: int, message: str, code: ErrorCode = ErrorCode.BAD_USER_INPUT) -> JSONResponse:
@@ -64,15 +63,6 @@ class HttpSurfaceMiddleware:
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"the request body is larger than {self.max_body} bytes"
         await error_response(413, message)(scope, receive, send)
-
-
-def oversized_list(value: Any, limit: int = MAX_LIST_ITEMS) -> bool:
-    """Any list in (nested) variables longer than ``limit``."""
-    if isinstance(value, list):
-        return len(value) > limit or any(oversized_list(item, limit) for item in value)
-    if isinstance(value, dict):
-        return any(oversized_list(item, limit) for item in value.values())
-    return False
 
 
 def parse_body(raw: bytes) -> Any:

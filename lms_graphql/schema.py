@@ -20,9 +20,10 @@ from lms_graphql.dashboard.graphql import DashboardQueries
 from lms_graphql.enrollments.graphql import EnrollmentMutations, EnrollmentQueries
 from lms_graphql.events.graphql import LiveSubscriptions
 from lms_graphql.events.shared import LmsExecutionContext
-from lms_graphql.kit.graphql import DocumentCache, OperationBoundary
+from lms_graphql.kit.graphql import DocumentCache
 from lms_graphql.limits.extension import QueryLimits
 from lms_graphql.notifications.graphql import NotificationMutations, NotificationQueries
+from lms_graphql.operations.input_checks import StorableInput
 from lms_graphql.tenancy.graphql import TenantMutations, TenantQueries
 from lms_graphql.users.graphql import UserMutations, UserQueries
 
@@ -59,8 +60,8 @@ class Mutation(
 
 class LmsSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        # OperationBoundary codes every error and logs the unexpected ones with the request id;
-        # expected errors (NOT_FOUND, FORBIDDEN...) are not server errors to log.
+        # OperationRunner and the websocket handlers code every error and log the unexpected
+        # ones with the request id; expected errors (NOT_FOUND, FORBIDDEN...) are not server errors.
         return None
 
 
@@ -70,10 +71,11 @@ class Subscription(LiveSubscriptions):
 
 
 def build_schema(*, introspection: bool = True) -> LmsSchema:
-    """The schema as served: limits, then the transaction boundary; without introspection
+    """The schema as served: storable input, limits, the document caches; without introspection
     (LMS_INTROSPECTION=false) field suggestions are off too, so errors reveal no field names."""
-    # QueryLimits sets the parser's token limit, so it goes before DocumentCache.
-    extensions: list[Any] = [QueryLimits, DocumentCache, OperationBoundary]
+    # QueryLimits sets the parser's token limit, so it goes before DocumentCache; StorableInput
+    # refuses unstorable literals before QueryLimits charges anything.
+    extensions: list[Any] = [StorableInput, QueryLimits, DocumentCache]
     if not introspection:
         extensions.append(DisableIntrospection)
     return LmsSchema(

@@ -273,7 +273,7 @@ async def test_every_mutation_is_audited_for_the_tenants_admins(
 
 
 async def test_a_tenant_holds_at_most_its_share_of_connections(db: Database, make_tenant: TenantFactory) -> None:
-    from lms_graphql.context import RequestTransaction
+    from lms_graphql.kit.transaction import RequestTransaction
 
     tenant = await make_tenant()
     gate = asyncio.Semaphore(1)

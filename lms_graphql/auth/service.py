@@ -18,6 +18,7 @@ from lms_graphql.auth.passwords import (
 from lms_graphql.auth.tokens import TokenService
 from lms_graphql.context import Viewer
 from lms_graphql.errors import ErrorCode, LmsError, bad_input
+from lms_graphql.kit.db import note_revoked
 from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.users.repository import UserRepository
 
@@ -79,5 +80,6 @@ async def change_password(
         raise bad_input("the current password is not correct")
     user.password_hash = await hash_password(validate_password(new_password))
     user.token_version += 1  # every token issued before now stops working
+    note_revoked(session, user.id)
     await session.flush()
     return _issue(tokens, tenant, user)

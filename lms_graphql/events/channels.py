@@ -31,3 +31,22 @@ def parse_event_message(message: str) -> tuple[uuid.UUID, str] | None:
         return uuid.UUID(data["event"]), str(data["type"])
     except (ValueError, KeyError, TypeError):
         return None
+
+
+REVOCATIONS = "revocations"  # tokens revoked: message from revocation_message
+
+
+def revocation_message(tenant_id: uuid.UUID, user_id: uuid.UUID | None, reason: str) -> str:
+    """A user's tokens (or, without a user, every token of the tenant) stopped working."""
+    return json.dumps(
+        {"tenant": str(tenant_id), "user": str(user_id) if user_id else None, "reason": reason}, separators=(",", ":")
+    )
+
+
+def parse_revocation_message(message: str) -> tuple[uuid.UUID, uuid.UUID | None, str] | None:
+    try:
+        data = json.loads(message)
+        user = uuid.UUID(data["user"]) if data["user"] is not None else None
+        return uuid.UUID(data["tenant"]), user, str(data["reason"])
+    except (ValueError, KeyError, TypeError):
+        return None

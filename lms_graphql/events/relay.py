@@ -30,8 +30,8 @@ from lms_graphql import models
 from lms_graphql.events import channels
 from lms_graphql.events.bus import EventBus
 from lms_graphql.events.repository import OutboxRepository
-from lms_graphql.idempotency import IdempotencyRepository
 from lms_graphql.kit.db import Database
+from lms_graphql.operations.idempotency import IdempotencyRepository
 
 log = logging.getLogger("lms_graphql.relay")
 

@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import URL, event, make_url, text
+import psycopg
+from sqlalchemy import URL, event, exc, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
@@ -59,6 +60,28 @@ def derive_app_password(owner: URL, role: str) -> str | None:
     return hmac.new(key, f"lms-graphql app role {role}".encode(), hashlib.sha256).hexdigest()
 
 
+def is_database_unavailable(error: BaseException | None) -> bool:
+    """The database could not be reached or went away (not: a statement failed or timed out)."""
+    for _ in range(8):  # the error, its driver error, their causes
+        if error is None:
+            return False
+        if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, exc.TimeoutError | exc.DisconnectionError | exc.InterfaceError):
+            return True  # the pool had no connection to give, or one broke
+        if isinstance(error, psycopg.Error):
+            # No SQLSTATE: the server never answered. 08: connection exceptions; 57P0x: the
+            # server is shutting down or starting; 53300: too many connections.
+            state = error.sqlstate
+            return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError) and (
+                state is None or state.startswith(("08", "57P0")) or state == "53300"
+            )
+        if isinstance(error, ConnectionError):
+            return True
+        error = getattr(error, "orig", None) or error.__cause__
+    return False
+
+
 def describe_url(url: URL) -> str:
     """A URL for messages: no password, socket paths shown as such."""
     host = url.host or url.query.get("host") or "local socket"
@@ -98,12 +121,25 @@ def _record_statement(conn: Connection, cursor: Any, statement: str, parameters:
         recorder.append((statement, parameters))
 
 
+def note_revoked(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """``user_id``'s tokens stop working when this transaction commits: its open sockets close."""
+    session.info.setdefault("revoked_users", set()).add(user_id)
+
+
 class Database:
     """The app role's engine and its sessions. Only `tenant_transaction` binds a tenant."""
 
     def __init__(
-        self, app_url: URL, *, pool_size: int = 10, max_overflow: int = 10, record_statements: bool = False
+        self,
+        app_url: URL,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        record_statements: bool = False,
+        statement_timeout_ms: int | None = None,
     ) -> None:
+        # What a tenant transaction's statements may take when its caller names no bound.
+        self.statement_timeout_ms = statement_timeout_ms
         self.engine: AsyncEngine = create_async_engine(
             app_url,
             pool_size=pool_size,
@@ -116,6 +152,8 @@ class Database:
             event.listen(self.engine.sync_engine, "before_cursor_execute", _record_statement)
         # Called with the tenant id after a transaction that wrote domain events committed.
         self.on_events_committed: Callable[[uuid.UUID], None] | None = None
+        # Called after a transaction that revoked users' tokens committed (see note_revoked).
+        self.on_users_revoked: Callable[[uuid.UUID, frozenset[uuid.UUID]], None] | None = None
 
     @asynccontextmanager
     async def tenant_transaction(
@@ -128,12 +166,15 @@ class Database:
         """One explicit transaction in which RLS sees exactly ``tenant_id``'s rows."""
         async with self._sessions() as session:
             session.info["tenant_id"] = tenant_id
-            session.info["statement_timeout_ms"] = statement_timeout_ms
+            session.info["statement_timeout_ms"] = statement_timeout_ms or self.statement_timeout_ms
             session.info["recorder"] = recorder
             async with session.begin():
                 yield session
             if session.info.get("events_written") and self.on_events_committed is not None:
                 self.on_events_committed(tenant_id)
+            revoked = session.info.get("revoked_users")
+            if revoked and self.on_users_revoked is not None:
+                self.on_users_revoked(tenant_id, frozenset(revoked))
 
     @asynccontextmanager
     async def platform_transaction(self) -> AsyncIterator[AsyncSession]:

@@ -1,4 +1,4 @@
-"""Shared GraphQL machinery: ids, error codes, the per-operation transaction boundary."""
+"""Shared GraphQL machinery: ids, error codes, the document caches."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ import contextlib
 import functools
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import strawberry
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, get_operation_ast, parse, validate
-from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationType, get_operation_ast, parse, validate
 from strawberry.extensions import SchemaExtension
-from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 
 from lms_graphql.errors import ErrorCode, LmsError
+from lms_graphql.kit.db import is_database_unavailable
 
 log = logging.getLogger("lms_graphql.graphql")
 
@@ -50,9 +49,13 @@ def _with_code(
     )
 
 
-def _timed_out(error: GraphQLError) -> bool:
-    original = getattr(error.original_error, "orig", None)
-    return isinstance(original, psycopg.errors.QueryCanceled)
+def timed_out(error: GraphQLError) -> bool:
+    original = error.original_error
+    return isinstance(getattr(original, "orig", original), psycopg.errors.QueryCanceled)
+
+
+def unavailable(error: GraphQLError) -> bool:
+    return is_database_unavailable(error.original_error)
 
 
 def coded_errors(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
@@ -62,9 +65,13 @@ def coded_errors(errors: list[GraphQLError], request_id: str) -> list[GraphQLErr
         original = error.original_error
         if isinstance(original, LmsError):
             coded.append(_with_code(error, original.message, original.code, original.extensions))
-        elif _timed_out(error):
+        elif timed_out(error):
             message = "the request took too long and was stopped; retry, or ask for less"
             coded.append(_with_code(error, message, ErrorCode.QUERY_TOO_COMPLEX, {"retryable": True}))
+        elif unavailable(error):
+            log.warning("database unavailable in request %s: %s", request_id, type(original).__name__)
+            message = "the database is unavailable; retry shortly"
+            coded.append(_with_code(error, message, ErrorCode.INTERNAL, {"retryable": True}))
         elif original is None and "tokens. Parsing aborted" in error.message:
             coded.append(_with_code(error, error.message, ErrorCode.QUERY_TOO_COMPLEX))
         elif original is None or isinstance(original, GraphQLError):
@@ -86,6 +93,18 @@ CACHED_DOCUMENTS = 512
 @functools.lru_cache(maxsize=CACHED_DOCUMENTS)
 def _parse(query: str, max_tokens: int | None) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
+
+
+def operation_type(query: str, operation_name: str | None, max_tokens: int) -> OperationType | None:
+    """What kind of operation a request asks for; None when its document does not parse."""
+    try:
+        document = (
+            _parse(query, max_tokens) if len(query) <= CACHED_DOCUMENT_CHARS else parse(query, max_tokens=max_tokens)
+        )
+    except GraphQLError:
+        return None
+    operation = get_operation_ast(document, operation_name)
+    return operation.operation if operation is not None else None
 
 
 @functools.lru_cache(maxsize=CACHED_DOCUMENTS)
@@ -120,67 +139,3 @@ class DocumentCache(SchemaExtension):
                 _validate(execution.schema._schema, execution.graphql_document, rules)
             )
         yield
-
-
-class OperationBoundary(SchemaExtension):
-    """Ends the request's transaction with the operation, then codes the errors.
-
-    Committing here, before the response is written, means a client never sees success for
-    a write that did not commit. Mutations run each top-level field in a savepoint
-    (Context.write), so a failed field leaves the others' work intact.
-    """
-
-    async def on_operation(self) -> AsyncIterator[None]:
-        yield
-        context: Any = self.execution_context.context
-        result = self.execution_context.result
-        if not isinstance(result, GraphQLExecutionResult | StrawberryExecutionResult):
-            return
-        tx = getattr(context, "tx", None)
-        timed_out = any(_timed_out(error) for error in result.errors or ())
-        if tx is not None and not timed_out:
-            await self._audit(context, result.errors or [])
-        if tx is not None and timed_out:
-            await tx.rollback()  # a cancelled statement has aborted the transaction
-        elif tx is not None:
-            try:
-                await tx.commit()
-            except Exception as exc:
-                await tx.rollback()
-                request_id = getattr(context, "request_id", "-")
-                result.data = None
-                result.errors = [*(result.errors or []), GraphQLError("commit failed", original_error=exc)]
-                log.debug("commit failed for request %s", request_id)
-        if result.errors:
-            result.errors = coded_errors(result.errors, getattr(context, "request_id", "-"))
-
-    def on_stream_result(self, result: Any) -> Iterator[None]:
-        """Websocket results (subscription events) get the same codes and masking."""
-        if getattr(result, "errors", None):
-            context: Any = self.execution_context.context
-            result.errors = coded_errors(result.errors, getattr(context, "request_id", "-"))
-        yield
-
-    async def _audit(self, context: Any, errors: list[GraphQLError]) -> None:
-        """Every mutation field, with its outcome, in the request's own transaction."""
-        from lms_graphql.audit import mutation_fields, record_mutations
-
-        execution = self.execution_context
-        document = execution.graphql_document
-        operation = get_operation_ast(document, execution.operation_name) if document is not None else None
-        if not mutation_fields(operation):
-            return
-        try:
-            async with context.tx.use() as session:
-                await record_mutations(
-                    session,
-                    context.tenant.id,
-                    context.viewer,
-                    operation,
-                    execution.variables or {},
-                    coded_errors(errors, context.request_id),
-                    context.request_id,
-                )
-        except Exception:
-            # The commit that follows fails the same way and is reported; log the cause here.
-            log.exception("audit of request %s failed", context.request_id)

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graphql import FragmentDefinitionNode, get_operation_ast
-from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
+from lms_graphql.context import Charge
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.limits.analysis import analyse
 from lms_graphql.limits.plans import limits_for
@@ -42,9 +42,10 @@ class QueryLimits(SchemaExtension):
         operation = get_operation_ast(document, execution.operation_name)
         if operation is None:
             return
+        context.operation = operation
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         shape = analyse(execution.schema._schema, operation, fragments, execution.variables or {})
-        context.extra["cost"] = shape.cost
+        context.charge = Charge(shape.cost)
         if shape.depth > limits.max_depth:
             raise too_complex(f"the query is {shape.depth} levels deep; at most {limits.max_depth}", depth=shape.depth)
         if shape.aliases > limits.max_aliases:
@@ -69,16 +70,12 @@ class QueryLimits(SchemaExtension):
             # The limiter's store (Redis) is unreachable: serve rather than fail every request.
             log.warning("rate limiter unavailable; request %s not charged", context.request_id, exc_info=True)
             return
-        response = context.response if isinstance(context.response, Response) else None
-        if response is not None:
-            response.headers["X-Query-Cost"] = str(cost)
-            response.headers["X-RateLimit-Remaining"] = str(min(tenant.remaining, user.remaining))
+        remaining = min(tenant.remaining, user.remaining)
         if tenant.allowed and user.allowed:
+            context.charge = Charge(cost, remaining)
             return
         retry_after = max(tenant.retry_after, user.retry_after)
-        if response is not None:
-            response.status_code = 429
-            response.headers["Retry-After"] = str(retry_after)
+        context.charge = Charge(cost, remaining, retry_after)
         whose = "this tenant's" if not tenant.allowed else "your"
         raise LmsError(
             ErrorCode.RATE_LIMITED,

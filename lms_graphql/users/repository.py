@@ -48,6 +48,12 @@ class UserRepository:
         )
         return user
 
+    async def viewer_row(self, user_id: uuid.UUID) -> Row[Any] | None:
+        """What a request knows of its signed-in user: a plain row, never expired by a rollback."""
+        columns = [getattr(models.User, name) for name in (*PUBLIC_COLUMNS, "token_version")]
+        statement = select(*columns).where(models.User.tenant_id == self.tenant_id, models.User.id == user_id)
+        return (await self.session.execute(statement)).one_or_none()
+
     async def get(self, user_id: uuid.UUID) -> models.User | None:
         return await self.session.get(models.User, (self.tenant_id, user_id))
 

@@ -12,6 +12,7 @@ from lms_graphql.auth.passwords import hash_password, validate_password
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Viewer
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
+from lms_graphql.kit.db import note_revoked
 from lms_graphql.models.user import ROLES
 from lms_graphql.tenancy.config import TenantConfig, validate_name
 from lms_graphql.tenancy.repository import TenantRepository
@@ -116,5 +117,6 @@ async def update_user(
         revoke = True
     if revoke:
         user.token_version += 1  # the user's tokens no longer carry what the database says
+        note_revoked(session, user.id)
     await session.flush()
     return user

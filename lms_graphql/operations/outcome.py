@@ -1,0 +1,83 @@
+"""What an operation answers: one place decides the HTTP status and the shape of errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLError
+
+from lms_graphql.context import Charge
+from lms_graphql.errors import ErrorCode
+
+# How long a client should wait before retrying when the database is unreachable.
+UNAVAILABLE_RETRY_SECONDS = 5
+
+
+@dataclass
+class Outcome:
+    """An operation's answer, independent of the transport that carries it."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    # Whether execution started: refusals that ran nothing are not stored under an idempotency key.
+    executed: bool = False
+    # For the access log.
+    user: str | None = None
+    cost: int | None = None
+
+    @property
+    def codes(self) -> list[str]:
+        return [str(error.get("extensions", {}).get("code")) for error in self.body.get("errors", ())]
+
+
+def error_body(message: str, code: ErrorCode, **extensions: object) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {**extensions, "code": code.value}}]}
+
+
+def refusal(status: int, message: str, code: ErrorCode = ErrorCode.BAD_USER_INPUT, **extensions: object) -> Outcome:
+    """An answer given before anything ran."""
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    retry_after = extensions.get("retryAfter")
+    if status in (429, 503) and isinstance(retry_after, int):
+        headers["Retry-After"] = str(retry_after)
+    return Outcome(status, error_body(message, code, **extensions), headers)
+
+
+def unavailable() -> Outcome:
+    return refusal(
+        503,
+        "the database is unavailable; retry shortly",
+        ErrorCode.INTERNAL,
+        retryable=True,
+        retryAfter=UNAVAILABLE_RETRY_SECONDS,
+    )
+
+
+def internal(request_id: str) -> Outcome:
+    return refusal(500, f"Internal error. Quote request id {request_id} when reporting it.", ErrorCode.INTERNAL)
+
+
+def executed(data: Any, errors: list[GraphQLError], charge: Charge | None, *, unavailable: bool = False) -> Outcome:
+    """The answer of an operation that reached execution; errors are already coded."""
+    body: dict[str, Any] = {"data": data}
+    if errors:
+        body["errors"] = [error.formatted for error in errors]
+    headers: dict[str, str] = {}
+    if charge is not None:
+        headers["X-Query-Cost"] = str(charge.cost)
+        if charge.remaining is not None:
+            headers["X-RateLimit-Remaining"] = str(charge.remaining)
+    status = 200
+    codes = {(error.extensions or {}).get("code") for error in errors}
+    if unavailable:
+        status = 503
+        headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+    elif data is None and ErrorCode.RATE_LIMITED.value in codes:
+        status = 429
+        retry_after = charge.retry_after if charge is not None else None
+        headers["Retry-After"] = str(retry_after or 1)
+    return Outcome(status, body, headers, executed=True)

@@ -1,0 +1,275 @@
+"""Websockets as streams of operations, each authorised and run like an HTTP request.
+
+Every subscribe (graphql-transport-ws) or start (graphql-ws) message is authorised against the
+user row and the tenant as they are at that moment; a revoked token or an inactive tenant
+closes the socket (4403 and the reason). Queries and mutations go through OperationRunner,
+exactly as over HTTP; subscriptions get a context of their own. Revocations published on the
+bus close the affected sockets of every process (OpenSockets.revoke).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any, cast
+
+from graphql import OperationType
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+    _OperationStreamClosed,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.utils.aio import aclosing
+
+from lms_graphql.auth.viewer import TokenExpired
+from lms_graphql.context import Context
+from lms_graphql.kit.db import is_database_unavailable
+from lms_graphql.kit.graphql import coded_errors, operation_type
+from lms_graphql.limits.plans import limits_for
+from lms_graphql.operations.outcome import Outcome, internal, unavailable
+from lms_graphql.operations.runner import OperationCall, OperationRunner
+from lms_graphql.tenancy.resolution import ResolutionError
+
+log = logging.getLogger("lms_graphql.sockets")
+
+REVOKED_CLOSE_CODE = 4403
+EXPIRED_CLOSE_CODE = 4401
+
+
+class OpenSockets:
+    """This process's authenticated websockets: at most ``limit`` per user, and closable by
+    revocation (a user's sockets, or a whole tenant's)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._by_user: dict[tuple[uuid.UUID, uuid.UUID], set[Context]] = {}
+
+    @staticmethod
+    def _key(socket: Context) -> tuple[uuid.UUID, uuid.UUID]:
+        assert socket.viewer is not None
+        return socket.viewer.home_tenant_id, socket.viewer.id
+
+    def add(self, socket: Context) -> bool:
+        """Register an authenticated socket; False when its user has ``limit`` open already."""
+        sockets = self._by_user.setdefault(self._key(socket), set())
+        if len(sockets) >= self.limit:
+            return False
+        sockets.add(socket)
+        return True
+
+    def remove(self, socket: Context) -> None:
+        key = self._key(socket)
+        sockets = self._by_user.get(key)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del self._by_user[key]
+
+    @property
+    def total(self) -> int:
+        return sum(len(sockets) for sockets in self._by_user.values())
+
+    async def revoke(self, tenant_id: uuid.UUID, user_id: uuid.UUID | None, reason: str) -> int:
+        """Close the user's sockets (or, without a user, every socket in or of the tenant)."""
+        if user_id is not None:
+            targets = list(self._by_user.get((tenant_id, user_id), ()))
+        else:
+            targets = [
+                socket
+                for (home, _), sockets in self._by_user.items()
+                for socket in sockets
+                if tenant_id in (home, socket.tenant.id)
+            ]
+        closers = [socket.close_socket(reason) for socket in targets if socket.close_socket is not None]
+        await asyncio.gather(*closers, return_exceptions=True)
+        return len(closers)
+
+
+async def answer_or_context(
+    view: Any, socket: Context, query: str, variables: dict[str, Any] | None, operation_name: str | None
+) -> Outcome | Context:
+    """A query or mutation run to its answer, or the context a subscription streams with.
+    Raises ResolutionError when the socket's token or tenant no longer holds."""
+    runner: OperationRunner = view.runner
+    services = socket.services
+    assert socket.resolution is not None
+    kind = operation_type(query, operation_name, limits_for(socket.resolution.tenant).max_tokens)
+    if kind != OperationType.SUBSCRIPTION:
+        call = OperationCall(
+            resolution=socket.resolution,
+            request_id=socket.request_id,
+            connection=socket.request,
+            query=query,
+            variables=variables,
+            operation_name=operation_name,
+            kind=kind,
+            recheck_tenant=True,
+            connection_params=socket.connection_params,
+        )
+        return await runner.run(services, call)
+    try:
+        return await runner.subscription_context(services, socket)
+    except ResolutionError:
+        raise
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            return unavailable()
+        log.error("subscription of request %s failed to start", socket.request_id, exc_info=exc)
+        return internal(socket.request_id)
+
+
+def _close_code(error: ResolutionError) -> int:
+    return EXPIRED_CLOSE_CODE if isinstance(error, TokenExpired) else REVOKED_CLOSE_CODE
+
+
+def _coded(result: ExecutionResult, request_id: str) -> ExecutionResult:
+    if result.errors:
+        result.errors = coded_errors(result.errors, request_id)
+    return result
+
+
+class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws, each subscribe message authorised and run like a request."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.context.close_socket = self.close_revoked
+
+    async def close_revoked(self, reason: str, code: int = REVOKED_CLOSE_CODE) -> None:
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=code, reason=reason[:120])
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        try:
+            step = await answer_or_context(
+                self.view, self.context, operation.query, operation.variables, operation.operation_name
+            )
+        except ResolutionError as exc:
+            self.operations.pop(operation.id, None)
+            await self.close_revoked(exc.message, _close_code(exc))
+            return
+        if isinstance(step, Outcome):
+            await self._send_outcome(operation, step)
+            return
+        try:
+            result_source = await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=step,
+                root_value=self.root_value,
+                operation_name=operation.operation_name,
+            )
+            async with aclosing(result_source):
+                await self._send_result_stream(operation, result_source)
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except _OperationStreamClosed:
+            return
+        except Exception as error:
+            log.error("subscription of request %s failed", self.context.request_id, exc_info=error)
+            with contextlib.suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+
+    async def _send_outcome(self, operation: Operation[Context, None], outcome: Outcome) -> None:
+        errors = outcome.body.get("errors")
+        if errors and not outcome.executed:
+            await operation.send_operation_message(cast(Any, {"id": operation.id, "type": "error", "payload": errors}))
+            return
+        await operation.send_operation_message(cast(Any, {"id": operation.id, "type": "next", "payload": outcome.body}))
+        await operation.send_operation_message({"id": operation.id, "type": "complete"})
+
+    async def _send_result_stream(self, operation: Operation[Context, None], result_source: Any) -> None:
+        first = True
+        async for result in result_source:
+            if first and isinstance(result, PreExecutionError):
+                await self._handle_pre_execution_error(operation, result)
+                return
+            if not isinstance(result, ExecutionResult):
+                await self._reject_incremental_delivery(operation)
+                return
+            await operation.send_next(_coded(result, self.context.request_id))
+            first = False
+
+    async def _handle_pre_execution_error(self, operation: Operation[Context, None], result: PreExecutionError) -> None:
+        assert result.errors
+        if self._get_pre_execution_close_reason(result.errors[0]):
+            await super()._handle_pre_execution_error(operation, result)
+            return
+        await operation.send_initial_errors(coded_errors(result.errors, self.context.request_id))
+
+
+class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
+    """The legacy graphql-ws protocol (subscriptions-transport-ws), authorised the same way."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.context.close_socket = self.close_revoked
+
+    async def close_revoked(self, reason: str, code: int = REVOKED_CLOSE_CODE) -> None:
+        with contextlib.suppress(Exception):
+            payload: dict[str, object] = {"message": reason, "code": "FORBIDDEN"}
+            await self.send_message({"type": "connection_error", "payload": payload})
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=code, reason=reason[:120])
+
+    async def handle_async_results(
+        self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None
+    ) -> None:
+        try:
+            step = await answer_or_context(self.view, self.context, query, variables, operation_name)
+        except ResolutionError as exc:
+            self.tasks.pop(operation_id, None)
+            await self.close_revoked(exc.message, _close_code(exc))
+            return
+        if isinstance(step, Outcome):
+            try:
+                await self._send_outcome(operation_id, step)
+            finally:
+                self.tasks.pop(operation_id, None)
+            return
+        await self._stream(operation_id, query, operation_name, variables, step)
+
+    async def _send_outcome(self, operation_id: str, outcome: Outcome) -> None:
+        errors = outcome.body.get("errors")
+        if errors and not outcome.executed:
+            await self.send_message({"type": "error", "id": operation_id, "payload": errors[0]})
+            return
+        await self.send_message(cast(Any, {"type": "data", "id": operation_id, "payload": outcome.body}))
+        await self.send_message({"type": "complete", "id": operation_id})
+
+    async def _stream(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+        context: Context,
+    ) -> None:
+        try:
+            result_source = await self.schema.subscribe(
+                query=query,
+                variable_values=variables,
+                operation_name=operation_name,
+                context_value=context,
+                root_value=self.root_value,
+            )
+            self.subscriptions[operation_id] = result_source
+            first = True
+            async for result in result_source:
+                if first and isinstance(result, PreExecutionError):
+                    assert result.errors
+                    (error,) = coded_errors(result.errors[:1], self.context.request_id)
+                    await self.send_message({"type": "error", "id": operation_id, "payload": error.formatted})
+                    return
+                await self.send_data_message(_coded(result, self.context.request_id), operation_id)
+                first = False
+            await self.send_message({"type": "complete", "id": operation_id})
+        except asyncio.CancelledError:
+            await self.send_message({"type": "complete", "id": operation_id})
+        finally:
+            self.subscriptions.pop(operation_id, None)
+            self.tasks.pop(operation_id, None)
