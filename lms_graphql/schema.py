@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import strawberry
@@ -58,11 +59,25 @@ class Mutation(
     pass
 
 
+# graphql-core's "did you mean" text: " Did you mean 'a', 'b', or 'c'?", " Did you mean the enum
+# value 'X'?", " Did you mean 'field { ... }'?". Schema names never contain a question mark.
+SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+
+
 class LmsSchema(strawberry.Schema):
+    def __init__(self, *args: Any, hide_suggestions: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hide_suggestions = hide_suggestions
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # strawberry passes every result's errors through here (validation, variable coercion,
+        # execution, subscription events) before extensions see them: the one place to remove
+        # suggestions, whichever graphql-core rule or coercion wrote them.
+        if self.hide_suggestions:
+            for error in errors:
+                error.message = SUGGESTION.sub("", error.message)
         # OperationRunner and the websocket handlers code every error and log the unexpected
         # ones with the request id; expected errors (NOT_FOUND, FORBIDDEN...) are not server errors.
-        return None
 
 
 @strawberry.type
@@ -72,7 +87,8 @@ class Subscription(LiveSubscriptions):
 
 def build_schema(*, introspection: bool = True) -> LmsSchema:
     """The schema as served: storable input, limits, the document caches; without introspection
-    (LMS_INTROSPECTION=false) field suggestions are off too, so errors reveal no field names."""
+    (LMS_INTROSPECTION=false) "did you mean" suggestions are off too, so errors reveal no names
+    of fields, arguments, input fields, types or enum values the client did not write."""
     # QueryLimits sets the parser's token limit, so it goes before DocumentCache; StorableInput
     # refuses unstorable literals before QueryLimits charges anything.
     extensions: list[Any] = [StorableInput, QueryLimits, DocumentCache]
@@ -84,6 +100,7 @@ def build_schema(*, introspection: bool = True) -> LmsSchema:
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not introspection),
+        hide_suggestions=not introspection,
         execution_context_class=LmsExecutionContext,
     )
 

@@ -295,8 +295,24 @@ async def _open(transaction: Any) -> None:
         await session.execute(text("SELECT 1"))
 
 
+COURSE_IDS = "edges { node { id } }"
+# Each of these makes graphql-core suggest a name from the schema: a field, an argument, an
+# input field (literal and variable), a type in a variable definition, an enum value (literal
+# and variable), a selection missing on an object field.
+SUGGESTION_BAIT: list[tuple[str, dict[str, Any] | None]] = [
+    ("{ tenat { slug } }", None),
+    (f"{{ courses(statu: DRAFT) {{ {COURSE_IDS} }} }}", None),
+    (f"{{ courses(pagination: {{frist: 1}}) {{ {COURSE_IDS} }} }}", None),
+    (f"query($p: PaginationInput) {{ courses(pagination: $p) {{ {COURSE_IDS} }} }}", {"p": {"frist": 1}}),
+    (f"query($s: CourseStatu) {{ courses(status: $s) {{ {COURSE_IDS} }} }}", None),
+    (f"{{ courses(status: PUBLISHD) {{ {COURSE_IDS} }} }}", None),
+    (f"query($s: CourseStatus) {{ courses(status: $s) {{ {COURSE_IDS} }} }}", {"s": "PUBLISHD"}),
+    ("{ courses }", None),
+]
+
+
 async def test_introspection_and_suggestions_can_be_switched_off(
-    db: Database, make_tenant: TenantFactory, env_for_cli: dict[str, str]
+    db: Database, make_tenant: TenantFactory, env_for_cli: dict[str, str], client: httpx.AsyncClient
 ) -> None:
     from lms_graphql.app import create_app
     from lms_graphql.config import Settings
@@ -310,8 +326,12 @@ async def test_introspection_and_suggestions_can_be_switched_off(
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as closed:
-            typo = await gql(closed, "{ tenat { slug } }", tenant=tenant.slug)
-            assert "Did you mean" not in json.dumps(typo.body)
+            for query, variables in SUGGESTION_BAIT:
+                typo = await gql(closed, query, variables, tenant=tenant.slug)
+                assert typo.codes == ["BAD_USER_INPUT"], (query, typo.body)
+                assert "Did you mean" not in json.dumps(typo.body), (query, typo.body)
+                # The open schema does suggest: the bait is real.
+                assert "Did you mean" in json.dumps((await gql(client, query, variables, tenant=tenant.slug)).body)
             introspection = await gql(closed, "{ __schema { types { name } } }", tenant=tenant.slug)
             assert introspection.body.get("data") is None
             assert (await closed.get("/graphql", headers={"Accept": "text/html"})).status_code == 404
