@@ -86,6 +86,57 @@ async def test_admin_creates_users_and_others_may_not(
     assert reply.codes == ["BAD_USER_INPUT"]
 
 
+def fullwidth(text: str) -> str:
+    """The fullwidth forms (U+FF01...) of printable ASCII: 'a' -> U+FF41."""
+    return text.translate({code: code + 0xFEE0 for code in range(0x21, 0x7F)})
+
+
+async def test_lookalike_emails_are_the_same_account_or_refused(
+    client: httpx.AsyncClient, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    tenant = await make_tenant()
+    admin = await login(client, await make_user(tenant, "admin"))
+    assert (await gql(client, CREATE_USER, {"email": "fresh@uni.example", "role": "STUDENT"}, token=admin)).data
+    same_account = [fullwidth("fresh") + "@uni.example", fullwidth("FRESH@UNI") + ".example", " Fresh@Uni.Example "]
+    refused = [
+        "fr\u0435sh@uni.example",  # Cyrillic e
+        "fre\u200bsh@uni.example",  # zero-width space
+        "fre\u00adsh@uni.example",  # soft hyphen
+        "fresh\u2060@uni.example",  # word joiner
+        "fresh@uni.exa\u200dmple",  # zero-width joiner in the domain
+        "fresh@un\u0456.example",  # Cyrillic i in a Latin domain label
+        "fresh@uni\u0307.example",  # combining dot that NFKC cannot compose
+        "josé@uni.example",  # any non-ASCII local part
+    ]
+    for email in same_account:
+        reply = await gql(client, CREATE_USER, {"email": email, "role": "STUDENT"}, token=admin)
+        assert reply.codes == ["CONFLICT"], email
+    for email in refused:
+        reply = await gql(client, CREATE_USER, {"email": email, "role": "STUDENT"}, token=admin)
+        assert reply.codes == ["BAD_USER_INPUT"], email
+    for email in ("taro@例え.jp", "ivan@пример.рф", "x@café.example"):  # one script per label
+        reply = await gql(client, CREATE_USER, {"email": email, "role": "STUDENT"}, token=admin)
+        assert reply.data["createUser"]["email"] == email
+
+
+async def test_login_takes_the_canonical_spelling_and_addresses_stored_before_it(
+    client: httpx.AsyncClient,
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    owner_conn: psycopg.Connection,
+) -> None:
+    tenant = await make_tenant()
+    person = await make_user(tenant, email="plain@uni.example")
+    reply = await gql(client, LOGIN, {"e": fullwidth("PLAIN@") + "uni.example", "p": PASSWORD}, tenant=tenant.slug)
+    assert reply.data["login"]["user"]["id"] == str(person.id)
+    # Stored before addresses were NFKC normalised: signs in as typed, as it always did.
+    legacy = await make_user(tenant, email="legacy@uni.example")
+    stored = fullwidth("legacy") + "@uni.example"
+    owner_conn.execute("UPDATE users SET email = %s WHERE id = %s", (stored, legacy.id))
+    reply = await gql(client, LOGIN, {"e": stored, "p": PASSWORD}, tenant=tenant.slug)
+    assert reply.data["login"]["user"]["id"] == str(legacy.id)
+
+
 async def test_seat_limit_holds_under_parallel_creation(
     client: httpx.AsyncClient,
     make_tenant: TenantFactory,

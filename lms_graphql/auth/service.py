@@ -20,6 +20,7 @@ from lms_graphql.context import Viewer
 from lms_graphql.errors import ErrorCode, LmsError, bad_input
 from lms_graphql.kit.db import note_revoked
 from lms_graphql.tenancy.config import TenantConfig
+from lms_graphql.users.emails import MAX_EMAIL_LENGTH, canonical_email
 from lms_graphql.users.repository import UserRepository
 
 # One message for unknown email, wrong password and inactive account: no account probing.
@@ -50,7 +51,7 @@ async def login(
     users = UserRepository(session, tenant.id)
     # An over-long password can never be right (none is stored); it still costs one hash.
     too_long = len(password) > MAX_PASSWORD_LENGTH
-    user = None if too_long else await users.find_by_email(email.strip().lower()[:255])
+    user = None if too_long else await _find_by_email(users, email)
     stored = user.password_hash if user is not None else None
     valid = await verify_password_async(stored, password[:MAX_PASSWORD_LENGTH])
     if user is None or not valid or not user.is_active:
@@ -60,6 +61,18 @@ async def login(
     user.last_login_at = datetime.now(UTC)
     await session.flush()
     return _issue(tokens, tenant, user)
+
+
+async def _find_by_email(users: UserRepository, email: str) -> models.User | None:
+    """The account stored under what was typed (addresses stored before they were NFKC
+    normalised keep working), else under its canonical spelling: ADMIN@x.example in
+    fullwidth letters signs in as admin@x.example."""
+    typed = email.strip().lower()[:MAX_EMAIL_LENGTH]
+    user = await users.find_by_email(typed)
+    canonical = canonical_email(email)[:MAX_EMAIL_LENGTH]
+    if user is None and canonical != typed:
+        user = await users.find_by_email(canonical)
+    return user
 
 
 async def change_password(

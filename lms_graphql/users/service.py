@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,16 +15,8 @@ from lms_graphql.kit.db import note_revoked
 from lms_graphql.models.user import ROLES
 from lms_graphql.tenancy.config import TenantConfig, validate_name
 from lms_graphql.tenancy.repository import TenantRepository
+from lms_graphql.users.emails import normalize_email
 from lms_graphql.users.repository import UserRepository
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def normalize_email(email: str) -> str:
-    cleaned = email.strip().lower()
-    if len(cleaned) > 255 or not _EMAIL.match(cleaned):
-        raise bad_input(f"invalid email address {email!r}")
-    return cleaned
 
 
 def validate_role(role: str) -> str:
