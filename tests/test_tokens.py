@@ -107,6 +107,51 @@ async def test_claim_problems_are_refused(client: httpx.AsyncClient, member: Any
     await assert_refused(client, forge(claims), tenant=member.tenant.slug)
 
 
+async def test_the_audience_is_the_resolved_tenant_not_the_tokens_own_claim(
+    client: httpx.AsyncClient, member: Any, make_tenant: TenantFactory
+) -> None:
+    claims = claims_of(await login(client, member))
+    other = await make_tenant()
+    # tenantSlug and aud agree with each other, but not with the tenant the token is used in.
+    for slug in ("another-tenant", other.slug):
+        forged = forge(claims | {"tenantSlug": slug, "aud": slug})
+        await assert_refused(client, forged, tenant=member.tenant.slug)
+        await assert_refused(client, forged, tenant=None if slug == other.slug else member.tenant.slug)
+    # The tenant as registered: the claim is the slug, not a spelling the header would accept.
+    await assert_refused(client, forge(claims | {"aud": member.tenant.slug.upper()}), tenant=member.tenant.slug)
+    await assert_refused(client, forge(claims | {"aud": [member.tenant.slug]}), tenant=member.tenant.slug)
+
+
+async def test_a_token_living_longer_than_tokens_are_issued_for_is_refused(
+    client: httpx.AsyncClient, member: Any
+) -> None:
+    claims = claims_of(await login(client, member))
+    now = int(datetime.now(UTC).timestamp())
+    await assert_refused(client, forge(claims | {"iat": now - 60, "exp": now + 30 * 24 * 3600}))
+    await assert_refused(client, forge(claims | {"iat": now - 9 * 3600, "exp": now + 3600}))
+    # The issued lifetime, give or take the leeway, is fine.
+    lasting = forge(claims | {"iat": now - 5, "exp": now - 5 + 8 * 3600 + 5})
+    assert (await gql(client, ME, token=lasting)).data == {"me": {"id": str(member.id), "role": "INSTRUCTOR"}}
+
+
+async def test_the_token_version_must_be_an_integer(client: httpx.AsyncClient, member: Any) -> None:
+    claims = claims_of(await login(client, member))
+    assert claims["tv"] == 0
+    for version in ("0", 0.0, False, None, [0]):
+        await assert_refused(client, forge(claims | {"tv": version}))
+
+
+async def test_an_operator_token_elsewhere_has_its_home_tenant_as_audience(
+    client: httpx.AsyncClient, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    operator = await make_user(await make_tenant(plan="enterprise"), "super_admin")
+    target = await make_tenant()
+    claims = claims_of(await login(client, operator))
+    assert (await gql(client, ME, token=forge(claims), tenant=target.slug)).data["me"]["id"] == str(operator.id)
+    for audience in (target.slug, "another-tenant"):
+        await assert_refused(client, forge(claims | {"aud": audience}), tenant=target.slug)
+
+
 async def test_garbage_is_refused(client: httpx.AsyncClient, member: Any) -> None:
     for garbage in ("garbage", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.", "x" * 5000):
         await assert_refused(client, garbage, tenant=member.tenant.slug)

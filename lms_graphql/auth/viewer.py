@@ -41,9 +41,10 @@ async def load_viewer(services: Services, resolution: Resolution, tx: RequestTra
         async with tx.use() as session:
             user = _check(await UserRepository(session, resolution.tenant.id).viewer_row(claims.user_id), claims)
         return Viewer(user=user, home_tenant_id=resolution.tenant.id)
-    # A platform operator addressing another tenant: its user row lives in its home tenant.
-    home = await services.registry.get(claims.tenant_slug)
-    if home is None or not home.is_active or home.id != claims.tenant_id:
+    # A platform operator addressing another tenant: its user row lives in its home tenant,
+    # which the resolver matched with the token's audience and tenantId.
+    home = resolution.home_tenant
+    if home is None:
         raise _revoked()
     async with services.db.tenant_transaction(home.id) as session:
         user = _check(await UserRepository(session, home.id).viewer_row(claims.user_id), claims)

@@ -3,6 +3,8 @@
 Order: subdomain of Host under LMS_BASE_DOMAIN -> X-Tenant-ID -> the bearer token's tenant.
 A token, when present, must be valid and belong to the resolved tenant; only a platform
 operator's token may address another tenant, and only explicitly (subdomain or header).
+A token's audience is its home tenant's slug as the registry has it for the token's
+tenantId, whatever else the token says.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class Resolution:
     # A super_admin token used in a tenant other than its own; the database confirms the
     # role when the user row is loaded.
     cross_tenant: bool = False
+    # The token's own tenant, its audience verified: the resolved tenant unless cross_tenant.
+    home_tenant: TenantConfig | None = None
 
 
 class ResolutionError(Exception):
@@ -118,12 +122,27 @@ class TenantResolver:
         tenant = await self.registry.get(slug) if is_valid_slug(slug) else None
         if tenant is None or not tenant.is_active:
             raise ResolutionError(ErrorCode.TENANT_NOT_FOUND, f"tenant {slug[:63]!r} not found or inactive")
-        cross_tenant = False
-        if claims is not None and claims.tenant_id != tenant.id:
-            if claims.role != "super_admin" or source == "token":
-                raise ResolutionError(ErrorCode.TENANT_MISMATCH, "the token belongs to another tenant")
-            cross_tenant = True
-        return Resolution(tenant, claims, source, cross_tenant)
+        if claims is None:
+            return Resolution(tenant, None, source)
+        home = await self._home_tenant(claims, tenant)
+        cross_tenant = home.id != tenant.id
+        if cross_tenant and (claims.role != "super_admin" or source == "token"):
+            raise ResolutionError(ErrorCode.TENANT_MISMATCH, "the token belongs to another tenant")
+        return Resolution(tenant, claims, source, cross_tenant, home)
+
+    async def _home_tenant(self, claims: TokenClaims, resolved: TenantConfig) -> TenantConfig:
+        """The tenant the token was issued in: the one whose registered slug is the token's
+        audience, and whose id is its tenantId. Usually the resolved tenant itself."""
+        if claims.audience == resolved.slug and claims.tenant_id == resolved.id:
+            return resolved
+        home = await self.registry.get(claims.audience) if is_valid_slug(claims.audience) else None
+        if home is None or home.id != claims.tenant_id:
+            log.info("refused token: audience %r is not the slug of tenant %s", claims.audience[:63], claims.tenant_id)
+            raise ResolutionError(ErrorCode.INVALID_TOKEN, "invalid or expired token")
+        if not home.is_active:
+            log.info("refused token: its tenant %s is inactive", home.slug)
+            raise ResolutionError(ErrorCode.INVALID_TOKEN, "invalid or expired token")
+        return home
 
     def _claims(self, authorization: str | None) -> TokenClaims | None:
         token = bearer_token(authorization)
