@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
 import psycopg
 import pytest
 
 from lms_graphql import models
 from lms_graphql.config import DEFAULT_APP_ROLE
+from lms_graphql.kit.db import DatabaseUrls
+from tests.conftest import libpq_url
 
 pytestmark = pytest.mark.usefixtures("database_urls")
 
@@ -48,6 +55,79 @@ def test_tenant_tables_force_rls_with_one_checked_policy(owner_conn: psycopg.Con
             assert expression is not None, f"{table}: policy needs USING and WITH CHECK"
             assert "current_setting('app.current_tenant_id'" in expression
             assert "NULLIF" in expression
+
+
+def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def initplan_outputs(node: dict[str, Any]) -> list[str]:
+    """How a plan's conditions refer to the value an InitPlan computed once: '$0' up to
+    PostgreSQL 16 ("InitPlan 1 (returns $0)"), '(InitPlan 1).col1' from 17 ("InitPlan 1")."""
+    outputs: list[str] = []
+    for initplan in plan_nodes(node):
+        if initplan.get("Parent Relationship") != "InitPlan":
+            continue
+        name = initplan["Subplan Name"]
+        returned = re.search(r"\(returns (.+)\)", name)
+        if returned:
+            outputs += [param.strip() for param in returned.group(1).split(",")]
+        else:
+            outputs.append(f"({name}).col1")
+    return outputs
+
+
+def policy_problems(plan: dict[str, Any]) -> list[str]:
+    """Why this plan would not filter on the tenant once per statement: the condition on
+    tenant_id must compare with an InitPlan's output, and nothing may call current_setting
+    per row."""
+    conditions = [
+        value
+        for node in plan_nodes(plan)
+        for key, value in node.items()
+        if key == "Filter" or key.endswith(" Cond")  # Index Cond, Recheck Cond, Hash Cond...
+    ]
+    problems = [f"per-row call in {condition!r}" for condition in conditions if "current_setting" in condition]
+    outputs = initplan_outputs(plan)
+    if not any(f"tenant_id = {output}" in condition for condition in conditions for output in outputs):
+        problems.append(f"no condition compares tenant_id with an InitPlan's output {outputs} in {conditions}")
+    return problems
+
+
+def test_the_tenant_policy_runs_once_per_statement_as_an_initplan(
+    owner_conn: psycopg.Connection, database_urls: DatabaseUrls
+) -> None:
+    """The policy's sub-select makes PostgreSQL read the setting once (an InitPlan) instead of
+    calling current_setting for every row; a policy rewritten without it must fail here."""
+    checked = 0
+    with psycopg.connect(libpq_url(database_urls.app)) as conn, conn.transaction():
+        conn.execute("SELECT set_config('app.current_tenant_id', %s, true)", (str(uuid.uuid4()),))
+
+        def plan(statement: str) -> dict[str, Any]:
+            row = conn.execute(f"EXPLAIN (FORMAT JSON) {statement}").fetchone()
+            assert row is not None
+            return dict(row[0][0]["Plan"])
+
+        for table in sorted(tables_with_tenant_id(owner_conn)):
+            statements = [f"SELECT * FROM {table}"]
+            may_update, may_delete = conn.execute(
+                "SELECT has_table_privilege(%s, 'UPDATE'), has_table_privilege(%s, 'DELETE')", (table, table)
+            ).fetchone() or (False, False)
+            if may_update:
+                statements.append(f"UPDATE {table} SET tenant_id = tenant_id")
+            if may_delete:
+                statements.append(f"DELETE FROM {table}")
+            for statement in statements:
+                assert policy_problems(plan(statement)) == [], statement
+                checked += 1
+        # The check itself: a per-row call, as a policy without the sub-select makes, is caught.
+        per_row = (
+            "SELECT * FROM users WHERE tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid"
+        )
+        assert policy_problems(plan(per_row))
+    assert checked >= 2 * len(models.TENANT_OWNED_TABLES)
 
 
 def test_tenant_id_is_not_null_and_leads_every_key_and_index(owner_conn: psycopg.Connection) -> None:
