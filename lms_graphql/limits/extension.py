@@ -6,15 +6,21 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from graphql import FragmentDefinitionNode, get_operation_ast
+from graphql import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from lms_graphql.context import Charge
 from lms_graphql.errors import ErrorCode, LmsError
-from lms_graphql.limits.analysis import analyse
-from lms_graphql.limits.plans import limits_for
+from lms_graphql.limits.analysis import NODE_BUDGET, Shape, shape_of
+from lms_graphql.limits.plans import PlanLimits, limits_for
 
 log = logging.getLogger("lms_graphql.limits")
+
+# What a refused operation (too deep, too many aliases, too costly) is charged, whatever its
+# estimate: a tenth of the full dashboard, so a free-plan user can be refused 100 times a
+# minute and a tenant 1 000 times. Refused work is parsing, validation and analysis, all
+# bounded by the token limit.
+REFUSAL_CHARGE = 1_000
 
 
 def too_complex(message: str, **details: Any) -> LmsError:
@@ -43,26 +49,21 @@ class QueryLimits(SchemaExtension):
         if operation is None:
             return
         context.operation = operation
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        shape = analyse(execution.schema._schema, operation, fragments, execution.variables or {})
+        shape = shape_of(execution.schema._schema, execution.query, document, operation, execution.variables or {})
         context.charge = Charge(shape.cost)
-        if shape.depth > limits.max_depth:
-            raise too_complex(f"the query is {shape.depth} levels deep; at most {limits.max_depth}", depth=shape.depth)
-        if shape.aliases > limits.max_aliases:
-            raise too_complex(f"the query uses {shape.aliases} aliases; at most {limits.max_aliases}")
-        if shape.cost > limits.max_cost:
-            raise too_complex(
-                f"the query could return {shape.cost} objects; at most {limits.max_cost}: ask for smaller pages",
-                cost=shape.cost,
-                maxCost=limits.max_cost,
-            )
-        await self._charge(context, limits.tenant_cost_per_minute, limits.user_cost_per_minute, shape.cost)
+        refusal = _refusal(shape, limits)
+        if refusal is not None:
+            # Charged before refusing: refusals are not free to repeat, and an empty bucket
+            # answers RATE_LIMITED first.
+            await self._charge(context, limits, REFUSAL_CHARGE, shape.cost)
+            raise refusal
+        await self._charge(context, limits, max(shape.cost, 1), shape.cost)
 
-    async def _charge(self, context: Any, tenant_budget: int, user_budget: int, cost: int) -> None:
+    async def _charge(self, context: Any, limits: PlanLimits, charged: int, cost: int) -> None:
+        tenant_budget, user_budget = limits.tenant_cost_per_minute, limits.user_cost_per_minute
         limiter = context.services.limiter
         tenant_id = context.tenant.id
         who = str(context.viewer.id) if context.viewer is not None else f"ip:{_client(context)}"
-        charged = max(cost, 1)
         try:
             tenant = await limiter.take(f"cost:t:{tenant_id}", charged, tenant_budget, tenant_budget / 60)
             user = await limiter.take(f"cost:u:{tenant_id}:{who}", charged, user_budget, user_budget / 60)
@@ -72,10 +73,10 @@ class QueryLimits(SchemaExtension):
             return
         remaining = min(tenant.remaining, user.remaining)
         if tenant.allowed and user.allowed:
-            context.charge = Charge(cost, remaining)
+            context.charge = Charge(charged, remaining)
             return
         retry_after = max(tenant.retry_after, user.retry_after)
-        context.charge = Charge(cost, remaining, retry_after)
+        context.charge = Charge(charged, remaining, retry_after)
         whose = "this tenant's" if not tenant.allowed else "your"
         raise LmsError(
             ErrorCode.RATE_LIMITED,
@@ -83,6 +84,22 @@ class QueryLimits(SchemaExtension):
             retryAfter=retry_after,
             cost=cost,
         )
+
+
+def _refusal(shape: Shape, limits: PlanLimits) -> LmsError | None:
+    if not shape.complete:
+        return too_complex(f"the query has more than {NODE_BUDGET} selections to analyse")
+    if shape.depth > limits.max_depth:
+        return too_complex(f"the query is {shape.depth} levels deep; at most {limits.max_depth}", depth=shape.depth)
+    if shape.aliases > limits.max_aliases:
+        return too_complex(f"the query uses {shape.aliases} aliases; at most {limits.max_aliases}")
+    if shape.cost > limits.max_cost:
+        return too_complex(
+            f"the query could return {shape.cost} objects; at most {limits.max_cost}: ask for smaller pages",
+            cost=shape.cost,
+            maxCost=limits.max_cost,
+        )
+    return None
 
 
 def _client(context: Any) -> str:
