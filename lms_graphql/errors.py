@@ -45,3 +45,13 @@ def conflict(message: str) -> LmsError:
 
 def not_found(message: str) -> LmsError:
     return LmsError(ErrorCode.NOT_FOUND, message)
+
+
+UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly"
+# How long a client should wait before retrying when the database is unreachable.
+UNAVAILABLE_RETRY_SECONDS = 5
+
+
+def unavailable_extensions() -> dict[str, object]:
+    """A database outage is INTERNAL (HTTP 503), marked as worth retrying."""
+    return {"code": ErrorCode.INTERNAL.value, "retryable": True, "retryAfter": UNAVAILABLE_RETRY_SECONDS}

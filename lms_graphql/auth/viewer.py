@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,4 +60,4 @@ async def current_tenant(services: Services, resolution: Resolution) -> Resoluti
     tenant = await services.registry.get(resolution.tenant.slug)
     if tenant is None or not tenant.is_active or tenant.id != resolution.tenant.id:
         raise ResolutionError(ErrorCode.TENANT_NOT_FOUND, f"tenant {resolution.tenant.slug!r} not found or inactive")
-    return Resolution(tenant, resolution.claims, resolution.source, resolution.cross_tenant)
+    return replace(resolution, tenant=tenant)

@@ -14,7 +14,7 @@ import strawberry
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationType, get_operation_ast, parse, validate
 from strawberry.extensions import SchemaExtension
 
-from lms_graphql.errors import ErrorCode, LmsError
+from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode, LmsError, unavailable_extensions
 from lms_graphql.kit.db import is_database_unavailable
 
 log = logging.getLogger("lms_graphql.graphql")
@@ -70,8 +70,7 @@ def coded_errors(errors: list[GraphQLError], request_id: str) -> list[GraphQLErr
             coded.append(_with_code(error, message, ErrorCode.QUERY_TOO_COMPLEX, {"retryable": True}))
         elif unavailable(error):
             log.warning("database unavailable in request %s: %s", request_id, type(original).__name__)
-            message = "the database is unavailable; retry shortly"
-            coded.append(_with_code(error, message, ErrorCode.INTERNAL, {"retryable": True}))
+            coded.append(_with_code(error, UNAVAILABLE_MESSAGE, ErrorCode.INTERNAL, unavailable_extensions()))
         elif original is None and "tokens. Parsing aborted" in error.message:
             coded.append(_with_code(error, error.message, ErrorCode.QUERY_TOO_COMPLEX))
         elif original is None or isinstance(original, GraphQLError):

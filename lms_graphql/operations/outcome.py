@@ -8,10 +8,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from lms_graphql.context import Charge
-from lms_graphql.errors import ErrorCode
-
-# How long a client should wait before retrying when the database is unreachable.
-UNAVAILABLE_RETRY_SECONDS = 5
+from lms_graphql.errors import UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_SECONDS, ErrorCode, unavailable_extensions
 
 
 @dataclass
@@ -48,13 +45,8 @@ def refusal(status: int, message: str, code: ErrorCode = ErrorCode.BAD_USER_INPU
 
 
 def unavailable() -> Outcome:
-    return refusal(
-        503,
-        "the database is unavailable; retry shortly",
-        ErrorCode.INTERNAL,
-        retryable=True,
-        retryAfter=UNAVAILABLE_RETRY_SECONDS,
-    )
+    details = {k: v for k, v in unavailable_extensions().items() if k != "code"}
+    return refusal(503, UNAVAILABLE_MESSAGE, ErrorCode.INTERNAL, **details)
 
 
 def internal(request_id: str) -> Outcome:

@@ -30,7 +30,8 @@ from lms_graphql.context import Context
 from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.kit.graphql import coded_errors, operation_type
 from lms_graphql.limits.plans import limits_for
-from lms_graphql.operations.outcome import Outcome, internal, unavailable
+from lms_graphql.operations.input_checks import request_problem
+from lms_graphql.operations.outcome import Outcome, internal, refusal, unavailable
 from lms_graphql.operations.runner import OperationCall, OperationRunner
 from lms_graphql.tenancy.resolution import ResolutionError
 
@@ -97,6 +98,9 @@ async def answer_or_context(
     runner: OperationRunner = view.runner
     services = socket.services
     assert socket.resolution is not None
+    problem = request_problem({"query": query, "variables": variables, "operationName": operation_name})
+    if problem:
+        return refusal(400, problem)
     kind = operation_type(query, operation_name, limits_for(socket.resolution.tenant).max_tokens)
     if kind != OperationType.SUBSCRIPTION:
         call = OperationCall(

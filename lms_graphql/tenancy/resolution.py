@@ -18,7 +18,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lms_graphql.auth.tokens import InvalidTokenError, TokenClaims, TokenService
-from lms_graphql.errors import ErrorCode
+from lms_graphql.errors import UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_SECONDS, ErrorCode, unavailable_extensions
+from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.models.tenant import RESERVED_SLUGS
 from lms_graphql.tenancy.config import TenantConfig, is_valid_slug
 from lms_graphql.tenancy.registry import TenantRegistry
@@ -190,6 +191,18 @@ class TenantResolutionMiddleware:
                 await send({"type": "websocket.close", "code": close_code, "reason": exc.message})
             else:
                 await exc.response()(scope, receive, send)
+            return
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            # The registry could not be read: the same answer an operation gives.
+            log.warning("database unavailable while resolving a tenant: %s", type(exc).__name__)
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1013, "reason": UNAVAILABLE_MESSAGE})
+            else:
+                body = {"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": unavailable_extensions()}]}
+                headers = {"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)}
+                await JSONResponse(body, status_code=503, headers=headers)(scope, receive, send)
             return
         scope.setdefault("state", {})["resolution"] = resolution
         await self.app(scope, receive, send)
