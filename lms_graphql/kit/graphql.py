@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import functools
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
 import strawberry
+from cachetools import LRUCache
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationType, get_operation_ast, parse, validate
 from strawberry.extensions import SchemaExtension
 
@@ -89,9 +90,20 @@ CACHED_DOCUMENT_CHARS = 16_384
 CACHED_DOCUMENTS = 512
 
 
-@functools.lru_cache(maxsize=CACHED_DOCUMENTS)
+# Touched only from the event loop's thread; the work itself may run in a worker thread.
+_parsed: LRUCache[tuple[str, int | None], DocumentNode] = LRUCache(maxsize=CACHED_DOCUMENTS)
+_validated: LRUCache[tuple[GraphQLSchema, DocumentNode, tuple[Any, ...]], list[GraphQLError]] = LRUCache(
+    maxsize=CACHED_DOCUMENTS
+)
+
+
 def _parse(query: str, max_tokens: int | None) -> DocumentNode:
-    return parse(query, max_tokens=max_tokens)
+    key = (query, max_tokens)
+    document = _parsed.get(key)
+    if document is None:
+        document = parse(query, max_tokens=max_tokens)
+        _parsed[key] = document
+    return document
 
 
 def operation_type(query: str, operation_name: str | None, max_tokens: int) -> OperationType | None:
@@ -106,35 +118,41 @@ def operation_type(query: str, operation_name: str | None, max_tokens: int) -> O
     return operation.operation if operation is not None else None
 
 
-@functools.lru_cache(maxsize=CACHED_DOCUMENTS)
-def _validate(schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...]) -> list[GraphQLError]:
-    return validate(schema, document, rules)
-
-
 class DocumentCache(SchemaExtension):
     """Each distinct (small) document is parsed and validated once: doing both again for the
-    same few documents was 5 % of a dashboard's CPU. Goes after QueryLimits, which sets the
-    parser's token limit. A document that fails to parse is left to strawberry, which reports
-    it (failures are not cached)."""
+    same few documents was 5 % of a dashboard's CPU. A document not seen before is parsed and
+    validated in a worker thread: for a hostile document at the token limit that is up to a few
+    hundred milliseconds, which must not stall every other request on the event loop. Goes after
+    QueryLimits, which sets the parser's token limit. A document that fails to parse is left to
+    strawberry, which reports it (failures are not cached)."""
 
     def _cacheable(self) -> bool:
         query = self.execution_context.query
         return query is not None and len(query) <= CACHED_DOCUMENT_CHARS
 
-    def on_parse(self) -> Iterator[None]:
+    async def on_parse(self) -> AsyncIterator[None]:
         execution = self.execution_context
-        if self._cacheable():
-            assert execution.query is not None
-            with contextlib.suppress(GraphQLError):
-                execution.graphql_document = _parse(execution.query, execution.parse_options.get("max_tokens"))
+        if execution.query is not None and execution.graphql_document is None:
+            key = (execution.query, execution.parse_options.get("max_tokens"))
+            document = _parsed.get(key) if self._cacheable() else None
+            if document is None:
+                with contextlib.suppress(GraphQLError):
+                    document = await asyncio.to_thread(parse, execution.query, max_tokens=key[1])
+                    if self._cacheable():
+                        _parsed[key] = document
+            execution.graphql_document = document
         yield
 
-    def on_validate(self) -> Iterator[None]:
+    async def on_validate(self) -> AsyncIterator[None]:
         execution = self.execution_context
-        if self._cacheable() and execution.graphql_document is not None:
-            rules = tuple(execution.validation_rules)
+        document = execution.graphql_document
+        if document is not None and execution.validation_rules:
+            schema, rules = execution.schema._schema, tuple(execution.validation_rules)
+            errors = _validated.get((schema, document, rules)) if self._cacheable() else None
+            if errors is None:
+                errors = await asyncio.to_thread(validate, schema, document, rules)
+                if self._cacheable():
+                    _validated[(schema, document, rules)] = errors
             # A copy: the cached list is shared by every request with this document.
-            execution.pre_execution_errors = list(
-                _validate(execution.schema._schema, execution.graphql_document, rules)
-            )
+            execution.pre_execution_errors = list(errors)
         yield

@@ -33,6 +33,7 @@ from lms_graphql.limits.plans import limits_for
 from lms_graphql.operations.idempotency import IdempotentOperation, request_hash
 from lms_graphql.operations.outcome import Outcome, executed, internal, refusal
 from lms_graphql.operations.outcome import unavailable as unavailable_outcome
+from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError
 
 log = logging.getLogger("lms_graphql")
@@ -66,14 +67,7 @@ class OperationRunner:
     async def run(self, services: Services, call: OperationCall) -> Outcome:
         """The operation's answer. Raises ResolutionError when the token or tenant no longer
         holds: HTTP answers it, a websocket closes."""
-        limits = limits_for(call.resolution.tenant)
-        tx = RequestTransaction(
-            services.db,
-            call.resolution.tenant.id,
-            statement_timeout_ms=limits.statement_timeout_ms,
-            gate=services.gates.gate(call.resolution.tenant.id, limits.concurrent_transactions),
-            recorder=call.recorder,
-        )
+        tx = _transaction(RequestTransaction, services, call.resolution.tenant, call.recorder)
         try:
             return await self._run(services, call, tx)
         except ResolutionError:
@@ -93,17 +87,8 @@ class OperationRunner:
 
     async def _run(self, services: Services, call: OperationCall, tx: RequestTransaction) -> Outcome:
         resolution = await current_tenant(services, call.resolution) if call.recheck_tenant else call.resolution
-        viewer = await load_viewer(services, resolution, tx)
-        context = Context(
-            request=call.connection,
-            request_id=call.request_id,
-            services=services,
-            tenant=resolution.tenant,
-            viewer=viewer,
-            tx=tx,
-            connection_params=call.connection_params,
-            resolution=resolution,
-        )
+        context = await _authorised(services, resolution, tx, call.connection, call.request_id, call.connection_params)
+        viewer = context.viewer
         once = None
         if call.idempotency_key is not None and viewer is not None and call.kind == OperationType.MUTATION:
             digest = request_hash(
@@ -169,24 +154,46 @@ class OperationRunner:
         the plan's statement timeout and the tenant's gate."""
         assert socket.resolution is not None
         resolution = await current_tenant(services, socket.resolution)
-        limits = limits_for(resolution.tenant)
-        tx = PerUseTransactions(
-            services.db,
-            resolution.tenant.id,
-            statement_timeout_ms=limits.statement_timeout_ms,
-            gate=services.gates.gate(resolution.tenant.id, limits.concurrent_transactions),
-        )
-        viewer = await load_viewer(services, resolution, tx)
-        return Context(
-            request=socket.request,
-            request_id=socket.request_id,
-            services=services,
-            tenant=resolution.tenant,
-            viewer=viewer,
-            tx=tx,
-            connection_params=socket.connection_params,
-            resolution=resolution,
-        )
+        tx = _transaction(PerUseTransactions, services, resolution.tenant)
+        return await _authorised(services, resolution, tx, socket.request, socket.request_id, socket.connection_params)
+
+
+def _transaction(
+    kind: type[RequestTransaction],
+    services: Services,
+    tenant: TenantConfig,
+    recorder: list[tuple[str, Any]] | None = None,
+) -> RequestTransaction:
+    """The tenant's transaction with its plan's statement timeout and its share of the pool."""
+    limits = limits_for(tenant)
+    return kind(
+        services.db,
+        tenant.id,
+        statement_timeout_ms=limits.statement_timeout_ms,
+        gate=services.gates.gate(tenant.id, limits.concurrent_transactions),
+        recorder=recorder,
+    )
+
+
+async def _authorised(
+    services: Services,
+    resolution: Resolution,
+    tx: RequestTransaction,
+    connection: HTTPConnection,
+    request_id: str,
+    connection_params: dict[str, Any] | None,
+) -> Context:
+    """The operation's context, its viewer loaded (and checked) through ``tx``."""
+    return Context(
+        request=connection,
+        request_id=request_id,
+        services=services,
+        tenant=resolution.tenant,
+        viewer=await load_viewer(services, resolution, tx),
+        tx=tx,
+        connection_params=connection_params,
+        resolution=resolution,
+    )
 
 
 def _answer(data: Any, errors: list[GraphQLError], context: Context, *, started: bool, down: bool = False) -> Outcome:
