@@ -97,15 +97,22 @@ def validate_questions(questions: Any) -> list[dict[str, Any]]:
     return questions
 
 
+def _option_ids(value: Any) -> bool:
+    """A list of option ids: strings only (a list or object inside is no id, nor hashable)."""
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
 def _validate_key(index: int, question: dict[str, Any], kind: str) -> None:
     if kind == "single_choice":
-        if question.get("answer") not in _options(index, question):
+        ids = _options(index, question)
+        answer = question.get("answer")
+        if not isinstance(answer, str) or answer not in ids:
             raise _fail(index, question, "answer must be the id of one of the options")
     elif kind == "multiple_choice":
         ids = _options(index, question)
         answers = question.get("answers")
-        if not isinstance(answers, list) or not answers or len(set(answers)) != len(answers):
-            raise _fail(index, question, "answers must be a non-empty list of distinct option ids")
+        if not _option_ids(answers) or not answers or len(set(answers)) != len(answers):
+            raise _fail(index, question, "answers must be a non-empty list of distinct option ids (strings)")
         if not set(answers) <= ids:
             raise _fail(index, question, "answers must be ids of the options")
     elif kind == "true_false":
@@ -146,20 +153,21 @@ def validate_answers(questions: list[dict[str, Any]], answers: Any) -> dict[str,
             raise bad_input(f"answers: there is no question {str(question_id)[:64]!r}")
         kind = question["type"]
         option_ids = {option["id"] for option in question.get("options", [])}
+        misfit = f"answers: the answer to question {question_id!r} does not fit a {kind} question"
+        # Checked before any set is built: a list or object is no option id (nor hashable).
+        if kind == "single_choice" and not isinstance(value, str):
+            raise bad_input(f"{misfit}: give an option id (a string)")
+        if kind == "multiple_choice" and not _option_ids(value):
+            raise bad_input(f"{misfit}: give a list of option ids (strings)")
         valid = (
             (kind == "single_choice" and value in option_ids)
-            or (
-                kind == "multiple_choice"
-                and isinstance(value, list)
-                and len(set(map(str, value))) == len(value)
-                and set(value) <= option_ids
-            )
+            or (kind == "multiple_choice" and len(set(value)) == len(value) and set(value) <= option_ids)
             or (kind == "true_false" and isinstance(value, bool))
             or (kind == "short_text" and isinstance(value, str) and len(value) <= MAX_TEXT_ANSWER)
             or (kind == "essay" and isinstance(value, str) and len(value) <= MAX_ESSAY)
         )
         if not valid:
-            raise bad_input(f"answers: the answer to question {question_id!r} does not fit a {kind} question")
+            raise bad_input(misfit)
     return answers
 
 

@@ -52,6 +52,10 @@ class NewAssessment:
 def _score(value: float, what: str, ceiling: Decimal) -> Decimal:
     if not math.isfinite(value):
         raise bad_input(f"{what} must be a number")
+    # Far out of range is refused before rounding: quantizing a number of more digits than the
+    # decimal context holds (about 1e26 at two decimals) raises instead of rounding.
+    if not -1 <= value <= float(ceiling) + 1:
+        raise bad_input(f"{what} must be between 0 and {ceiling}")
     amount = Decimal(str(value)).quantize(Decimal("0.01"))
     if not Decimal(0) <= amount <= ceiling:
         raise bad_input(f"{what} must be between 0 and {ceiling}")

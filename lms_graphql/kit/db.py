@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from lms_graphql.config import Settings
 from lms_graphql.kit.embedded import start_embedded_postgres
+from lms_graphql.kit.redaction import redact_database_error
 
 TENANT_SETTING = "app.current_tenant_id"
 
@@ -146,7 +147,10 @@ class Database:
             max_overflow=max_overflow,
             pool_pre_ping=True,
             pool_timeout=10,
+            # Errors (and so logs) name the statement, never its values: see kit/redaction.py.
+            hide_parameters=True,
         )
+        event.listen(self.engine.sync_engine, "handle_error", redact_database_error)
         self._sessions = async_sessionmaker(self.engine, sync_session_class=TenantBoundSession, expire_on_commit=False)
         if record_statements:
             event.listen(self.engine.sync_engine, "before_cursor_execute", _record_statement)
