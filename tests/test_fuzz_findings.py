@@ -147,11 +147,6 @@ async def test_logs_of_unexpected_errors_carry_no_values(
         assert secret not in caplog.text, secret
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="logged twice: OperationBoundary._audit passes the errors through coded_errors, which logs, and "
-    "on_operation calls coded_errors again (lms_graphql/kit/graphql.py, being rewritten elsewhere)",
-)
 async def test_an_unexpected_error_is_logged_once(
     client: httpx.AsyncClient,
     make_tenant: TenantFactory,

@@ -215,3 +215,19 @@ def _broken_row(tenant_id: uuid.UUID) -> Any:
     from lms_graphql import models
 
     return models.AuditEntry(tenant_id=tenant_id, actor_tenant_id=tenant_id, action=None, details={})
+
+
+async def test_a_failed_root_field_does_not_break_its_siblings(
+    client: httpx.AsyncClient, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    # tenantOverview is non-null and FORBIDDEN for a student: graphql-core cancels the sibling
+    # field while its statement runs; the statement still finishes, so the transaction holds.
+    tenant = await make_tenant()
+    token = await login(client, await make_user(tenant))
+    for _ in range(5):
+        reply = await gql(
+            client, "{ myDashboard { certificatesEarned } tenantOverview { completionRate } }", token=token
+        )
+        assert reply.status == 200, reply.body
+        assert reply.codes == ["FORBIDDEN"]
+        assert (await gql(client, "{ me { role } }", token=token)).data == {"me": {"role": "STUDENT"}}

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from lms_graphql.config import Settings
 from lms_graphql.kit.embedded import start_embedded_postgres
 from lms_graphql.kit.redaction import redact_database_error
+from lms_graphql.kit.session import StatementSafeSession
 
 TENANT_SETTING = "app.current_tenant_id"
 
@@ -151,7 +152,9 @@ class Database:
             hide_parameters=True,
         )
         event.listen(self.engine.sync_engine, "handle_error", redact_database_error)
-        self._sessions = async_sessionmaker(self.engine, sync_session_class=TenantBoundSession, expire_on_commit=False)
+        self._sessions = async_sessionmaker(
+            self.engine, class_=StatementSafeSession, sync_session_class=TenantBoundSession, expire_on_commit=False
+        )
         if record_statements:
             event.listen(self.engine.sync_engine, "before_cursor_execute", _record_statement)
         # Called with the tenant id after a transaction that wrote domain events committed.
