@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -29,6 +28,7 @@ from lms_graphql.kit.db import Database, resolve_database_urls
 from lms_graphql.kit.transaction import TenantGates
 from lms_graphql.limits.plans import PLAN_LIMITS
 from lms_graphql.limits.ratelimit import limiter_for
+from lms_graphql.operations import revocations
 from lms_graphql.operations.sockets import OpenSockets
 from lms_graphql.schema import build_schema
 from lms_graphql.tenancy.registry import TenantRegistry
@@ -83,36 +83,6 @@ def build_services(settings: Settings, db: Database) -> Services:
 LIVE_TIMEOUT_MS = PLAN_LIMITS["free"].statement_timeout_ms
 
 
-async def follow_revocations(services: Services) -> None:
-    """Revoked tokens, from any process, close this process's affected websockets."""
-    async with services.bus.subscribe([channels.REVOCATIONS]) as subscription:
-        async for message in subscription:
-            parsed = channels.parse_revocation_message(message) if isinstance(message, str) else None
-            if parsed is not None:
-                await services.sockets.revoke(*parsed)
-
-
-def publish_revocations(services: Services, background: set[asyncio.Task[None]]) -> None:
-    """After a commit that revoked users' tokens: tell every process (sockets close at once)."""
-
-    def revoked(tenant_id: uuid.UUID, users: frozenset[uuid.UUID]) -> None:
-        for user_id in users:
-            message = channels.revocation_message(tenant_id, user_id, "access revoked: sign in again")
-            task = asyncio.create_task(services.bus.publish(channels.REVOCATIONS, message))
-            background.add(task)
-            task.add_done_callback(background.discard)
-
-    services.db.on_users_revoked = revoked
-
-
-async def follow_registry_changes(services: Services) -> None:
-    """Tenant changes made by other processes reach this one's registry cache over the bus."""
-    async with services.bus.subscribe([channels.REGISTRY]) as subscription:
-        async for message in subscription:
-            if isinstance(message, str):
-                services.registry.invalidate(message)
-
-
 @asynccontextmanager
 async def running(services: Services) -> AsyncIterator[None]:
     """The bus, the relay and the registry's change feed, for the app's lifetime."""
@@ -125,17 +95,35 @@ async def running(services: Services) -> AsyncIterator[None]:
 
     services.registry.add_change_publisher(announce)
     background: set[asyncio.Task[None]] = set()
-    publish_revocations(services, background)
+    revocations.publish_after_commit(services, background)
+
+    async def forget_tenant(slug: str) -> None:
+        services.registry.invalidate(slug)
+
+    async def forget_all_tenants() -> None:
+        services.registry.clear()
+
+    async def close_revoked(message: str) -> None:
+        await revocations.close_revoked_sockets(services, message)
+
+    async def authorise_sockets() -> None:
+        await revocations.authorise_open_sockets(services)
+
+    # Tenant changes and revocations made by other processes reach this one over the bus.
     followers = [
-        asyncio.create_task(follow_registry_changes(services), name="registry-changes"),
-        asyncio.create_task(follow_revocations(services), name="revocations"),
+        asyncio.create_task(
+            revocations.follow(services, channels.REGISTRY, forget_tenant, forget_all_tenants), name="registry"
+        ),
+        asyncio.create_task(
+            revocations.follow(services, channels.REVOCATIONS, close_revoked, authorise_sockets), name="revocations"
+        ),
     ]
     try:
         yield
     finally:
         for follower in followers:
             follower.cancel()
-        services.db.on_users_revoked = None
+        services.db.on_revoked = None
         services.db.on_events_committed = None
         await services.relay.stop()
         await services.bus.stop()

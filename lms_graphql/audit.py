@@ -8,11 +8,15 @@ from typing import Any
 
 from graphql import (
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
+    InlineFragmentNode,
     ListValueNode,
     ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
+    SelectionNode,
     VariableNode,
 )
 from sqlalchemy import Row, select, tuple_
@@ -67,10 +71,48 @@ async def record(
     await session.flush()
 
 
-def mutation_fields(operation: OperationDefinitionNode | None) -> list[FieldNode]:
+def mutation_fields(
+    operation: OperationDefinitionNode | None,
+    fragments: dict[str, FragmentDefinitionNode] | None = None,
+    variables: dict[str, Any] | None = None,
+) -> list[FieldNode]:
+    """The root fields a mutation runs, as execution collects them: through inline fragments
+    and fragment spreads, without those @skip or @include leave out, once per response key."""
     if operation is None or operation.operation != OperationType.MUTATION:
         return []
-    return [s for s in operation.selection_set.selections if isinstance(s, FieldNode)]
+    found: dict[str, FieldNode] = {}
+    pending: list[SelectionNode] = list(operation.selection_set.selections)
+    seen_fragments: set[str] = set()
+    while pending:
+        selection = pending.pop(0)
+        if not _included(selection, variables or {}):
+            continue
+        if isinstance(selection, FieldNode):
+            found.setdefault(selection.alias.value if selection.alias else selection.name.value, selection)
+        elif isinstance(selection, InlineFragmentNode):
+            pending[:0] = selection.selection_set.selections
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen_fragments:
+            seen_fragments.add(selection.name.value)
+            fragment = (fragments or {}).get(selection.name.value)
+            if fragment is not None:
+                pending[:0] = fragment.selection_set.selections
+    return list(found.values())
+
+
+def _included(node: SelectionNode, variables: dict[str, Any]) -> bool:
+    """@skip(if:) and @include(if:), with a literal or a variable."""
+    for directive in node.directives or ():
+        name = directive.name.value
+        if name not in ("skip", "include"):
+            continue
+        for argument in directive.arguments or ():
+            value = argument.value
+            condition = (
+                variables.get(value.name.value) if isinstance(value, VariableNode) else getattr(value, "value", None)
+            )
+            if argument.name.value == "if" and condition is (name == "skip"):
+                return False
+    return True
 
 
 def outcome_of(field: FieldNode, errors: list[GraphQLError]) -> str:
@@ -89,6 +131,7 @@ async def record_mutations(
     variables: dict[str, Any],
     errors: list[GraphQLError],
     request_id: str,
+    fragments: dict[str, FragmentDefinitionNode] | None = None,
 ) -> None:
     # Only the variables the document declares: anything else in the request was never used.
     declared = (
@@ -96,7 +139,7 @@ async def record_mutations(
         if operation
         else set()
     )
-    for field in mutation_fields(operation):
+    for field in mutation_fields(operation, fragments, variables):
         hidden = secret_variables(field)
         shown = {name: REDACTED if name in hidden else value for name, value in variables.items() if name in declared}
         details = {

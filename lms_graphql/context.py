@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from graphql import OperationDefinitionNode
+from graphql import FragmentDefinitionNode, OperationDefinitionNode
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
@@ -100,8 +100,10 @@ class Context:
     connection_params: dict[str, Any] | None = None
     # How the tenant and token were found: kept by a websocket to authorise each operation.
     resolution: Resolution | None = None
-    # The operation being executed (set once its document is valid) and what it was charged.
+    # The operation being executed and its document's fragments (set once the document is
+    # valid, before limits are checked) and what it was charged.
     operation: OperationDefinitionNode | None = None
+    fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
     charge: Charge | None = None
     # A websocket's own way to end itself (4403 and a reason), for revocations.
     close_socket: Callable[[str], Awaitable[None]] | None = None

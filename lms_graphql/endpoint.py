@@ -26,7 +26,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from lms_graphql.auth.viewer import load_viewer
 from lms_graphql.context import Context, Services
-from lms_graphql.errors import ErrorCode
+from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.http_surface import parse_body
 from lms_graphql.kit.graphql import operation_type
 from lms_graphql.kit.transaction import PerUseTransactions
@@ -34,7 +34,7 @@ from lms_graphql.limits.plans import limits_for
 from lms_graphql.operations.idempotency import KEY_FORMAT
 from lms_graphql.operations.input_checks import request_problem
 from lms_graphql.operations.outcome import Outcome, refusal
-from lms_graphql.operations.runner import OperationCall, OperationRunner
+from lms_graphql.operations.runner import OperationCall, OperationRunner, transaction_for
 from lms_graphql.operations.sockets import LegacyWsHandler, TransportWsHandler
 from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError
@@ -42,6 +42,7 @@ from lms_graphql.tenancy.resolution import Resolution, ResolutionError
 log = logging.getLogger("lms_graphql")
 access_log = logging.getLogger("lms_graphql.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+MAX_BATCH = 20  # operations in one batched request (LMS_ALLOW_BATCHING)
 
 
 class RequestIdMiddleware:
@@ -135,9 +136,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if isinstance(item, list):
             if not services.settings.allow_batching or request.method == "GET":
                 return refusal(400, "batched requests (a JSON array) are not accepted: send one operation")
-            if not item:
-                return refusal(400, "the batch is empty")
-            return [await self._one(request, services, resolution, entry, None) for entry in item]
+            if not item or len(item) > MAX_BATCH:
+                return refusal(400, f"a batch holds 1 to {MAX_BATCH} operations")
+            # Each runs on its own, in its own transaction; an Idempotency-Key names one request,
+            # not each of a batch's operations, so a batch carries none.
+            return [await self._one(request, services, resolution, entry, None, batched=True) for entry in item]
         return await self._one(request, services, resolution, item, recorder)
 
     async def _one(
@@ -147,20 +150,25 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         resolution: Resolution,
         item: Any,
         recorder: list[tuple[str, Any]] | None,
+        *,
+        batched: bool = False,
     ) -> Outcome:
         problem = request_problem(item)
         if problem:
             return refusal(400, problem)
         query, operation_name = item["query"], item.get("operationName")
         request.state.operation_name = operation_name
-        kind = operation_type(query, operation_name, limits_for(resolution.tenant).max_tokens)
+        try:
+            kind = await operation_type(query, operation_name, limits_for(resolution.tenant).max_tokens)
+        except LmsError as exc:
+            return refusal(400, exc.message, exc.code)
         if kind == OperationType.SUBSCRIPTION:
             return refusal(400, "subscriptions run over a websocket (graphql-transport-ws) at /graphql")
         if request.method == "GET" and kind == OperationType.MUTATION:
             outcome = refusal(405, "mutations must be sent with POST")
             outcome.headers["Allow"] = "POST"
             return outcome
-        key = request.headers.get("idempotency-key")
+        key = None if batched else request.headers.get("idempotency-key")
         if key is not None and not KEY_FORMAT.match(key):
             return refusal(400, "Idempotency-Key must be 1-255 printable characters")
         call = OperationCall(
@@ -216,21 +224,24 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 tenant_header=socket.headers.get("x-tenant-id") or _param(params, "x-tenant-id"),
                 authorization=authorization,
             )
-            viewer = await load_viewer(services, resolution, PerUseTransactions(services.db, resolution.tenant.id))
+            viewer = await load_viewer(
+                services, resolution, transaction_for(PerUseTransactions, services, resolution.tenant)
+            )
         except ResolutionError as exc:
             raise ConnectionRejectionError({"message": exc.message, "code": exc.code.value}) from None
         if viewer is None or resolution.claims is None:
             raise ConnectionRejectionError({"message": "sign in first", "code": "UNAUTHENTICATED"})
         context.tenant, context.viewer, context.resolution = resolution.tenant, viewer, resolution
         if not services.sockets.add(context):
-            context.viewer = None
             raise ConnectionRejectionError(
                 {"message": f"at most {services.sockets.limit} live connections per user", "code": "RATE_LIMITED"}
             )
         delay = (resolution.claims.expires_at - datetime.now(UTC)).total_seconds()
-        context.extra["expiry"] = asyncio.get_running_loop().call_later(
-            max(delay, 0.0), lambda: asyncio.ensure_future(_close_expired(socket))
-        )
+
+        def expire() -> None:
+            context.extra["closing"] = asyncio.ensure_future(_close_expired(socket))
+
+        context.extra["expiry"] = asyncio.get_running_loop().call_later(max(delay, 0.0), expire)
         acknowledged: UnsetType = UNSET
         return acknowledged
 
@@ -297,8 +308,7 @@ def release_socket(context: Context) -> None:
     expiry = context.extra.pop("expiry", None)
     if expiry is not None:
         expiry.cancel()
-    if context.viewer is not None:
-        context.services.sockets.remove(context)
+    context.services.sockets.remove(context)
 
 
 UNRESOLVED_TENANT = TenantConfig(

@@ -231,3 +231,46 @@ async def test_a_failed_root_field_does_not_break_its_siblings(
         assert reply.status == 200, reply.body
         assert reply.codes == ["FORBIDDEN"]
         assert (await gql(client, "{ me { role } }", token=token)).data == {"me": {"role": "STUDENT"}}
+
+
+async def test_mutations_in_root_fragments_are_audited_and_ambiguous_documents_refused(
+    client: httpx.AsyncClient, make_tenant: TenantFactory, make_user: PersonFactory, owner_conn: psycopg.Connection
+) -> None:
+    tenant = await make_tenant()
+    admin, other = await make_user(tenant, "admin"), await make_user(tenant)
+    token = await login(client, admin)
+    rename = 'updateUser(id: $id, input: {fullName: "Renamed"}) { id }'
+    documents = [
+        f"mutation($id: ID!) {{ {rename} }}",
+        f"mutation($id: ID!) {{ ... on Mutation {{ {rename} }} }}",
+        f"mutation($id: ID!) {{ ...F }} fragment F on Mutation {{ {rename} }}",
+        f"mutation($id: ID!, $no: Boolean!) {{ ... on Mutation @include(if: $no) {{ {rename} }} a: {rename} }}",
+    ]
+    for document in documents:
+        reply = await gql(client, document, {"id": str(other.id), "no": False}, token=token)
+        assert "errors" not in reply.body, reply.body
+    audited = owner_conn.execute(
+        "SELECT count(*) FROM audit_log WHERE tenant_id = %s AND action = 'updateUser'", (tenant.id,)
+    ).fetchone()
+    assert audited == (4,)
+    two = f"mutation M($id: ID!) {{ {rename} }} query Q {{ me {{ id }} }}"
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "two-operations"}
+    response = await client.post("/graphql", json={"query": two, "variables": {"id": str(other.id)}}, headers=headers)
+    assert response.status_code == 400
+    assert "operationName" in response.json()["errors"][0]["message"]
+
+
+async def test_a_failed_statement_outside_a_savepoint_cannot_commit(db: Database, make_tenant: TenantFactory) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from lms_graphql.kit.transaction import CommitFailed, RequestTransaction
+
+    tenant = await make_tenant()
+    tx = RequestTransaction(db, tenant.id)
+    async with tx.use() as session:
+        with pytest.raises(DBAPIError):
+            await session.execute(text("SELECT 'not a uuid'::uuid"))
+    # SQLAlchemy still thinks the transaction is fine; PostgreSQL would answer COMMIT with ROLLBACK.
+    with pytest.raises(CommitFailed):
+        await tx.commit()

@@ -218,3 +218,57 @@ async def test_one_bad_request_never_breaks_a_keep_alive_connection(
                     assert response.status_code == 400, response.text
                 good = await http.post("/graphql", json={"query": "{ me { role } }"}, headers=headers)
                 assert good.json() == {"data": {"me": {"role": "ADMIN"}}}, round_
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_malformed_frames_are_refused_cleanly(
+    env_for_cli: dict[str, str], make_tenant: TenantFactory, make_user: PersonFactory, protocol: str
+) -> None:
+    tenant = await make_tenant()
+    user = await make_user(tenant)
+    start = "subscribe" if protocol == TRANSPORT_WS else "start"
+    frames: list[Any] = [
+        ["x"],
+        "x",
+        {"type": start, "id": "1", "payload": "x"},
+        {"type": start, "id": "1", "payload": {}},
+        {"type": start, "id": 1, "payload": {"query": "{ me { id } }"}},
+        {"type": start, "payload": {"query": "{ me { id } }"}},
+        {"type": start, "id": "1", "payload": {"query": "{ me { id } }", "variables": "x"}},
+    ]
+    with live_server(env_for_cli) as server:
+        token = await server.login(tenant.slug, user.email, PASSWORD)
+        for frame in frames:
+            async with socket(server, token, protocol) as ws:
+                await ws.connection.send(json.dumps(frame))
+                code, messages, _ = await ws.closed(within=1.5)
+                if protocol == TRANSPORT_WS:
+                    assert code == 4400, (frame, code, messages)
+                else:  # an error for the operation, or the socket closed: never a crash
+                    assert code == 4400 or [m["type"] for m in messages] == ["error"], (frame, code, messages)
+        if protocol == LEGACY_WS:
+            async with socket(server, token, protocol) as ws:
+                init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+                await ws.connection.send(json.dumps(init))
+                code, _, _ = await ws.closed(within=2)
+                assert code == 4429
+        server.process.terminate()
+        output = server.process.communicate(timeout=15)[0]
+    assert "Traceback" not in output, output[-3000:]
+
+
+async def test_the_per_user_socket_limit_is_not_leaked(
+    env_for_cli: dict[str, str], make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    tenant = await make_tenant()
+    user = await make_user(tenant)
+    with live_server(env_for_cli, LMS_WS_MAX_CONNECTIONS_PER_USER="2") as server:
+        token = await server.login(tenant.slug, user.email, PASSWORD)
+        for _ in range(4):  # sockets closed in every way give their place back
+            async with socket(server, token, LEGACY_WS) as first, socket(server, token, TRANSPORT_WS):
+                again = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+                await first.connection.send(json.dumps(again))
+                assert (await first.closed(within=2))[0] == 4429
+        async with socket(server, token, TRANSPORT_WS) as ws:
+            (answer, _) = await ws.ask("{ me { role } }")
+            assert answer["payload"]["data"] == {"me": {"role": "STUDENT"}}

@@ -60,4 +60,11 @@ async def current_tenant(services: Services, resolution: Resolution) -> Resoluti
     tenant = await services.registry.get(resolution.tenant.slug)
     if tenant is None or not tenant.is_active or tenant.id != resolution.tenant.id:
         raise ResolutionError(ErrorCode.TENANT_NOT_FOUND, f"tenant {resolution.tenant.slug!r} not found or inactive")
-    return replace(resolution, tenant=tenant)
+    home = resolution.home_tenant
+    if resolution.cross_tenant and home is not None:
+        # A platform operator's own tenant must still be active too.
+        now = await services.registry.get(home.slug)
+        if now is None or not now.is_active or now.id != home.id:
+            raise _revoked()
+        home = now
+    return replace(resolution, tenant=tenant, home_tenant=home)

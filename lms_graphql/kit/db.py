@@ -123,9 +123,10 @@ def _record_statement(conn: Connection, cursor: Any, statement: str, parameters:
         recorder.append((statement, parameters))
 
 
-def note_revoked(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """``user_id``'s tokens stop working when this transaction commits: its open sockets close."""
-    session.info.setdefault("revoked_users", set()).add(user_id)
+def note_revoked(session: AsyncSession, user_id: uuid.UUID | None) -> None:
+    """``user_id``'s tokens (None: every token of the transaction's tenant) stop working when
+    this transaction commits: the open sockets they opened close."""
+    session.info.setdefault("revoked", set()).add(user_id)
 
 
 class Database:
@@ -159,8 +160,8 @@ class Database:
             event.listen(self.engine.sync_engine, "before_cursor_execute", _record_statement)
         # Called with the tenant id after a transaction that wrote domain events committed.
         self.on_events_committed: Callable[[uuid.UUID], None] | None = None
-        # Called after a transaction that revoked users' tokens committed (see note_revoked).
-        self.on_users_revoked: Callable[[uuid.UUID, frozenset[uuid.UUID]], None] | None = None
+        # Called after a transaction that revoked tokens committed (see note_revoked).
+        self.on_revoked: Callable[[uuid.UUID, frozenset[uuid.UUID | None]], None] | None = None
 
     @asynccontextmanager
     async def tenant_transaction(
@@ -179,9 +180,9 @@ class Database:
                 yield session
             if session.info.get("events_written") and self.on_events_committed is not None:
                 self.on_events_committed(tenant_id)
-            revoked = session.info.get("revoked_users")
-            if revoked and self.on_users_revoked is not None:
-                self.on_users_revoked(tenant_id, frozenset(revoked))
+            revoked = session.info.get("revoked")
+            if revoked and self.on_revoked is not None:
+                self.on_revoked(tenant_id, frozenset(revoked))
 
     @asynccontextmanager
     async def platform_transaction(self) -> AsyncIterator[AsyncSession]:

@@ -12,7 +12,16 @@ from typing import Any
 import psycopg
 import strawberry
 from cachetools import LRUCache
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationType, get_operation_ast, parse, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+    parse,
+    validate,
+)
 from strawberry.extensions import SchemaExtension
 
 from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode, LmsError, unavailable_extensions
@@ -97,23 +106,29 @@ _validated: LRUCache[tuple[GraphQLSchema, DocumentNode, tuple[Any, ...]], list[G
 )
 
 
-def _parse(query: str, max_tokens: int | None) -> DocumentNode:
-    key = (query, max_tokens)
-    document = _parsed.get(key)
+async def parsed(query: str, max_tokens: int | None) -> DocumentNode:
+    """The parsed document, from the cache or parsed in a worker thread (a document at the token
+    limit takes tens of milliseconds). Raises GraphQLError when it does not parse."""
+    cacheable = len(query) <= CACHED_DOCUMENT_CHARS
+    document = _parsed.get((query, max_tokens)) if cacheable else None
     if document is None:
-        document = parse(query, max_tokens=max_tokens)
-        _parsed[key] = document
+        document = await asyncio.to_thread(parse, query, max_tokens=max_tokens)
+        if cacheable:
+            _parsed[(query, max_tokens)] = document
     return document
 
 
-def operation_type(query: str, operation_name: str | None, max_tokens: int) -> OperationType | None:
-    """What kind of operation a request asks for; None when its document does not parse."""
+async def operation_type(query: str, operation_name: str | None, max_tokens: int) -> OperationType | None:
+    """What kind of operation a request asks for; None when its document does not parse or has
+    no operation of that name (execution reports both). A document with several operations
+    and no operationName is refused (GraphQL over HTTP), rather than running the first."""
     try:
-        document = (
-            _parse(query, max_tokens) if len(query) <= CACHED_DOCUMENT_CHARS else parse(query, max_tokens=max_tokens)
-        )
+        document = await parsed(query, max_tokens)
     except GraphQLError:
         return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None and len(operations) > 1:
+        raise LmsError(ErrorCode.BAD_USER_INPUT, "the document has several operations: name one in operationName")
     operation = get_operation_ast(document, operation_name)
     return operation.operation if operation is not None else None
 
@@ -133,14 +148,8 @@ class DocumentCache(SchemaExtension):
     async def on_parse(self) -> AsyncIterator[None]:
         execution = self.execution_context
         if execution.query is not None and execution.graphql_document is None:
-            key = (execution.query, execution.parse_options.get("max_tokens"))
-            document = _parsed.get(key) if self._cacheable() else None
-            if document is None:
-                with contextlib.suppress(GraphQLError):
-                    document = await asyncio.to_thread(parse, execution.query, max_tokens=key[1])
-                    if self._cacheable():
-                        _parsed[key] = document
-            execution.graphql_document = document
+            with contextlib.suppress(GraphQLError):
+                execution.graphql_document = await parsed(execution.query, execution.parse_options.get("max_tokens"))
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:

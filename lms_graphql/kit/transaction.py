@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql.errors import ErrorCode, LmsError
@@ -31,7 +32,10 @@ async def _enter_gate(gate: asyncio.Semaphore) -> None:
             await gate.acquire()
     except TimeoutError:
         raise LmsError(
-            ErrorCode.RATE_LIMITED, "too many concurrent requests for this tenant; retry shortly", retryable=True
+            ErrorCode.RATE_LIMITED,
+            "too many concurrent requests for this tenant; retry shortly",
+            retryable=True,
+            retryAfter=1,
         ) from None
 
 
@@ -108,8 +112,9 @@ class RequestTransaction:
         if stack is None or session is None:
             return
         transaction = session.sync_session.get_transaction()
-        if transaction is None or not transaction.is_active:
-            # A failed flush deactivated the transaction: what it wrote is already gone.
+        if transaction is None or not transaction.is_active or await _aborted_in_postgresql(session):
+            # A failed flush, or a failed statement outside a savepoint, ended the transaction:
+            # what it wrote is gone, and PostgreSQL would answer COMMIT with a silent ROLLBACK.
             await stack.__aexit__(_Rollback, _Rollback(), None)
             raise CommitFailed("the transaction was rolled back by an earlier failure")
         try:
@@ -121,6 +126,13 @@ class RequestTransaction:
         stack, self._stack, self._session = self._stack, None, None
         if stack is not None:
             await stack.__aexit__(_Rollback, _Rollback(), None)
+
+
+async def _aborted_in_postgresql(session: AsyncSession) -> bool:
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    return bool(driver.info.transaction_status == psycopg.pq.TransactionStatus.INERROR)
 
 
 class PerUseTransactions(RequestTransaction):

@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from graphql import get_operation_ast
+from graphql import FragmentDefinitionNode, get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from lms_graphql.context import Charge
@@ -49,6 +49,7 @@ class QueryLimits(SchemaExtension):
         if operation is None:
             return
         context.operation = operation
+        context.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         shape = shape_of(execution.schema._schema, execution.query, document, operation, execution.variables or {})
         context.charge = Charge(shape.cost)
         refusal = _refusal(shape, limits)

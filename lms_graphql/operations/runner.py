@@ -67,7 +67,7 @@ class OperationRunner:
     async def run(self, services: Services, call: OperationCall) -> Outcome:
         """The operation's answer. Raises ResolutionError when the token or tenant no longer
         holds: HTTP answers it, a websocket closes."""
-        tx = _transaction(RequestTransaction, services, call.resolution.tenant, call.recorder)
+        tx = transaction_for(RequestTransaction, services, call.resolution.tenant, call.recorder)
         try:
             return await self._run(services, call, tx)
         except ResolutionError:
@@ -117,7 +117,7 @@ class OperationRunner:
     ) -> Outcome:
         raw = list(result.errors or [])
         errors = coded_errors(raw, context.request_id)
-        operation = context.operation  # set once the document was valid and limits were checked
+        operation = context.operation  # set once the document was valid, before limits were checked
         mutation = operation is not None and operation.operation == OperationType.MUTATION
         down = any(unavailable(error) for error in raw)
         if down or any(timed_out(error) for error in raw):
@@ -136,6 +136,7 @@ class OperationRunner:
                         call.variables or {},
                         errors,
                         call.request_id,
+                        context.fragments,
                     )
             if once is not None:
                 await once.finish(outcome)
@@ -154,11 +155,11 @@ class OperationRunner:
         the plan's statement timeout and the tenant's gate."""
         assert socket.resolution is not None
         resolution = await current_tenant(services, socket.resolution)
-        tx = _transaction(PerUseTransactions, services, resolution.tenant)
+        tx = transaction_for(PerUseTransactions, services, resolution.tenant)
         return await _authorised(services, resolution, tx, socket.request, socket.request_id, socket.connection_params)
 
 
-def _transaction(
+def transaction_for(
     kind: type[RequestTransaction],
     services: Services,
     tenant: TenantConfig,

@@ -27,6 +27,7 @@ from strawberry.utils.aio import aclosing
 
 from lms_graphql.auth.viewer import TokenExpired
 from lms_graphql.context import Context
+from lms_graphql.errors import LmsError
 from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.kit.graphql import coded_errors, operation_type
 from lms_graphql.limits.plans import limits_for
@@ -39,6 +40,8 @@ log = logging.getLogger("lms_graphql.sockets")
 
 REVOKED_CLOSE_CODE = 4403
 EXPIRED_CLOSE_CODE = 4401
+INVALID_MESSAGE_CLOSE_CODE = 4400
+TOO_MANY_INITS_CLOSE_CODE = 4429
 
 
 class OpenSockets:
@@ -49,26 +52,29 @@ class OpenSockets:
         self.limit = limit
         self._by_user: dict[tuple[uuid.UUID, uuid.UUID], set[Context]] = {}
 
-    @staticmethod
-    def _key(socket: Context) -> tuple[uuid.UUID, uuid.UUID]:
-        assert socket.viewer is not None
-        return socket.viewer.home_tenant_id, socket.viewer.id
-
     def add(self, socket: Context) -> bool:
         """Register an authenticated socket; False when its user has ``limit`` open already."""
-        sockets = self._by_user.setdefault(self._key(socket), set())
+        assert socket.viewer is not None
+        if "socket_key" in socket.extra:
+            return True
+        key = (socket.viewer.home_tenant_id, socket.viewer.id)
+        sockets = self._by_user.setdefault(key, set())
         if len(sockets) >= self.limit:
             return False
         sockets.add(socket)
+        socket.extra["socket_key"] = key
         return True
 
     def remove(self, socket: Context) -> None:
-        key = self._key(socket)
-        sockets = self._by_user.get(key)
+        key = socket.extra.pop("socket_key", None)
+        sockets = self._by_user.get(key) if key is not None else None
         if sockets is not None:
             sockets.discard(socket)
             if not sockets:
                 del self._by_user[key]
+
+    def all(self) -> list[Context]:
+        return [socket for sockets in self._by_user.values() for socket in sockets]
 
     @property
     def total(self) -> int:
@@ -101,7 +107,10 @@ async def answer_or_context(
     problem = request_problem({"query": query, "variables": variables, "operationName": operation_name})
     if problem:
         return refusal(400, problem)
-    kind = operation_type(query, operation_name, limits_for(socket.resolution.tenant).max_tokens)
+    try:
+        kind = await operation_type(query, operation_name, limits_for(socket.resolution.tenant).max_tokens)
+    except LmsError as exc:
+        return refusal(400, exc.message, exc.code)
     if kind != OperationType.SUBSCRIPTION:
         call = OperationCall(
             resolution=socket.resolution,
@@ -126,6 +135,29 @@ async def answer_or_context(
         return internal(socket.request_id)
 
 
+def _payload_problem(payload: Any) -> str | None:
+    if not isinstance(payload, dict):
+        return "the payload must be a JSON object"
+    if not isinstance(payload.get("query"), str):
+        return "the payload must carry a 'query' string"
+    for name, kind in (("variables", dict), ("operationName", str), ("extensions", dict)):
+        if payload.get(name) is not None and not isinstance(payload[name], kind):
+            return f"'{name}' has the wrong type"
+    return None
+
+
+def _message_problem(message: Any, operation_types: tuple[str, ...]) -> str | None:
+    """Why a client message cannot be handled (strawberry assumes its shape)."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "messages must be JSON objects with a 'type'"
+    kind = message["type"]
+    if kind in (*operation_types, "complete", "stop") and not (isinstance(message.get("id"), str) and message["id"]):
+        return "the message's 'id' must be a non-empty string"
+    if kind in operation_types:
+        return _payload_problem(message.get("payload"))
+    return None
+
+
 def _close_code(error: ResolutionError) -> int:
     return EXPIRED_CLOSE_CODE if isinstance(error, TokenExpired) else REVOKED_CLOSE_CODE
 
@@ -146,6 +178,13 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def close_revoked(self, reason: str, code: int = REVOKED_CLOSE_CODE) -> None:
         with contextlib.suppress(Exception):
             await self.websocket.close(code=code, reason=reason[:120])
+
+    async def handle_message(self, message: Any) -> None:
+        problem = _message_problem(message, ("subscribe",))
+        if problem:
+            await self.handle_invalid_message(problem)
+            return
+        await super().handle_message(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         try:
@@ -219,6 +258,22 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
             await self.send_message({"type": "connection_error", "payload": payload})
         with contextlib.suppress(Exception):
             await self.websocket.close(code=code, reason=reason[:120])
+
+    async def handle_message(self, message: Any) -> None:
+        problem = _message_problem(message, ("start",))
+        if problem:
+            operation_id = message.get("id") if isinstance(message, dict) else None
+            if isinstance(operation_id, str) and operation_id:
+                await self.send_message(
+                    cast(Any, {"type": "error", "id": operation_id, "payload": {"message": problem}})
+                )
+            else:
+                await self.close_revoked(problem, INVALID_MESSAGE_CLOSE_CODE)
+            return
+        if message["type"] == "connection_init" and self.connection_acknowledged:
+            await self.close_revoked("too many initialisation requests", TOO_MANY_INITS_CLOSE_CODE)
+            return
+        await super().handle_message(message)
 
     async def handle_async_results(
         self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None

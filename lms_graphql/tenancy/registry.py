@@ -57,6 +57,11 @@ class TenantRegistry:
         self._found.pop(slug, None)
         self._missing.pop(slug, None)
 
+    def clear(self) -> None:
+        """Forget every tenant here: after changes may have been missed."""
+        self._found.clear()
+        self._missing.clear()
+
     async def changed(self, slug: str) -> None:
         """A tenant was created or changed by this process: forget it here and tell the others."""
         self.invalidate(slug)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lms_graphql import audit
 from lms_graphql.context import Services, Viewer
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
-from lms_graphql.events import channels
+from lms_graphql.kit.db import note_revoked
 from lms_graphql.tenancy.config import TenantConfig, validate_name, validate_plan, validate_slug
 from lms_graphql.tenancy.repository import TenantRepository
 
@@ -67,9 +67,7 @@ async def set_tenant_active_as_operator(
             raise not_found("tenant not found")
         action = "tenant.activate" if active else "tenant.deactivate"
         await audit.record(session, tenant_id, viewer, action, {"slug": tenant.slug})
+        if not active:  # once committed, its open websockets, in every process, close
+            note_revoked(session, None)
     await services.registry.changed(tenant.slug)
-    if not active:  # its open websockets, in every process, close now
-        await services.bus.publish(
-            channels.REVOCATIONS, channels.revocation_message(tenant_id, None, "tenant deactivated")
-        )
     return tenant
