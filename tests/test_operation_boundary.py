@@ -274,3 +274,12 @@ async def test_a_failed_statement_outside_a_savepoint_cannot_commit(db: Database
     # SQLAlchemy still thinks the transaction is fine; PostgreSQL would answer COMMIT with ROLLBACK.
     with pytest.raises(CommitFailed):
         await tx.commit()
+
+
+async def test_live_feed_reads_have_a_statement_timeout(app: Any, make_tenant: TenantFactory) -> None:
+    from sqlalchemy import text
+
+    tenant = await make_tenant()
+    live_db: Database = app.state.services.live._db
+    async with live_db.tenant_transaction(tenant.id) as session:
+        assert (await session.execute(text("SHOW statement_timeout"))).scalar() == "2s"
