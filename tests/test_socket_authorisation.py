@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -272,3 +273,27 @@ async def test_the_per_user_socket_limit_is_not_leaked(
         async with socket(server, token, TRANSPORT_WS) as ws:
             (answer, _) = await ws.ask("{ me { role } }")
             assert answer["payload"]["data"] == {"me": {"role": "STUDENT"}}
+
+
+@pytest.mark.parametrize("bus", ["postgres", "redis"])
+async def test_a_revocation_closes_sockets_in_every_process(
+    env_for_cli: dict[str, str], make_tenant: TenantFactory, make_user: PersonFactory, bus: str
+) -> None:
+    url = "postgres" if bus == "postgres" else os.environ.get("LMS_TEST_REDIS_URL")
+    if url is None:
+        pytest.skip("LMS_TEST_REDIS_URL is not set: no Redis to share between processes")
+    tenant = await make_tenant()
+    victim, boss = await make_user(tenant, "admin"), await make_user(tenant, "admin")
+    with live_server(env_for_cli, url) as socket_side, live_server(env_for_cli, url) as admin_side:
+        token = await socket_side.login(tenant.slug, victim.email, PASSWORD)
+        boss_token = await admin_side.login(tenant.slug, boss.email, PASSWORD)
+        async with socket(socket_side, token, TRANSPORT_WS) as ws:
+            await post(
+                admin_side,
+                boss_token,
+                "mutation($id: ID!) { updateUser(id: $id, input: {isActive: false}) { id } }",
+                {"id": str(victim.id)},
+            )
+            code, _, seconds = await ws.closed(within=3)
+            assert code == 4403
+            assert seconds < 1.0
