@@ -15,8 +15,8 @@ import psutil
 import websockets
 
 from bench.harness import Server, bench_database, percentile, raise_file_limit, run_server
+from lms_graphql.auth.viewer import Viewer
 from lms_graphql.config import DEFAULT_APP_ROLE
-from lms_graphql.context import Viewer
 from lms_graphql.courses.service import create_course, create_lesson, create_module, publish_course
 from lms_graphql.enrollments.service import enroll
 from lms_graphql.kit.db import Database, derive_app_password, normalize_url

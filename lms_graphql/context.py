@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import strawberry
 from graphql import FragmentDefinitionNode, OperationDefinitionNode
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from lms_graphql.auth.permissions import Permission, permissions_of
+from lms_graphql.auth.permissions import Permission
 from lms_graphql.auth.tokens import TokenService
+from lms_graphql.auth.viewer import Viewer
 from lms_graphql.config import Settings
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.kit.db import Database
@@ -50,32 +51,6 @@ class Services:
     sockets: OpenSockets
     limiter: Limiter
     gates: TenantGates
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """The authenticated user as the database says now (not as the token said)."""
-
-    user: Any  # the user's row as loaded for this operation (UserRepository.viewer_row)
-    # Set when a platform operator acts in a tenant other than its own.
-    home_tenant_id: uuid.UUID
-    cross_tenant: bool = False
-
-    @property
-    def id(self) -> uuid.UUID:
-        user_id: uuid.UUID = self.user.id
-        return user_id
-
-    @property
-    def role(self) -> str:
-        return str(self.user.role)
-
-    @property
-    def permissions(self) -> frozenset[Permission]:
-        return permissions_of(self.user.role)
-
-    def can(self, permission: Permission) -> bool:
-        return permission in self.permissions
 
 
 @dataclass(frozen=True)
@@ -144,3 +119,7 @@ class Context:
         """A mutation's work: all or nothing (a savepoint). The operation boundary audits it."""
         async with self.tx.use() as session, session.begin_nested():
             yield session
+
+
+Info = strawberry.Info[Context, None]
+"""What every resolver's ``info`` is."""

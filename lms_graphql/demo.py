@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
 from lms_graphql.assessments.service import NewAssessment, create_assessment, grade, submit
-from lms_graphql.context import Viewer
+from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses.service import create_course, publish_course
 from lms_graphql.enrollments.service import enroll, update_progress
 from lms_graphql.kit.db import Database

@@ -24,13 +24,13 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from lms_graphql.auth.viewer import load_viewer
 from lms_graphql.context import Context, Services
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.http_surface import parse_body
 from lms_graphql.kit.graphql import operation_type
 from lms_graphql.kit.transaction import PerUseTransactions
 from lms_graphql.limits.plans import limits_for
+from lms_graphql.operations.authorise import load_viewer
 from lms_graphql.operations.idempotency import KEY_FORMAT
 from lms_graphql.operations.input_checks import request_problem
 from lms_graphql.operations.outcome import Outcome, refusal

@@ -14,7 +14,7 @@ from strawberry.types.execution import ExecutionContext
 from lms_graphql import __version__
 from lms_graphql.analytics.graphql import AnalyticsQueries
 from lms_graphql.assessments.graphql import AssessmentMutations, AssessmentQueries
-from lms_graphql.audit_graphql import AuditQueries
+from lms_graphql.audit.graphql import AuditQueries
 from lms_graphql.auth.graphql import AuthMutations
 from lms_graphql.courses.graphql import CourseMutations, CourseQueries
 from lms_graphql.dashboard.graphql import DashboardQueries

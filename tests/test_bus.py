@@ -173,7 +173,7 @@ async def test_sweep_publishes_leftovers_and_prunes(
 async def test_a_feed_replays_what_it_missed_when_the_bus_says_resync(
     db: Database, make_tenant: TenantFactory, make_user: PersonFactory
 ) -> None:
-    from lms_graphql.context import Viewer
+    from lms_graphql.auth.viewer import Viewer
     from lms_graphql.events.live import LiveFeeds
     from lms_graphql.users.repository import UserRepository
 

@@ -9,8 +9,8 @@ import httpx
 import psycopg
 from argon2 import PasswordHasher
 
-from lms_graphql.auth.service import LOGIN_FAILED
 from lms_graphql.kit.graphql import coded_errors
+from lms_graphql.users.sign_in import LOGIN_FAILED
 from tests.conftest import LOGIN, PASSWORD, PersonFactory, TenantFactory, gql, login
 
 CREATE_USER = """

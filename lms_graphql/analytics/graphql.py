@@ -6,13 +6,11 @@ import strawberry
 
 from lms_graphql.analytics.repository import AnalyticsRepository
 from lms_graphql.auth.permissions import Permission
-from lms_graphql.context import Context
+from lms_graphql.context import Info
 from lms_graphql.courses import access
 from lms_graphql.courses.graphql import visible_course
 from lms_graphql.courses.types import Lesson, lessons_for
 from lms_graphql.errors import ErrorCode, LmsError
-
-Info = strawberry.Info[Context, None]
 
 
 @strawberry.type

@@ -6,24 +6,20 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Row, Table, and_, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql.enrollments.repository import ACTIVE_STATUSES
+from lms_graphql.kit.repository import TenantScopedRepository
 from lms_graphql.models.tables import ASSESSMENTS, COURSES, ENROLLMENTS, LESSONS, MODULES, PROGRESS, SUBMISSIONS, USERS
 
 
-class AnalyticsRepository:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
+class AnalyticsRepository(TenantScopedRepository):
     async def course_enrollments(self, course_id: uuid.UUID) -> Row[Any]:
         statement = select(
             func.count().label("enrolled"),
             func.count().filter(ENROLLMENTS.c.status == "completed").label("completed"),
             func.coalesce(func.avg(ENROLLMENTS.c.progress_pct), 0).label("average_progress"),
         ).where(
-            ENROLLMENTS.c.tenant_id == self.tenant_id,
+            self.in_tenant(ENROLLMENTS),
             ENROLLMENTS.c.course_id == course_id,
             ENROLLMENTS.c.status.in_(ACTIVE_STATUSES),
         )
@@ -43,7 +39,7 @@ class AnalyticsRepository:
                 ),
             )
             .where(
-                SUBMISSIONS.c.tenant_id == self.tenant_id,
+                self.in_tenant(SUBMISSIONS),
                 ASSESSMENTS.c.course_id == course_id,
                 SUBMISSIONS.c.status == "graded",
             )
@@ -77,19 +73,14 @@ class AnalyticsRepository:
         statement = (
             select(LESSONS, completed.label("completed_count"))
             .join(MODULES, and_(MODULES.c.tenant_id == LESSONS.c.tenant_id, MODULES.c.id == LESSONS.c.module_id))
-            .where(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.course_id == course_id)
+            .where(self.in_tenant(LESSONS), LESSONS.c.course_id == course_id)
             .order_by(MODULES.c.position, MODULES.c.created_at, LESSONS.c.position, LESSONS.c.created_at)
         )
         return list((await self.session.execute(statement)).all())
 
     async def tenant_overview(self) -> Row[Any]:
         def count(table: Table, *conditions: Any) -> Any:
-            return (
-                select(func.count())
-                .select_from(table)
-                .where(table.c.tenant_id == self.tenant_id, *conditions)
-                .scalar_subquery()
-            )
+            return select(func.count()).select_from(table).where(self.in_tenant(table), *conditions).scalar_subquery()
 
         statement = select(
             count(USERS, USERS.c.is_active).label("users"),

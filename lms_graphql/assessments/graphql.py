@@ -17,13 +17,12 @@ from lms_graphql.assessments.types import (
     Submission,
 )
 from lms_graphql.auth.permissions import Permission
-from lms_graphql.certificates.repository import CertificateRepository
-from lms_graphql.context import Context
+from lms_graphql.context import Info
 from lms_graphql.courses import access
+from lms_graphql.enrollments.certificate_repository import CertificateRepository
 from lms_graphql.errors import ErrorCode, LmsError, not_found
 from lms_graphql.kit.graphql import require_id
 
-Info = strawberry.Info[Context, None]
 MAX_CODE = 64
 
 

@@ -7,25 +7,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
+from lms_graphql.kit.repository import TenantScopedRepository
 from lms_graphql.models.tables import ASSESSMENTS, SUBMISSIONS
 
 
-class AssessmentRepository:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
+class AssessmentRepository(TenantScopedRepository):
     async def by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
-        statement = select(ASSESSMENTS).where(ASSESSMENTS.c.tenant_id == self.tenant_id, ASSESSMENTS.c.id.in_(ids))
+        statement = select(ASSESSMENTS).where(self.in_tenant(ASSESSMENTS), ASSESSMENTS.c.id.in_(ids))
         return list((await self.session.execute(statement)).all())
 
     async def of_courses(self, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
         statement = (
             select(ASSESSMENTS)
-            .where(ASSESSMENTS.c.tenant_id == self.tenant_id, ASSESSMENTS.c.course_id.in_(course_ids))
+            .where(self.in_tenant(ASSESSMENTS), ASSESSMENTS.c.course_id.in_(course_ids))
             .order_by(ASSESSMENTS.c.course_id, ASSESSMENTS.c.due_at.asc().nulls_last(), ASSESSMENTS.c.created_at)
         )
         return list((await self.session.execute(statement)).all())
@@ -35,7 +31,7 @@ class AssessmentRepository:
         statement = (
             select(SUBMISSIONS)
             .where(
-                SUBMISSIONS.c.tenant_id == self.tenant_id,
+                self.in_tenant(SUBMISSIONS),
                 SUBMISSIONS.c.user_id == user_id,
                 SUBMISSIONS.c.assessment_id.in_(assessment_ids),
                 SUBMISSIONS.c.status != "in_progress",
@@ -46,7 +42,7 @@ class AssessmentRepository:
 
     async def submission(self, submission_id: uuid.UUID) -> Row[Any] | None:
         statement = select(SUBMISSIONS).where(
-            SUBMISSIONS.c.tenant_id == self.tenant_id,
+            self.in_tenant(SUBMISSIONS),
             SUBMISSIONS.c.id == submission_id,
             SUBMISSIONS.c.status != "in_progress",
         )
@@ -60,7 +56,7 @@ class AssessmentRepository:
         statement = (
             select(models.Submission)
             .where(
-                models.Submission.tenant_id == self.tenant_id,
+                self.in_tenant(models.Submission),
                 models.Submission.user_id == user_id,
                 models.Submission.assessment_id == assessment_id,
             )
@@ -71,7 +67,7 @@ class AssessmentRepository:
     async def lock_submission(self, submission_id: uuid.UUID) -> models.Submission | None:
         statement = (
             select(models.Submission)
-            .where(models.Submission.tenant_id == self.tenant_id, models.Submission.id == submission_id)
+            .where(self.in_tenant(models.Submission), models.Submission.id == submission_id)
             .with_for_update()
         )
         return (await self.session.execute(statement)).scalar_one_or_none()

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lms_graphql import models
 from lms_graphql.assessments import questions as question_model
 from lms_graphql.assessments.repository import AssessmentRepository
-from lms_graphql.certificates.service import issue_if_complete
-from lms_graphql.context import Viewer
+from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses import access, validation
 from lms_graphql.courses.repository import CourseRepository
+from lms_graphql.enrollments.certificates import issue_if_complete
 from lms_graphql.enrollments.repository import EnrollmentRepository
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.events.publish import Notice, record_event

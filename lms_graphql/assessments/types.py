@@ -11,12 +11,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from lms_graphql.assessments.questions import without_answer_keys
-from lms_graphql.context import Context
+from lms_graphql.context import Info
 from lms_graphql.courses import access
 from lms_graphql.courses.types import Course
 from lms_graphql.users.graphql import User
-
-Info = strawberry.Info[Context, None]
 
 
 @strawberry.enum(

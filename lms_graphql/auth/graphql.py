@@ -4,9 +4,9 @@ from datetime import datetime
 
 import strawberry
 
-from lms_graphql.auth import service
-from lms_graphql.context import Context
+from lms_graphql.context import Context, Info
 from lms_graphql.errors import ErrorCode, LmsError
+from lms_graphql.users import sign_in as service
 from lms_graphql.users.graphql import User
 
 # Sign-in attempts per client address, and per account from one address (15 minutes): a
@@ -48,7 +48,7 @@ class AuthPayload:
 @strawberry.type
 class AuthMutations:
     @strawberry.mutation(description="Sign in to the request's tenant. The token is valid for 8 hours.")
-    async def login(self, info: strawberry.Info[Context, None], email: str, password: str) -> AuthPayload:
+    async def login(self, info: Info, email: str, password: str) -> AuthPayload:
         ctx = info.context
         await throttle_login(ctx, email)
         async with ctx.write() as session:
@@ -56,9 +56,7 @@ class AuthMutations:
         return AuthPayload.from_issued(issued)
 
     @strawberry.mutation(description="Tokens issued before the change stop working; a new one is returned.")
-    async def change_password(
-        self, info: strawberry.Info[Context, None], current_password: str, new_password: str
-    ) -> AuthPayload:
+    async def change_password(self, info: Info, current_password: str, new_password: str) -> AuthPayload:
         ctx = info.context
         viewer = ctx.require_viewer()
         async with ctx.write() as session:

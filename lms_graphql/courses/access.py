@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from lms_graphql.auth.permissions import Permission
-from lms_graphql.context import Viewer
+from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses.repository import CourseFilter
 from lms_graphql.errors import ErrorCode, LmsError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from lms_graphql.auth.permissions import Permission
-from lms_graphql.context import Context
+from lms_graphql.context import Context, Info
 from lms_graphql.courses import access, service
 from lms_graphql.courses.repository import CourseRepository
 from lms_graphql.courses.types import ContentType, Course, CourseConnection, CourseStatus, Lesson, Module, lessons_for
@@ -13,7 +13,6 @@ from lms_graphql.errors import bad_input, not_found
 from lms_graphql.kit.graphql import require_id
 from lms_graphql.kit.pagination import decode_cursor, page_size
 
-Info = strawberry.Info[Context, None]
 MAX_SEARCH = 200
 
 

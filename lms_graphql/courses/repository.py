@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select, true, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Numeric, Row, Table, and_, case, cast, func, or_, select, true, tuple_, update
 
 from lms_graphql import models
 from lms_graphql.kit.pagination import Keyset
-from lms_graphql.models.tables import COURSES, LESSONS, MODULES
+from lms_graphql.kit.repository import TenantScopedRepository
+from lms_graphql.models.tables import COURSES, ENROLLMENTS, LESSONS, MODULES, PROGRESS
 
 
 @dataclass(frozen=True)
@@ -30,19 +30,15 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-class CourseRepository:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
+class CourseRepository(TenantScopedRepository):
     # --- reads -----------------------------------------------------------------------
 
     async def by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
-        statement = select(COURSES).where(COURSES.c.tenant_id == self.tenant_id, COURSES.c.id.in_(ids))
+        statement = select(COURSES).where(self.in_tenant(COURSES), COURSES.c.id.in_(ids))
         return list((await self.session.execute(statement)).all())
 
     def _where(self, course_filter: CourseFilter) -> list[ColumnElement[bool]]:
-        clauses: list[ColumnElement[bool]] = [COURSES.c.tenant_id == self.tenant_id]
+        clauses: list[ColumnElement[bool]] = [self.in_tenant(COURSES)]
         if not course_filter.see_all:
             published = COURSES.c.status == "published"
             if course_filter.own_instructor_id is not None:
@@ -81,38 +77,38 @@ class CourseRepository:
     async def modules_of(self, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
         statement = (
             select(MODULES)
-            .where(MODULES.c.tenant_id == self.tenant_id, MODULES.c.course_id.in_(course_ids))
+            .where(self.in_tenant(MODULES), MODULES.c.course_id.in_(course_ids))
             .order_by(MODULES.c.course_id, MODULES.c.position, MODULES.c.created_at)
         )
         return list((await self.session.execute(statement)).all())
 
     async def modules_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
-        statement = select(MODULES).where(MODULES.c.tenant_id == self.tenant_id, MODULES.c.id.in_(ids))
+        statement = select(MODULES).where(self.in_tenant(MODULES), MODULES.c.id.in_(ids))
         return list((await self.session.execute(statement)).all())
 
     async def lessons_of(self, module_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
         statement = (
             select(LESSONS)
-            .where(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.module_id.in_(module_ids))
+            .where(self.in_tenant(LESSONS), LESSONS.c.module_id.in_(module_ids))
             .order_by(LESSONS.c.module_id, LESSONS.c.position, LESSONS.c.created_at)
         )
         return list((await self.session.execute(statement)).all())
 
     async def lessons_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
-        statement = select(LESSONS).where(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.id.in_(ids))
+        statement = select(LESSONS).where(self.in_tenant(LESSONS), LESSONS.c.id.in_(ids))
         return list((await self.session.execute(statement)).all())
 
     async def content_counts(self, course_id: uuid.UUID) -> tuple[int, int]:
         modules = (
             select(func.count())
             .select_from(MODULES)
-            .where(MODULES.c.tenant_id == self.tenant_id, MODULES.c.course_id == course_id)
+            .where(self.in_tenant(MODULES), MODULES.c.course_id == course_id)
             .scalar_subquery()
         )
         lessons = (
             select(func.count())
             .select_from(LESSONS)
-            .where(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.course_id == course_id)
+            .where(self.in_tenant(LESSONS), LESSONS.c.course_id == course_id)
             .scalar_subquery()
         )
         row = (await self.session.execute(select(modules, lessons))).one()
@@ -123,9 +119,7 @@ class CourseRepository:
     async def lock(self, course_id: uuid.UUID) -> models.Course | None:
         """The course row, locked: content edits and enrollments of one course serialise on it."""
         statement = (
-            select(models.Course)
-            .where(models.Course.tenant_id == self.tenant_id, models.Course.id == course_id)
-            .with_for_update()
+            select(models.Course).where(self.in_tenant(models.Course), models.Course.id == course_id).with_for_update()
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
@@ -133,12 +127,38 @@ class CourseRepository:
         return await self.session.get(models.Module, (self.tenant_id, module_id))
 
     async def module_position(self, course_id: uuid.UUID, position: int | None) -> int:
-        scope = and_(MODULES.c.tenant_id == self.tenant_id, MODULES.c.course_id == course_id)
+        scope = and_(self.in_tenant(MODULES), MODULES.c.course_id == course_id)
         return await self._place(MODULES, scope, position)
 
     async def lesson_position(self, module_id: uuid.UUID, position: int | None) -> int:
-        scope = and_(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.module_id == module_id)
+        scope = and_(self.in_tenant(LESSONS), LESSONS.c.module_id == module_id)
         return await self._place(LESSONS, scope, position)
+
+    async def recompute_enrolled_percents(self, course_id: uuid.UUID) -> None:
+        """After the course's lesson count changed: every enrollment's percent, in one statement."""
+        total = (
+            select(func.count())
+            .select_from(LESSONS)
+            .where(self.in_tenant(LESSONS), LESSONS.c.course_id == course_id)
+            .scalar_subquery()
+        )
+        completed = (
+            select(func.count())
+            .select_from(PROGRESS)
+            .where(
+                PROGRESS.c.tenant_id == ENROLLMENTS.c.tenant_id,
+                PROGRESS.c.user_id == ENROLLMENTS.c.user_id,
+                PROGRESS.c.course_id == ENROLLMENTS.c.course_id,
+                PROGRESS.c.status == "completed",
+            )
+            .scalar_subquery()
+        )
+        percent = case((total == 0, 0), else_=func.round(cast(completed, Numeric) * 100 / total, 2))
+        await self.session.execute(
+            update(ENROLLMENTS)
+            .where(self.in_tenant(ENROLLMENTS), ENROLLMENTS.c.course_id == course_id)
+            .values(progress_pct=percent, updated_at=func.now())
+        )
 
     async def _place(self, target: Table, scope: ColumnElement[bool], position: int | None) -> int:
         """Appended after the last sibling, or at ``position`` with the later ones shifted."""

@@ -11,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
 from lms_graphql.auth.permissions import Permission
-from lms_graphql.context import Viewer
+from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses import access, validation
 from lms_graphql.courses.repository import CourseRepository
-from lms_graphql.enrollments.repository import EnrollmentRepository
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.events.publish import Notice, record_event
 from lms_graphql.kit.repository import insert_or_conflict
@@ -207,5 +206,5 @@ async def create_lesson(
     session.add(lesson)
     await session.flush()
     # A new lesson changes every enrolled student's course percent.
-    await EnrollmentRepository(session, tenant.id).recompute_course_percents(course.id)
+    await repo.recompute_enrolled_percents(course.id)
     return lesson

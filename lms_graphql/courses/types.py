@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from lms_graphql.context import Context
+from lms_graphql.context import Context, Info
 from lms_graphql.courses import access
 from lms_graphql.courses.repository import CourseFilter, CourseRepository
 from lms_graphql.kit.lookahead import awaited_later
@@ -20,8 +20,6 @@ from lms_graphql.users.graphql import User
 if TYPE_CHECKING:
     from lms_graphql.assessments.types import Assessment
     from lms_graphql.enrollments.types import LessonProgress
-
-Info = strawberry.Info[Context, None]
 
 
 @strawberry.enum

@@ -16,13 +16,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from lms_graphql.assessments.types import Assessment, Certificate
-from lms_graphql.context import Context
+from lms_graphql.context import Context, Info
 from lms_graphql.courses.types import Course, Lesson
 from lms_graphql.dashboard.priming import course_trees, prime_enrolled
 from lms_graphql.dashboard.repository import DashboardRepository, EnrolledParts
 from lms_graphql.kit.lookahead import Lookahead
-
-Info = strawberry.Info[Context, None]
 
 
 @strawberry.type

@@ -30,10 +30,10 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import FromClause
 
 from lms_graphql.enrollments.repository import ACTIVE_STATUSES
+from lms_graphql.kit.repository import TenantScopedRepository
 from lms_graphql.models.tables import (
     ASSESSMENTS,
     CERTIFICATES,
@@ -227,11 +227,7 @@ RECENT_ACTIVITY = (
 )
 
 
-class DashboardRepository:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
+class DashboardRepository(TenantScopedRepository):
     async def _joined(self, statement: Select[Any], user_id: uuid.UUID, **params: Any) -> Joined:
         return Joined(
             await self.session.execute(statement, {"tenant_id": self.tenant_id, "user_id": user_id, **params})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from lms_graphql.auth.permissions import Permission
-from lms_graphql.context import Context
+from lms_graphql.context import Info
 from lms_graphql.courses import access
 from lms_graphql.courses.graphql import visible_course
 from lms_graphql.enrollments import service
@@ -13,8 +13,6 @@ from lms_graphql.enrollments.repository import EnrollmentRepository
 from lms_graphql.enrollments.types import Enrollment, LessonProgress
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.kit.graphql import require_id
-
-Info = strawberry.Info[Context, None]
 
 
 @strawberry.type

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, Row, case, cast, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, func, select
 
 from lms_graphql import models
+from lms_graphql.kit.repository import TenantScopedRepository
 from lms_graphql.models.tables import ENROLLMENTS, LESSONS, PROGRESS
 
 # Enrollments that hold a seat and count in statistics.
@@ -24,15 +24,9 @@ def course_percent(completed: int, total: int) -> Decimal:
     return (Decimal(100 * completed) / Decimal(total)).quantize(Decimal("0.01"))
 
 
-class EnrollmentRepository:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
+class EnrollmentRepository(TenantScopedRepository):
     async def of_user(self, user_id: uuid.UUID, *, active_only: bool = False) -> list[Row[Any]]:
-        statement = select(ENROLLMENTS).where(
-            ENROLLMENTS.c.tenant_id == self.tenant_id, ENROLLMENTS.c.user_id == user_id
-        )
+        statement = select(ENROLLMENTS).where(self.in_tenant(ENROLLMENTS), ENROLLMENTS.c.user_id == user_id)
         if active_only:
             statement = statement.where(ENROLLMENTS.c.status.in_(ACTIVE_STATUSES))
         statement = statement.order_by(ENROLLMENTS.c.enrolled_at.desc(), ENROLLMENTS.c.id)
@@ -41,7 +35,7 @@ class EnrollmentRepository:
     async def of_course(self, course_id: uuid.UUID) -> list[Row[Any]]:
         statement = (
             select(ENROLLMENTS)
-            .where(ENROLLMENTS.c.tenant_id == self.tenant_id, ENROLLMENTS.c.course_id == course_id)
+            .where(self.in_tenant(ENROLLMENTS), ENROLLMENTS.c.course_id == course_id)
             .order_by(ENROLLMENTS.c.enrolled_at, ENROLLMENTS.c.id)
         )
         return list((await self.session.execute(statement)).all())
@@ -55,7 +49,7 @@ class EnrollmentRepository:
                 func.count().filter(ENROLLMENTS.c.status == "completed").label("completed"),
             )
             .where(
-                ENROLLMENTS.c.tenant_id == self.tenant_id,
+                self.in_tenant(ENROLLMENTS),
                 ENROLLMENTS.c.course_id.in_(course_ids),
                 ENROLLMENTS.c.status.in_(ACTIVE_STATUSES),
             )
@@ -65,7 +59,7 @@ class EnrollmentRepository:
 
     async def seats_taken(self, course_id: uuid.UUID) -> int:
         statement = select(func.count()).where(
-            ENROLLMENTS.c.tenant_id == self.tenant_id,
+            self.in_tenant(ENROLLMENTS),
             ENROLLMENTS.c.course_id == course_id,
             ENROLLMENTS.c.status.in_(ACTIVE_STATUSES),
         )
@@ -76,7 +70,7 @@ class EnrollmentRepository:
         statement = (
             select(models.Enrollment)
             .where(
-                models.Enrollment.tenant_id == self.tenant_id,
+                self.in_tenant(models.Enrollment),
                 models.Enrollment.user_id == user_id,
                 models.Enrollment.course_id == course_id,
             )
@@ -86,7 +80,7 @@ class EnrollmentRepository:
 
     async def progress_of(self, user_id: uuid.UUID, lesson_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
         statement = select(PROGRESS).where(
-            PROGRESS.c.tenant_id == self.tenant_id,
+            self.in_tenant(PROGRESS),
             PROGRESS.c.user_id == user_id,
             PROGRESS.c.lesson_id.in_(lesson_ids),
         )
@@ -94,7 +88,7 @@ class EnrollmentRepository:
 
     async def progress_row(self, user_id: uuid.UUID, lesson_id: uuid.UUID) -> models.LessonProgress | None:
         statement = select(models.LessonProgress).where(
-            models.LessonProgress.tenant_id == self.tenant_id,
+            self.in_tenant(models.LessonProgress),
             models.LessonProgress.user_id == user_id,
             models.LessonProgress.lesson_id == lesson_id,
         )
@@ -106,7 +100,7 @@ class EnrollmentRepository:
             select(func.count())
             .select_from(PROGRESS)
             .where(
-                PROGRESS.c.tenant_id == self.tenant_id,
+                self.in_tenant(PROGRESS),
                 PROGRESS.c.user_id == user_id,
                 PROGRESS.c.course_id == course_id,
                 PROGRESS.c.status == "completed",
@@ -116,41 +110,15 @@ class EnrollmentRepository:
         total = (
             select(func.count())
             .select_from(LESSONS)
-            .where(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.course_id == course_id)
+            .where(self.in_tenant(LESSONS), LESSONS.c.course_id == course_id)
             .scalar_subquery()
         )
         row = (await self.session.execute(select(completed, total))).one()
         return int(row[0]), int(row[1])
 
-    async def recompute_course_percents(self, course_id: uuid.UUID) -> None:
-        """After the course's lesson count changed: every enrollment's percent, in one statement."""
-        total = (
-            select(func.count())
-            .select_from(LESSONS)
-            .where(LESSONS.c.tenant_id == self.tenant_id, LESSONS.c.course_id == course_id)
-            .scalar_subquery()
-        )
-        completed = (
-            select(func.count())
-            .select_from(PROGRESS)
-            .where(
-                PROGRESS.c.tenant_id == ENROLLMENTS.c.tenant_id,
-                PROGRESS.c.user_id == ENROLLMENTS.c.user_id,
-                PROGRESS.c.course_id == ENROLLMENTS.c.course_id,
-                PROGRESS.c.status == "completed",
-            )
-            .scalar_subquery()
-        )
-        percent = case((total == 0, 0), else_=func.round(cast(completed, Numeric) * 100 / total, 2))
-        await self.session.execute(
-            update(ENROLLMENTS)
-            .where(ENROLLMENTS.c.tenant_id == self.tenant_id, ENROLLMENTS.c.course_id == course_id)
-            .values(progress_pct=percent, updated_at=func.now())
-        )
-
     async def of_user_in(self, user_id: uuid.UUID, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
         statement = select(ENROLLMENTS).where(
-            ENROLLMENTS.c.tenant_id == self.tenant_id,
+            self.in_tenant(ENROLLMENTS),
             ENROLLMENTS.c.user_id == user_id,
             ENROLLMENTS.c.course_id.in_(course_ids),
         )

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
-from lms_graphql.certificates.service import issue_if_complete
-from lms_graphql.context import Viewer
+from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses import access
 from lms_graphql.courses.repository import CourseRepository
+from lms_graphql.enrollments.certificates import issue_if_complete
 from lms_graphql.enrollments.repository import EnrollmentRepository, course_percent
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, conflict, not_found
 from lms_graphql.events.publish import Notice, record_event

@@ -9,11 +9,9 @@ from typing import Any
 
 import strawberry
 
-from lms_graphql.context import Context
+from lms_graphql.context import Info
 from lms_graphql.courses.types import Course, Lesson, lessons_for
 from lms_graphql.users.graphql import User
-
-Info = strawberry.Info[Context, None]
 
 
 @strawberry.enum

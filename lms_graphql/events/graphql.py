@@ -10,7 +10,8 @@ from typing import Any
 import strawberry
 
 from lms_graphql.auth.permissions import Permission
-from lms_graphql.context import Context, Viewer
+from lms_graphql.auth.viewer import Viewer
+from lms_graphql.context import Context, Info
 from lms_graphql.courses import access
 from lms_graphql.courses.repository import CourseRepository
 from lms_graphql.enrollments.types import ProgressStatus
@@ -18,8 +19,6 @@ from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.events.shared import Executions, SharedPayloads
 from lms_graphql.kit.graphql import parse_id, require_id
 from lms_graphql.notifications.graphql import Notification
-
-Info = strawberry.Info[Context, None]
 
 
 @strawberry.type

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lms_graphql.auth.permissions import Permission, permissions_of
-from lms_graphql.context import Viewer
+from lms_graphql.auth.viewer import Viewer
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.events import channels
 from lms_graphql.events.batch import FeedBatches

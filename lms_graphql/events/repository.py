@@ -8,21 +8,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, delete, func, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from lms_graphql.kit.repository import TenantScopedRepository
 from lms_graphql.models.tables import COURSES, EVENTS, NOTIFICATIONS, USERS
 
 
-class OutboxRepository:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
+class OutboxRepository(TenantScopedRepository):
     async def unpublished(self, limit: int) -> list[Row[Any]]:
         """Committed, not yet published events, oldest first; rows another relay holds are skipped."""
         statement = (
             select(EVENTS.c.id, EVENTS.c.event_type, EVENTS.c.user_id, EVENTS.c.course_id)
-            .where(EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.published_at.is_(None))
+            .where(self.in_tenant(EVENTS), EVENTS.c.published_at.is_(None))
             .order_by(EVENTS.c.occurred_at, EVENTS.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -38,22 +34,20 @@ class OutboxRepository:
                 func.count().label("total"),
                 func.array_agg(NOTIFICATIONS.c.user_id)[1:first].label("users"),
             )
-            .where(NOTIFICATIONS.c.tenant_id == self.tenant_id, NOTIFICATIONS.c.event_id.in_(event_ids))
+            .where(self.in_tenant(NOTIFICATIONS), NOTIFICATIONS.c.event_id.in_(event_ids))
             .group_by(NOTIFICATIONS.c.event_id)
         )
         return list((await self.session.execute(statement)).all())
 
     async def mark_published(self, event_ids: Sequence[uuid.UUID]) -> None:
         await self.session.execute(
-            update(EVENTS)
-            .where(EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.id.in_(event_ids))
-            .values(published_at=func.now())
+            update(EVENTS).where(self.in_tenant(EVENTS), EVENTS.c.id.in_(event_ids)).values(published_at=func.now())
         )
 
     async def prune(self, before: datetime) -> int:
         result = await self.session.execute(
             delete(EVENTS).where(
-                EVENTS.c.tenant_id == self.tenant_id,
+                self.in_tenant(EVENTS),
                 EVENTS.c.published_at.is_not(None),
                 EVENTS.c.published_at < before,
             )
@@ -61,20 +55,14 @@ class OutboxRepository:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-class FeedRepository:
+class FeedRepository(TenantScopedRepository):
     """What live subscriptions re-read, each read also re-checking the subscriber."""
-
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
 
     async def notifications(
         self, user_id: uuid.UUID, *, event_id: uuid.UUID | None = None, after: Row[Any] | None = None, limit: int
     ) -> list[Row[Any]]:
         """The user's notifications of one event, or after a position (created_at, id)."""
-        statement = select(NOTIFICATIONS).where(
-            NOTIFICATIONS.c.tenant_id == self.tenant_id, NOTIFICATIONS.c.user_id == user_id
-        )
+        statement = select(NOTIFICATIONS).where(self.in_tenant(NOTIFICATIONS), NOTIFICATIONS.c.user_id == user_id)
         if event_id is not None:
             statement = statement.where(NOTIFICATIONS.c.event_id == event_id)
         if after is not None:
@@ -93,7 +81,7 @@ class FeedRepository:
     ) -> list[Row[Any]]:
         statement = select(EVENTS).where(
             and_(
-                EVENTS.c.tenant_id == self.tenant_id,
+                self.in_tenant(EVENTS),
                 EVENTS.c.course_id == course_id,
                 EVENTS.c.event_type == "lesson.progressed",
             )
@@ -106,40 +94,36 @@ class FeedRepository:
         return list((await self.session.execute(statement)).all())
 
     async def event(self, event_id: uuid.UUID) -> Row[Any] | None:
-        statement = select(EVENTS).where(EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.id == event_id)
+        statement = select(EVENTS).where(self.in_tenant(EVENTS), EVENTS.c.id == event_id)
         result = await self.session.execute(statement)
         return result.one_or_none()
 
 
-class FeedBatchRepository:
+class FeedBatchRepository(TenantScopedRepository):
     """The same reads for many subscribers at once: one statement per batch."""
-
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
 
     async def subscribers(self, user_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
         statement = select(USERS.c.id, USERS.c.is_active, USERS.c.token_version, USERS.c.role).where(
-            USERS.c.tenant_id == self.tenant_id, USERS.c.id.in_(user_ids)
+            self.in_tenant(USERS), USERS.c.id.in_(user_ids)
         )
         rows: list[Any] = list((await self.session.execute(statement)).all())
         return rows
 
     async def instructors(self, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
         statement = select(COURSES.c.id, COURSES.c.instructor_id).where(
-            COURSES.c.tenant_id == self.tenant_id, COURSES.c.id.in_(course_ids)
+            self.in_tenant(COURSES), COURSES.c.id.in_(course_ids)
         )
         rows: list[Any] = list((await self.session.execute(statement)).all())
         return rows
 
     async def events(self, event_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
-        statement = select(EVENTS).where(EVENTS.c.tenant_id == self.tenant_id, EVENTS.c.id.in_(event_ids))
+        statement = select(EVENTS).where(self.in_tenant(EVENTS), EVENTS.c.id.in_(event_ids))
         return list((await self.session.execute(statement)).all())
 
     async def notifications(self, keys: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> list[Row[Any]]:
         """Notifications by (user_id, event_id)."""
         statement = select(NOTIFICATIONS).where(
-            NOTIFICATIONS.c.tenant_id == self.tenant_id,
+            self.in_tenant(NOTIFICATIONS),
             tuple_(NOTIFICATIONS.c.user_id, NOTIFICATIONS.c.event_id).in_(keys),
         )
         return list((await self.session.execute(statement)).all())

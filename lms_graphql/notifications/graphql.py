@@ -6,12 +6,10 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from lms_graphql.context import Context
+from lms_graphql.context import Info
 from lms_graphql.errors import not_found
 from lms_graphql.kit.graphql import require_id
 from lms_graphql.notifications.repository import NotificationRepository
-
-Info = strawberry.Info[Context, None]
 
 
 @strawberry.type

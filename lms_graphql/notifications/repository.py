@@ -7,22 +7,16 @@ from typing import Any
 
 from sqlalchemy import Row, Uuid, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from lms_graphql.kit.repository import TenantScopedRepository
 from lms_graphql.models.tables import NOTIFICATIONS, USERS
 
 LIST_LIMIT = 100
 
 
-class NotificationRepository:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
+class NotificationRepository(TenantScopedRepository):
     async def of_user(self, user_id: uuid.UUID, *, unread_only: bool) -> list[Row[Any]]:
-        statement = select(NOTIFICATIONS).where(
-            NOTIFICATIONS.c.tenant_id == self.tenant_id, NOTIFICATIONS.c.user_id == user_id
-        )
+        statement = select(NOTIFICATIONS).where(self.in_tenant(NOTIFICATIONS), NOTIFICATIONS.c.user_id == user_id)
         if unread_only:
             statement = statement.where(NOTIFICATIONS.c.read_at.is_(None))
         statement = statement.order_by(NOTIFICATIONS.c.created_at.desc(), NOTIFICATIONS.c.id).limit(LIST_LIMIT)
@@ -33,7 +27,7 @@ class NotificationRepository:
         statement = (
             update(NOTIFICATIONS)
             .where(
-                NOTIFICATIONS.c.tenant_id == self.tenant_id,
+                self.in_tenant(NOTIFICATIONS),
                 NOTIFICATIONS.c.user_id == user_id,
                 NOTIFICATIONS.c.id == notification_id,
             )
@@ -89,7 +83,7 @@ class NotificationRepository:
             literal(title),
             literal(body),
             literal(payload, JSONB),
-        ).where(USERS.c.tenant_id == self.tenant_id, USERS.c.role == "student", USERS.c.is_active)
+        ).where(self.in_tenant(USERS), USERS.c.role == "student", USERS.c.is_active)
         statement = (
             insert(NOTIFICATIONS)
             .from_select(["id", "tenant_id", "user_id", "event_id", "event_type", "title", "body", "payload"], students)

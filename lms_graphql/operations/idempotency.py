@@ -11,22 +11,17 @@ import hashlib
 import json
 import re
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import Row, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from lms_graphql.audit.repository import IdempotencyRepository
 from lms_graphql.errors import ErrorCode
 from lms_graphql.kit.transaction import RequestTransaction
-from lms_graphql.models.tables import IDEMPOTENCY_KEYS as KEYS
 from lms_graphql.operations.outcome import Outcome, refusal
 
 KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,255}$")
-RETENTION = timedelta(hours=48)
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -34,42 +29,6 @@ def request_hash(body: dict[str, Any]) -> str:
         {k: body.get(k) for k in ("query", "variables", "operationName")}, sort_keys=True, separators=(",", ":")
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-class IdempotencyRepository:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
-    async def claim(self, user_id: uuid.UUID, key: str, digest: str) -> bool:
-        statement = (
-            insert(KEYS)
-            .values(tenant_id=self.tenant_id, user_id=user_id, key=key, request_hash=digest, state="running")
-            .on_conflict_do_nothing(index_elements=["tenant_id", "user_id", "key"])
-            .returning(KEYS.c.id)
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none() is not None
-
-    async def find(self, user_id: uuid.UUID, key: str) -> Row[Any] | None:
-        statement = select(KEYS).where(KEYS.c.tenant_id == self.tenant_id, KEYS.c.user_id == user_id, KEYS.c.key == key)
-        result = await self.session.execute(statement)
-        return result.one_or_none()
-
-    async def finish(self, user_id: uuid.UUID, key: str, status: int, body: Any) -> None:
-        await self.session.execute(
-            update(KEYS)
-            .where(KEYS.c.tenant_id == self.tenant_id, KEYS.c.user_id == user_id, KEYS.c.key == key)
-            .values(state="done", response_status=status, response_body=body)
-        )
-
-    async def forget(self, user_id: uuid.UUID, key: str) -> None:
-        statement = delete(KEYS).where(KEYS.c.tenant_id == self.tenant_id, KEYS.c.user_id == user_id, KEYS.c.key == key)
-        await self.session.execute(statement)
-
-    async def prune(self) -> None:
-        await self.session.execute(
-            delete(KEYS).where(KEYS.c.tenant_id == self.tenant_id, KEYS.c.created_at < func.now() - RETENTION)
-        )
 
 
 class IdempotentOperation:

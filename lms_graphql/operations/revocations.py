@@ -15,11 +15,11 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
-from lms_graphql.auth.viewer import current_tenant, load_viewer
 from lms_graphql.context import Services
 from lms_graphql.events import channels
 from lms_graphql.events.bus import RESYNC
 from lms_graphql.kit.transaction import PerUseTransactions
+from lms_graphql.operations.authorise import current_tenant, load_viewer
 from lms_graphql.tenancy.resolution import ResolutionError
 
 log = logging.getLogger("lms_graphql.sockets")

@@ -22,14 +22,14 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from lms_graphql.audit import record_mutations
-from lms_graphql.auth.viewer import current_tenant, load_viewer
+from lms_graphql.audit.service import record_mutations
 from lms_graphql.context import Context, Services
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.kit.graphql import coded_errors, timed_out, unavailable
 from lms_graphql.kit.transaction import PerUseTransactions, RequestTransaction
 from lms_graphql.limits.plans import limits_for
+from lms_graphql.operations.authorise import current_tenant, load_viewer
 from lms_graphql.operations.idempotency import IdempotentOperation, request_hash
 from lms_graphql.operations.outcome import Outcome, executed, internal, refusal
 from lms_graphql.operations.outcome import unavailable as unavailable_outcome

@@ -25,12 +25,12 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from lms_graphql.auth.viewer import TokenExpired
 from lms_graphql.context import Context
 from lms_graphql.errors import LmsError
 from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.kit.graphql import coded_errors, operation_type
 from lms_graphql.limits.plans import limits_for
+from lms_graphql.operations.authorise import TokenExpired
 from lms_graphql.operations.input_checks import request_problem
 from lms_graphql.operations.outcome import Outcome, internal, refusal, unavailable
 from lms_graphql.operations.runner import OperationCall, OperationRunner

@@ -4,7 +4,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from lms_graphql.auth.permissions import Permission
-from lms_graphql.context import Context
+from lms_graphql.context import Context, Info
 from lms_graphql.kit.graphql import require_id
 from lms_graphql.tenancy import service
 from lms_graphql.tenancy.config import TenantConfig
@@ -48,18 +48,19 @@ class CreateTenantInput:
 @strawberry.type
 class TenantQueries:
     @strawberry.field(description="The tenant this request resolved to.")
-    def tenant(self, info: strawberry.Info[Context, None]) -> Tenant:
+    def tenant(self, info: Info) -> Tenant:
         return Tenant.from_config(info.context.tenant)
 
 
 @strawberry.type
 class TenantMutations:
     @strawberry.mutation(description="Platform operators register tenants.")
-    async def create_tenant(self, info: strawberry.Info[Context, None], input: CreateTenantInput) -> Tenant:
+    async def create_tenant(self, info: Info, input: CreateTenantInput) -> Tenant:
         ctx = info.context
         viewer = ctx.require(Permission.TENANT_MANAGE)
         tenant = await service.create_tenant_as_operator(
-            ctx.services,
+            ctx.services.db,
+            ctx.services.registry,
             viewer,
             slug=input.slug,
             name=input.name,
@@ -69,16 +70,18 @@ class TenantMutations:
         return Tenant.from_config(tenant)
 
     @strawberry.mutation(description="Platform operators deactivate a tenant: its requests answer 404.")
-    async def deactivate_tenant(self, info: strawberry.Info[Context, None], id: strawberry.ID) -> Tenant:
+    async def deactivate_tenant(self, info: Info, id: strawberry.ID) -> Tenant:
         return await _set_active(info.context, id, False)
 
     @strawberry.mutation(description="Platform operators reactivate a tenant.")
-    async def activate_tenant(self, info: strawberry.Info[Context, None], id: strawberry.ID) -> Tenant:
+    async def activate_tenant(self, info: Info, id: strawberry.ID) -> Tenant:
         return await _set_active(info.context, id, True)
 
 
 async def _set_active(ctx: Context, id: strawberry.ID, active: bool) -> Tenant:
     viewer = ctx.require(Permission.TENANT_MANAGE)
     tenant_id = require_id(id, "tenant")
-    tenant = await service.set_tenant_active_as_operator(ctx.services, viewer, tenant_id, active)
+    tenant = await service.set_tenant_active_as_operator(
+        ctx.services.db, ctx.services.registry, viewer, tenant_id, active
+    )
     return Tenant.from_config(tenant)

@@ -6,11 +6,12 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lms_graphql import audit
-from lms_graphql.context import Services, Viewer
+from lms_graphql.audit import service as audit
+from lms_graphql.auth.viewer import Viewer
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
-from lms_graphql.kit.db import note_revoked
+from lms_graphql.kit.db import Database, note_revoked
 from lms_graphql.tenancy.config import TenantConfig, validate_name, validate_plan, validate_slug
+from lms_graphql.tenancy.registry import TenantRegistry
 from lms_graphql.tenancy.repository import TenantRepository
 
 
@@ -45,23 +46,23 @@ async def set_tenant_active(session: AsyncSession, tenant_id: uuid.UUID, active:
 
 
 async def create_tenant_as_operator(
-    services: Services, viewer: Viewer, *, slug: str, name: str, plan: str, max_users: int | None
+    db: Database, registry: TenantRegistry, viewer: Viewer, *, slug: str, name: str, plan: str, max_users: int | None
 ) -> TenantConfig:
     """Register a tenant; the action is recorded in the new tenant's audit log, atomically."""
     tenant_id = uuid.uuid4()
-    async with services.db.tenant_transaction(tenant_id) as session:
+    async with db.tenant_transaction(tenant_id) as session:
         tenant = await create_tenant(session, slug=slug, name=name, plan=plan, max_users=max_users, tenant_id=tenant_id)
         await audit.record(session, tenant_id, viewer, "tenant.create", {"slug": tenant.slug, "plan": plan})
-    await services.registry.changed(tenant.slug)
+    await registry.changed(tenant.slug)
     return tenant
 
 
 async def set_tenant_active_as_operator(
-    services: Services, viewer: Viewer, tenant_id: uuid.UUID, active: bool
+    db: Database, registry: TenantRegistry, viewer: Viewer, tenant_id: uuid.UUID, active: bool
 ) -> TenantConfig:
     if tenant_id == viewer.home_tenant_id and not active:
         raise LmsError(ErrorCode.FORBIDDEN, "you cannot deactivate your own tenant")
-    async with services.db.tenant_transaction(tenant_id) as session:
+    async with db.tenant_transaction(tenant_id) as session:
         tenant = await set_tenant_active(session, tenant_id, active)
         if tenant is None:
             raise not_found("tenant not found")
@@ -69,5 +70,5 @@ async def set_tenant_active_as_operator(
         await audit.record(session, tenant_id, viewer, action, {"slug": tenant.slug})
         if not active:  # once committed, its open websockets, in every process, close
             note_revoked(session, None)
-    await services.registry.changed(tenant.slug)
+    await registry.changed(tenant.slug)
     return tenant

@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 
 from lms_graphql.auth.permissions import Permission
-from lms_graphql.context import Context
+from lms_graphql.context import Info
 from lms_graphql.kit.graphql import require_id
 from lms_graphql.users import service
 
@@ -61,7 +61,7 @@ class UpdateUserInput:
 @strawberry.type
 class UserQueries:
     @strawberry.field(description="The signed-in user; null without a token.")
-    def me(self, info: strawberry.Info[Context, None]) -> User | None:
+    def me(self, info: Info) -> User | None:
         viewer = info.context.viewer
         return User.from_row(viewer.user) if viewer is not None else None
 
@@ -69,7 +69,7 @@ class UserQueries:
 @strawberry.type
 class UserMutations:
     @strawberry.mutation(description="Admins create users of their tenant.")
-    async def create_user(self, info: strawberry.Info[Context, None], input: CreateUserInput) -> User:
+    async def create_user(self, info: Info, input: CreateUserInput) -> User:
         ctx = info.context
         viewer = ctx.require(Permission.USER_MANAGE)
         async with ctx.write() as session:
@@ -85,9 +85,7 @@ class UserMutations:
         return User.from_row(user)
 
     @strawberry.mutation(description="Admins change a user's name, role or active state.")
-    async def update_user(
-        self, info: strawberry.Info[Context, None], id: strawberry.ID, input: UpdateUserInput
-    ) -> User:
+    async def update_user(self, info: Info, id: strawberry.ID, input: UpdateUserInput) -> User:
         ctx = info.context
         viewer = ctx.require(Permission.USER_MANAGE)
         user_id = require_id(id, "user")

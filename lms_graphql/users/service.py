@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lms_graphql import models
 from lms_graphql.auth.passwords import hash_password, validate_password
 from lms_graphql.auth.permissions import Permission
-from lms_graphql.context import Viewer
+from lms_graphql.auth.viewer import Viewer
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.kit.db import note_revoked
 from lms_graphql.models.user import ROLES

@@ -1,4 +1,7 @@
-"""The audit log: every mutation, and every operator action on a tenant, per tenant."""
+"""The audit log: every mutation, and every operator action on a tenant, per tenant.
+
+The package holds the records of requests: the audit log, and the answers kept under
+idempotency keys (repository.py)."""
 
 from __future__ import annotations
 
@@ -19,13 +22,10 @@ from graphql import (
     SelectionNode,
     VariableNode,
 )
-from sqlalchemy import Row, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
-from lms_graphql.context import Viewer
-from lms_graphql.kit.pagination import Keyset
-from lms_graphql.models.tables import AUDIT_LOG as AUDIT
+from lms_graphql.auth.viewer import Viewer
 
 SECRET = re.compile(r"pass(word)?|secret|token|authorization|key", re.IGNORECASE)
 REDACTED = "[redacted]"
@@ -148,18 +148,3 @@ async def record_mutations(
             "requestId": request_id,
         }
         await record(session, tenant_id, viewer, field.name.value, details)
-
-
-class AuditRepository:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
-    async def page(self, after: Keyset | None, limit: int, action: str | None) -> list[Row[Any]]:
-        statement = select(AUDIT).where(AUDIT.c.tenant_id == self.tenant_id)
-        if action:
-            statement = statement.where(AUDIT.c.action == action)
-        if after is not None:
-            statement = statement.where(tuple_(AUDIT.c.occurred_at, AUDIT.c.id) < tuple_(after.at, after.id))
-        statement = statement.order_by(AUDIT.c.occurred_at.desc(), AUDIT.c.id.desc()).limit(limit)
-        return list((await self.session.execute(statement)).all())

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lms_graphql.certificates.repository import CertificateRepository
+from lms_graphql.enrollments.certificate_repository import CertificateRepository
 from lms_graphql.enrollments.repository import EnrollmentRepository
 from lms_graphql.events.publish import Notice, record_event
 

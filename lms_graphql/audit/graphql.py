@@ -8,12 +8,10 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from lms_graphql.audit import AuditRepository
+from lms_graphql.audit.repository import AuditRepository
 from lms_graphql.auth.permissions import Permission
-from lms_graphql.context import Context
+from lms_graphql.context import Info
 from lms_graphql.kit.pagination import decode_cursor, encode_cursor, page_size
-
-Info = strawberry.Info[Context, None]
 
 
 @strawberry.type

@@ -7,16 +7,12 @@ from typing import Any
 
 from sqlalchemy import Row, and_, exists, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from lms_graphql.kit.repository import TenantScopedRepository
 from lms_graphql.models.tables import ASSESSMENTS, CERTIFICATES, COURSES, SUBMISSIONS, USERS
 
 
-class CertificateRepository:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
+class CertificateRepository(TenantScopedRepository):
     async def assessments_not_passed(self, user_id: uuid.UUID, course_id: uuid.UUID) -> int:
         """Assessments of the course that no attempt of the user has passed."""
         passed = exists().where(
@@ -26,7 +22,7 @@ class CertificateRepository:
             SUBMISSIONS.c.passed.is_(True),
         )
         statement = select(func.count()).where(
-            ASSESSMENTS.c.tenant_id == self.tenant_id, ASSESSMENTS.c.course_id == course_id, ~passed
+            self.in_tenant(ASSESSMENTS), ASSESSMENTS.c.course_id == course_id, ~passed
         )
         return int((await self.session.execute(statement)).scalar_one())
 
@@ -48,7 +44,7 @@ class CertificateRepository:
                 COURSES, and_(COURSES.c.tenant_id == CERTIFICATES.c.tenant_id, COURSES.c.id == CERTIFICATES.c.course_id)
             )
             .join(USERS, and_(USERS.c.tenant_id == CERTIFICATES.c.tenant_id, USERS.c.id == CERTIFICATES.c.user_id))
-            .where(CERTIFICATES.c.tenant_id == self.tenant_id, CERTIFICATES.c.verification_code == code)
+            .where(self.in_tenant(CERTIFICATES), CERTIFICATES.c.verification_code == code)
         )
         result = await self.session.execute(statement)
         return result.one_or_none()  # type: ignore[return-value]

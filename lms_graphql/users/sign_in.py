@@ -16,7 +16,7 @@ from lms_graphql.auth.passwords import (
     verify_password_async,
 )
 from lms_graphql.auth.tokens import TokenService
-from lms_graphql.context import Viewer
+from lms_graphql.auth.viewer import Viewer
 from lms_graphql.errors import ErrorCode, LmsError, bad_input
 from lms_graphql.kit.db import note_revoked
 from lms_graphql.tenancy.config import TenantConfig
