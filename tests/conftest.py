@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,9 @@ from lms_graphql.kit.embedded import start_embedded_postgres
 from lms_graphql.migrate import migrate
 from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.service import create_tenant
-
-
-def libpq_url(url: URL) -> str:
-    """The URL as psycopg (not SQLAlchemy) spells it."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+from tests.support.database import libpq_url
+from tests.support.http import TEST_JWT_KEYS
+from tests.support.people import PASSWORD, Person, PersonFactory, TenantFactory, unique_slug
 
 
 @pytest.fixture(scope="session")
@@ -84,13 +81,6 @@ def settings(env_for_cli: dict[str, str]) -> Settings:
     return Settings.from_env(env_for_cli)
 
 
-def unique_slug(prefix: str = "t") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-TenantFactory = Callable[..., Awaitable[TenantConfig]]
-
-
 @pytest.fixture
 def make_tenant(db: Database) -> TenantFactory:
     async def factory(*, plan: str = "free", max_users: int | None = None) -> TenantConfig:
@@ -101,8 +91,6 @@ def make_tenant(db: Database) -> TenantFactory:
 
 
 # --- the ASGI app and a GraphQL client ------------------------------------------------
-
-TEST_JWT_KEYS = "test-key=" + "k" * 48
 
 
 @pytest.fixture
@@ -122,57 +110,6 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@dataclass
-class Reply:
-    status: int
-    body: dict[str, Any]
-
-    @property
-    def data(self) -> Any:
-        assert "errors" not in self.body, self.body
-        return self.body["data"]
-
-    @property
-    def codes(self) -> list[str]:
-        return [error["extensions"]["code"] for error in self.body.get("errors", [])]
-
-
-async def gql(
-    client: httpx.AsyncClient,
-    query: str,
-    variables: dict[str, Any] | None = None,
-    *,
-    tenant: str | None = None,
-    token: str | None = None,
-    host: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Reply:
-    sent = dict(headers or {})
-    if tenant is not None:
-        sent["X-Tenant-ID"] = tenant
-    if token is not None:
-        sent["Authorization"] = f"Bearer {token}"
-    if host is not None:
-        sent["Host"] = host
-    payload = {"query": query, "variables": variables or {}}
-    response = await client.post("/graphql", json=payload, headers=sent)
-    return Reply(response.status_code, response.json())
-
-
-PASSWORD = "correct horse battery"
-
-
-@dataclass(frozen=True)
-class Person:
-    tenant: TenantConfig
-    id: uuid.UUID
-    email: str
-    role: str
-
-
-PersonFactory = Callable[..., Awaitable[Person]]
-
-
 @pytest.fixture
 def make_user(db: Database) -> PersonFactory:
     from lms_graphql.users.service import create_user
@@ -186,13 +123,3 @@ def make_user(db: Database) -> PersonFactory:
         return Person(tenant, user.id, address, role)
 
     return factory
-
-
-LOGIN = """
-mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token expiresAt user { id role } } }
-"""
-
-
-async def login(client: httpx.AsyncClient, person: Person, password: str = PASSWORD) -> str:
-    reply = await gql(client, LOGIN, {"e": person.email, "p": password}, tenant=person.tenant.slug)
-    return str(reply.data["login"]["token"])

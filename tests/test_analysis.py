@@ -25,8 +25,9 @@ from lms_graphql.limits.analysis import shape_of as shape_of_operation
 from lms_graphql.limits.extension import REFUSAL_CHARGE
 from lms_graphql.limits.plans import PLAN_LIMITS
 from lms_graphql.schema import schema
-from tests.conftest import PersonFactory, TenantFactory, gql, login
-from tests.test_hardening import deep, with_limits
+from tests.support.http import gql, login
+from tests.support.limits import deep, with_limits
+from tests.support.people import PersonFactory, TenantFactory
 
 # What GraphiQL asks for (getIntrospectionQuery with every option a current server supports).
 GRAPHIQL_INTROSPECTION = get_introspection_query(

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import socket
 import stat
-import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -19,8 +15,8 @@ from lms_graphql.app import UnsafeDatabaseRoleError, create_app
 from lms_graphql.config import DEFAULT_APP_ROLE, ConfigError, Settings
 from lms_graphql.kit.db import Database, DatabaseUrls
 from lms_graphql.migrate import head_revision
-from tests.conftest import TenantFactory
-from tests.test_cli import CONSOLE_SCRIPT
+from tests.support.people import TenantFactory
+from tests.support.servers import run_server, stop, wait_until_ready
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
@@ -93,49 +89,7 @@ def test_jwt_key_configuration(tmp_path: Path) -> None:
             _ = Settings.from_env({"LMS_DATA_DIR": str(tmp_path), **bad}).jwt_keys
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_ready(process: subprocess.Popen[str], base: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{stop(process)}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail("server did not become ready")
-
-
-def run_server(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [CONSOLE_SCRIPT, "serve", "--port", str(port), *args],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    return process, f"http://127.0.0.1:{port}"
-
-
-def stop(process: subprocess.Popen[str]) -> str:
-    """Stop the server; returns everything it printed."""
-    process.terminate()
-    try:
-        output, _ = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-    return output
-
-
+@pytest.mark.slow
 def test_serve_with_two_workers_on_the_configured_database(env_for_cli: dict[str, str]) -> None:
     process, base = run_server(env_for_cli, "--workers", "2")
     try:
@@ -148,6 +102,7 @@ def test_serve_with_two_workers_on_the_configured_database(env_for_cli: dict[str
         stop(process)
 
 
+@pytest.mark.slow
 def test_first_start_on_the_embedded_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What a new user runs: no database configured, empty data dir, demo data on first start."""
     for key in ("LMS_DATABASE_URL", "LMS_APP_DATABASE_URL", "LMS_JWT_SECRET"):

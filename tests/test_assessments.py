@@ -4,62 +4,19 @@ certificates issued once, verification, notifications."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import psycopg
 
 from lms_graphql.kit.db import Database
-from tests.builders import build_course
-from tests.conftest import Person, PersonFactory, TenantFactory, gql, login
-from tests.test_questions import ALL_RIGHT, QUESTIONS
+from tests.support.builders import build_course
+from tests.support.http import gql, login
+from tests.support.people import PersonFactory, TenantFactory
+from tests.support.quizzes import ALL_RIGHT, CREATE, GRADE, QUESTIONS, SUBMIT, classroom, learner
 
-CREATE = """
-mutation($input: CreateAssessmentInput!) { createAssessment(input: $input) {
-  id assessmentType maxScore passingScore maxAttempts timeLimitMin questions } }
-"""
-SUBMIT = """
-mutation($a: ID!, $answers: JSON!) { submitAssessment(assessmentId: $a, answers: $answers) {
-  id attemptNumber status score passed late answers } }
-"""
 START = "mutation($a: ID!) { startAssessment(assessmentId: $a) { id attemptNumber deadline } }"
-GRADE = """
-mutation($s: ID!, $score: Float!, $f: String) { gradeSubmission(submissionId: $s, score: $score, feedback: $f) {
-  status score passed feedback } }
-"""
-ENROLL = "mutation($c: ID!) { enrollInCourse(courseId: $c) { id } }"
 PROGRESS = "mutation($l: ID!, $p: Int!) { updateLessonProgress(lessonId: $l, progress: $p) { progressPct } }"
-
-
-class Classroom:
-    def __init__(self, teacher: Person, teacher_token: str, course_id: uuid.UUID, lesson_ids: list[uuid.UUID]) -> None:
-        self.teacher = teacher
-        self.teacher_token = teacher_token
-        self.course_id = course_id
-        self.lesson_ids = lesson_ids
-
-    async def assessment(self, client: httpx.AsyncClient, **fields: Any) -> str:
-        spec = {"courseId": str(self.course_id), "title": "Quiz", "assessmentType": "QUIZ", "questions": QUESTIONS}
-        reply = await gql(client, CREATE, {"input": {**spec, **fields}}, token=self.teacher_token)
-        return str(reply.data["createAssessment"]["id"])
-
-
-async def classroom(
-    client: httpx.AsyncClient, make_tenant: TenantFactory, make_user: PersonFactory, db: Database, lessons: int = 1
-) -> Classroom:
-    tenant = await make_tenant(max_users=100)
-    teacher = await make_user(tenant, "instructor")
-    course = await build_course(db, tenant, teacher.id, modules=1, lessons=lessons)
-    return Classroom(teacher, await login(client, teacher), course.id, course.lesson_ids)
-
-
-async def learner(client: httpx.AsyncClient, make_user: PersonFactory, room: Classroom) -> tuple[Person, str]:
-    person = await make_user(room.teacher.tenant)
-    token = await login(client, person)
-    await gql(client, ENROLL, {"c": str(room.course_id)}, token=token)
-    return person, token
 
 
 async def test_authoring_rules(

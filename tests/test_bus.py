@@ -16,8 +16,9 @@ from lms_graphql.events.bus import RESYNC, EventBus, SubscriptionClosed
 from lms_graphql.events.outbox import append_event
 from lms_graphql.events.relay import OutboxRelay
 from lms_graphql.kit.db import Database, DatabaseUrls
-from tests.builders import build_course
-from tests.conftest import PersonFactory, TenantFactory, libpq_url
+from tests.support.builders import build_course
+from tests.support.database import libpq_url
+from tests.support.people import PersonFactory, TenantFactory
 
 
 async def collect(subscription: Any, count: int, timeout: float = 5.0) -> list[Any]:

@@ -13,7 +13,7 @@ import pytest
 from lms_graphql import models
 from lms_graphql.config import DEFAULT_APP_ROLE
 from lms_graphql.kit.db import DatabaseUrls
-from tests.conftest import libpq_url
+from tests.support.database import libpq_url
 
 pytestmark = pytest.mark.usefixtures("database_urls")
 

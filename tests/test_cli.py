@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -14,9 +13,8 @@ import pytest
 from lms_graphql.cli import main
 from lms_graphql.config import DEFAULT_APP_ROLE
 from lms_graphql.migrate import head_revision
-from tests.conftest import unique_slug
-
-CONSOLE_SCRIPT = Path(sys.executable).parent / "lms-graphql"
+from tests.support.people import unique_slug
+from tests.support.servers import CONSOLE_SCRIPT
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

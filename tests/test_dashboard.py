@@ -9,8 +9,9 @@ import httpx
 import psycopg
 
 from lms_graphql.kit.db import Database
-from tests.builders import build_course, count_statements
-from tests.conftest import PersonFactory, TenantFactory, gql, login
+from tests.support.builders import build_course, count_statements
+from tests.support.http import gql, login
+from tests.support.people import PersonFactory, TenantFactory
 
 DASHBOARD = """
 {

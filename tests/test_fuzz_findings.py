@@ -13,9 +13,9 @@ from lms_graphql.kit.db import Database
 from lms_graphql.kit.redaction import HIDDEN, redact_message
 from lms_graphql.kit.repository import insert_or_conflict
 from lms_graphql.users import repository as user_repository
-from tests.conftest import PersonFactory, TenantFactory, gql, login
-from tests.test_assessments import CREATE, GRADE, SUBMIT, classroom, learner
-from tests.test_questions import QUESTIONS
+from tests.support.http import gql, login
+from tests.support.people import PersonFactory, TenantFactory
+from tests.support.quizzes import CREATE, GRADE, QUESTIONS, SUBMIT, classroom, learner
 
 NOT_IDS: list[Any] = [["a"], {"a": 1}, [["a"]], [{"id": "a"}], 1, 1.5, True, None]
 

@@ -25,8 +25,9 @@ from graphql import (
 
 from lms_graphql.kit.db import Database
 from lms_graphql.schema import schema
-from tests.builders import BuiltCourse, build_course, enroll
-from tests.conftest import Person, PersonFactory, TenantFactory, gql, login
+from tests.support.builders import BuiltCourse, build_course, enroll
+from tests.support.http import gql, login
+from tests.support.people import Person, PersonFactory, TenantFactory
 
 MARKER = "TENANT-A-SECRET"
 

@@ -10,49 +10,17 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from graphql import GraphQLError, Lexer, Source, TokenKind, get_operation_ast, parse
+from graphql import GraphQLError
 from psycopg import errors
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from lms_graphql.kit.db import Database
 from lms_graphql.kit.graphql import coded_errors
-from lms_graphql.limits.analysis import analyse
-from lms_graphql.schema import schema
-from lms_graphql.tenancy.config import TenantConfig
-from tests.builders import build_course
-from tests.conftest import LOGIN, PASSWORD, PersonFactory, TenantFactory, gql, login
-
-
-def tokens_in(query: str) -> int:
-    lexer, count = Lexer(Source(query)), 0
-    while lexer.advance().kind != TokenKind.EOF:
-        count += 1
-    return count
-
-
-def shape_of(query: str) -> Any:
-    document = parse(query)
-    operation = get_operation_ast(document)
-    assert operation is not None
-    return analyse(schema._schema, operation, {}, {})
-
-
-def deep(levels: int) -> str:
-    """A query ``levels`` selection sets deep: course { modules { course { modules ... } } }."""
-    names = ["modules" if n % 2 == 0 else "course" for n in range(levels - 2)]
-    inner = "id"
-    for name in reversed(names):
-        inner = f"{name} {{ {inner} }}"
-    return f'{{ course(id: "{uuid.uuid4()}") {{ {inner} }} }}'
-
-
-async def with_limits(owner_conn: psycopg.Connection, app: Any, tenant: TenantConfig, **limits: int) -> None:
-    owner_conn.execute(
-        "UPDATE tenants SET settings = jsonb_set(settings, '{limits}', %s) WHERE id = %s",
-        (json.dumps(limits), tenant.id),
-    )
-    app.state.services.registry.invalidate(tenant.slug)
+from tests.support.builders import build_course
+from tests.support.http import LOGIN, gql, login
+from tests.support.limits import deep, shape_of, tokens_in, with_limits
+from tests.support.people import PASSWORD, PersonFactory, TenantFactory
 
 
 async def test_each_limit_at_its_edge(
@@ -316,7 +284,7 @@ async def test_introspection_and_suggestions_can_be_switched_off(
 ) -> None:
     from lms_graphql.app import create_app
     from lms_graphql.config import Settings
-    from tests.conftest import TEST_JWT_KEYS
+    from tests.support.http import TEST_JWT_KEYS
 
     tenant = await make_tenant()
     settings = Settings.from_env(

@@ -9,8 +9,9 @@ import httpx
 import psycopg
 
 from lms_graphql.kit.db import Database
-from tests.builders import build_course
-from tests.conftest import Person, PersonFactory, TenantFactory, gql, login
+from tests.support.builders import build_course
+from tests.support.http import gql, login
+from tests.support.people import Person, PersonFactory, TenantFactory
 
 ENROLL = "mutation($c: ID!) { enrollInCourse(courseId: $c) { id status progressPercent course { id } user { id } } }"
 PROGRESS = """

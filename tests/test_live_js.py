@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from lms_graphql.kit.db import Database
-from tests.conftest import PASSWORD, PersonFactory, TenantFactory
-from tests.live import live_server
-from tests.test_live import PROGRESS, PROGRESS_FEED, scene
+from tests.support.people import PASSWORD, PersonFactory, TenantFactory
+from tests.support.scenes import PROGRESS, PROGRESS_FEED, scene
+from tests.support.servers import live_server
+
+pytestmark = pytest.mark.slow
 
 CLIENT_DIR = Path(__file__).resolve().parent / "js"
 

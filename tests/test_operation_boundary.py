@@ -16,10 +16,11 @@ import pytest
 from lms_graphql.config import Settings
 from lms_graphql.kit.db import Database, DatabaseUrls
 from lms_graphql.operations import runner
-from tests.builders import build_course
-from tests.conftest import TEST_JWT_KEYS, PersonFactory, TenantFactory, gql, login
-from tests.tcp_proxy import DatabaseProxy
-from tests.test_hardening import with_limits
+from tests.support.builders import build_course
+from tests.support.database import DatabaseProxy
+from tests.support.http import TEST_JWT_KEYS, gql, login
+from tests.support.limits import with_limits
+from tests.support.people import PersonFactory, TenantFactory
 
 ENROLL = "mutation($c: ID!) { enrollInCourse(courseId: $c) { id } }"
 

@@ -8,7 +8,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import Person, PersonFactory, TenantFactory, gql, login, unique_slug
+from tests.support.http import gql, login
+from tests.support.people import Person, PersonFactory, TenantFactory, unique_slug
 
 CREATE_TENANT = """
 mutation($slug: String!, $plan: String! = "pro") {

@@ -26,8 +26,8 @@ from hypothesis_graphql import from_schema
 
 from lms_graphql.kit.db import Database
 from lms_graphql.schema import schema
-from tests.conftest import PersonFactory, TenantFactory
-from tests.fuzzing import ROLES, World, build_world, json_documents, restore, scalar_strategies
+from tests.support.fuzzing import ROLES, World, build_world, json_documents, restore, scalar_strategies
+from tests.support.people import PersonFactory, TenantFactory
 
 EXAMPLES = int(os.environ.get("LMS_FUZZ_EXAMPLES", "250"))
 ALLOW_NUL = os.environ.get("LMS_FUZZ_NUL") != "0"

@@ -9,30 +9,7 @@ import pytest
 
 from lms_graphql.assessments.questions import grade, validate_answers, validate_questions, without_answer_keys
 from lms_graphql.errors import LmsError
-
-QUESTIONS: list[dict[str, Any]] = [
-    {
-        "id": "capital",
-        "type": "single_choice",
-        "prompt": "Capital of France?",
-        "points": 2,
-        "options": [{"id": "a", "text": "Paris"}, {"id": "b", "text": "Lyon"}],
-        "answer": "a",
-        "explanation": "Paris since 987",
-    },
-    {
-        "id": "primes",
-        "type": "multiple_choice",
-        "prompt": "Primes?",
-        "points": 2,
-        "options": [{"id": "2", "text": "2"}, {"id": "4", "text": "4"}, {"id": "5", "text": "5"}],
-        "answers": ["2", "5"],
-    },
-    {"id": "rls", "type": "true_false", "prompt": "RLS can be forced?", "points": 2, "answer": True},
-    {"id": "city", "type": "short_text", "prompt": "Largest city?", "points": 2, "accepted": ["New York", "NYC"]},
-    {"id": "code", "type": "short_text", "prompt": "Element?", "points": 2, "accepted": ["Fe"], "caseSensitive": True},
-]
-ALL_RIGHT = {"capital": "a", "primes": ["5", "2"], "rls": True, "city": "  new   york. ", "code": "Fe"}
+from tests.support.quizzes import ALL_RIGHT, QUESTIONS
 
 
 @pytest.mark.parametrize(

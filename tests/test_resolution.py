@@ -6,7 +6,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import PersonFactory, TenantFactory, gql, login
+from tests.support.http import gql, login
+from tests.support.people import PersonFactory, TenantFactory
 
 TENANT = "{ tenant { slug } }"
 

@@ -20,8 +20,10 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from lms_graphql.kit.db import Database
-from tests.conftest import PASSWORD, PersonFactory, TenantFactory
-from tests.live import LEGACY_WS, TRANSPORT_WS, LiveServer, live_server
+from tests.support.people import PASSWORD, PersonFactory, TenantFactory
+from tests.support.servers import LEGACY_WS, TRANSPORT_WS, LiveServer, live_server
+
+pytestmark = pytest.mark.slow
 
 CREATE_USER = (
     'mutation { createUser(input: {email: "%s", fullName: "Backdoor", role: ADMIN, password: "long enough pw"}) '

@@ -14,7 +14,8 @@ import pytest
 
 from lms_graphql.auth.permissions import permissions_of
 from lms_graphql.auth.tokens import TokenService
-from tests.conftest import LOGIN, PASSWORD, TEST_JWT_KEYS, PersonFactory, TenantFactory, gql, login
+from tests.support.http import LOGIN, TEST_JWT_KEYS, gql, login
+from tests.support.people import PASSWORD, PersonFactory, TenantFactory
 
 ME = "{ me { id role } }"
 KID, SECRET = TEST_JWT_KEYS.split("=", 1)

@@ -11,7 +11,8 @@ from argon2 import PasswordHasher
 
 from lms_graphql.kit.graphql import coded_errors
 from lms_graphql.users.sign_in import LOGIN_FAILED
-from tests.conftest import LOGIN, PASSWORD, PersonFactory, TenantFactory, gql, login
+from tests.support.http import LOGIN, gql, login
+from tests.support.people import PASSWORD, PersonFactory, TenantFactory
 
 CREATE_USER = """
 mutation($email: String!, $role: Role!) {

@@ -6,17 +6,20 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
 
-from tests.conftest import TEST_JWT_KEYS
-from tests.test_app import free_port, stop, wait_until_ready
-from tests.test_cli import CONSOLE_SCRIPT
+from tests.support.http import TEST_JWT_KEYS
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
@@ -140,3 +143,49 @@ async def subscribed(
 ) -> AsyncIterator[Subscriber]:  # fmt: skip
     async with Subscriber(transport(server, token, protocol, **headers), document, variables) as subscriber:
         yield subscriber
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_ready(process: subprocess.Popen[str], base: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{stop(process)}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail("server did not become ready")
+
+
+def run_server(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [CONSOLE_SCRIPT, "serve", "--port", str(port), *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    """Stop the server; returns everything it printed."""
+    process.terminate()
+    try:
+        output, _ = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output
+
+
+CONSOLE_SCRIPT = Path(sys.executable).parent / "lms-graphql"

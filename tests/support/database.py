@@ -57,3 +57,8 @@ class DatabaseProxy:
 
     async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         await self.cut()
+
+
+def libpq_url(url: URL) -> str:
+    """The URL as psycopg (not SQLAlchemy) spells it."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -18,9 +18,10 @@ from sqlalchemy import null
 
 from lms_graphql import models
 from lms_graphql.kit.db import Database
-from tests.builders import build_course, enroll
-from tests.conftest import PASSWORD, Person, PersonFactory, TenantFactory, login
-from tests.test_questions import QUESTIONS
+from tests.support.builders import build_course, enroll
+from tests.support.http import login
+from tests.support.people import PASSWORD, Person, PersonFactory, TenantFactory
+from tests.support.quizzes import QUESTIONS
 
 ROLES = ("anonymous", "student", "instructor", "admin", "super_admin")
 # The limits the fuzzer runs under: cost budgets that never run out, so it explores instead of
