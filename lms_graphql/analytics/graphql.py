@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from lms_graphql.analytics.repository import AnalyticsRepository
+from lms_graphql.auth import policies
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Info
-from lms_graphql.courses import access
 from lms_graphql.courses.graphql import visible_course
 from lms_graphql.courses.types import Lesson, lessons_for
 from lms_graphql.errors import ErrorCode, LmsError
@@ -54,7 +54,7 @@ class AnalyticsQueries:
     async def course_analytics(self, info: Info, course_id: strawberry.ID) -> CourseAnalytics:
         ctx = info.context
         course = await visible_course(ctx, course_id)
-        if not access.may_read_analytics(ctx.require_viewer(), course.instructor_id):
+        if not policies.may_read_analytics(ctx.require_viewer(), course.instructor_id):
             raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its analytics")
         async with ctx.read() as session:
             repo = AnalyticsRepository(session, ctx.tenant.id)

@@ -16,9 +16,9 @@ from lms_graphql.assessments.types import (
     CertificateVerification,
     Submission,
 )
+from lms_graphql.auth import policies
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Info
-from lms_graphql.courses import access
 from lms_graphql.enrollments.certificate_repository import CertificateRepository
 from lms_graphql.errors import ErrorCode, LmsError, not_found
 from lms_graphql.kit.graphql import require_id
@@ -58,7 +58,7 @@ class AssessmentQueries:
         if row.user_id != viewer.id:
             assessment = await ctx.loaders.assessment.load(row.assessment_id)
             course = await ctx.loaders.course.load(assessment.course_id)
-            if not access.may_grade(viewer, course.instructor_id):
+            if not policies.may_grade(viewer, course.instructor_id):
                 raise not_found("submission not found")  # others' work does not exist for you
         return Submission.from_row(row)
 
@@ -85,7 +85,7 @@ class AssessmentMutations:
     async def create_assessment(self, info: Info, input: CreateAssessmentInput) -> Assessment:
         ctx = info.context
         viewer = ctx.require_viewer()
-        if not (viewer.can(Permission.ASSESSMENT_EDIT_OWN) or viewer.can(Permission.ASSESSMENT_EDIT_ANY)):
+        if not policies.may_author_assessments(viewer):
             raise LmsError(ErrorCode.FORBIDDEN, "your role does not allow this")
         spec = service.NewAssessment(
             course_id=require_id(input.course_id, "course"),
@@ -143,7 +143,7 @@ class AssessmentMutations:
     ) -> Submission:
         ctx = info.context
         viewer = ctx.require_viewer()
-        if not (viewer.can(Permission.SUBMISSION_GRADE_OWN_COURSE) or viewer.can(Permission.SUBMISSION_GRADE_ANY)):
+        if not policies.may_grade_somewhere(viewer):
             raise LmsError(ErrorCode.FORBIDDEN, "your role does not allow grading")
         key = require_id(submission_id, "submission")
         async with ctx.write() as session:

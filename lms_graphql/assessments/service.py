@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lms_graphql import models
 from lms_graphql.assessments import questions as question_model
 from lms_graphql.assessments.repository import AssessmentRepository
+from lms_graphql.auth import policies
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses import access, validation
 from lms_graphql.courses.repository import CourseRepository
@@ -303,7 +304,7 @@ async def grade(
     assessment = await repo.get(found.assessment_id)
     assert assessment is not None
     course = (await CourseRepository(session, tenant.id).by_ids([assessment.course_id]))[0]
-    if not access.may_grade(viewer, course.instructor_id):
+    if not policies.may_grade(viewer, course.instructor_id):
         raise not_found("submission not found")
     amount = _score(score, "score", assessment.max_score)
     if feedback is not None and len(feedback) > MAX_FEEDBACK:

@@ -11,8 +11,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from lms_graphql.assessments.questions import without_answer_keys
+from lms_graphql.auth import policies
 from lms_graphql.context import Info
-from lms_graphql.courses import access
 from lms_graphql.courses.types import Course
 from lms_graphql.users.graphql import User
 
@@ -73,7 +73,7 @@ class Assessment:
         viewer = info.context.viewer
         if viewer is not None:
             course = await info.context.loaders.course.load(self.course_id)
-            if access.can_edit(viewer, course.instructor_id):
+            if policies.may_edit_course(viewer, course.instructor_id):
                 authored: JSON = self.raw_questions
                 return authored
         public: JSON = without_answer_keys(self.raw_questions)

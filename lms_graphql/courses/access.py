@@ -1,10 +1,12 @@
-"""Who may see and edit a course. Another tenant's course never gets here: RLS hides it."""
+"""Which courses a viewer sees and may change (the rights themselves: auth/policies.py).
+Another tenant's course never gets here: RLS hides it."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from lms_graphql.auth import policies
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses.repository import CourseFilter
@@ -19,38 +21,13 @@ def listing_filter(viewer: Viewer, *, status: str | None = None, search: str | N
     return CourseFilter(see_all=False, own_instructor_id=own, status=status, search=search)
 
 
-def may_for_course(viewer: Viewer, instructor_id: object, own: Permission, any_course: Permission) -> bool:
-    """The pattern of every course-scoped right: any course, or the courses one teaches."""
-    if viewer.can(any_course):
-        return True
-    return viewer.can(own) and instructor_id == viewer.id and not viewer.cross_tenant
-
-
-def can_edit(viewer: Viewer, instructor_id: uuid.UUID) -> bool:
-    return may_for_course(viewer, instructor_id, Permission.COURSE_EDIT_OWN, Permission.COURSE_EDIT_ANY)
-
-
-def may_grade(viewer: Viewer, instructor_id: object) -> bool:
-    return may_for_course(
-        viewer, instructor_id, Permission.SUBMISSION_GRADE_OWN_COURSE, Permission.SUBMISSION_GRADE_ANY
-    )
-
-
-def may_view_students(viewer: Viewer, instructor_id: object) -> bool:
-    return may_for_course(viewer, instructor_id, Permission.STUDENTS_READ_OWN_COURSE, Permission.STUDENTS_READ_ANY)
-
-
-def may_read_analytics(viewer: Viewer, instructor_id: object) -> bool:
-    return may_for_course(viewer, instructor_id, Permission.ANALYTICS_READ_OWN_COURSE, Permission.ANALYTICS_READ_ANY)
-
-
 def can_see(viewer: Viewer, course: Any, *, enrolled: bool = False) -> bool:
     """Published courses, one's own, and (archived ones) one is enrolled in."""
-    return course.status == "published" or enrolled or can_edit(viewer, course.instructor_id)
+    return course.status == "published" or enrolled or policies.may_edit_course(viewer, course.instructor_id)
 
 
 def require_edit(viewer: Viewer, course: Any) -> None:
-    if not can_edit(viewer, course.instructor_id):
+    if not policies.may_edit_course(viewer, course.instructor_id):
         raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may change it")
 
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from lms_graphql.auth import policies
 from lms_graphql.context import Context, Info
-from lms_graphql.courses import access
 from lms_graphql.courses.repository import CourseFilter, CourseRepository
 from lms_graphql.kit.lookahead import awaited_later
 from lms_graphql.kit.pagination import encode_cursor
@@ -193,7 +193,7 @@ async def lessons_for(ctx: Context, rows: list[Any]) -> list[Lesson]:
     )
     visible = {
         course_id: (enrollment is not None and enrollment.status != "dropped")
-        or access.can_edit(viewer, course.instructor_id)
+        or policies.may_edit_course(viewer, course.instructor_id)
         for course_id, enrollment, course in zip(course_ids, enrollments, courses, strict=True)
     }
     return [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
+from lms_graphql.auth import policies
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Info
-from lms_graphql.courses import access
 from lms_graphql.courses.graphql import visible_course
 from lms_graphql.enrollments import service
 from lms_graphql.enrollments.repository import EnrollmentRepository
@@ -29,7 +29,7 @@ class EnrollmentQueries:
     async def course_students(self, info: Info, course_id: strawberry.ID) -> list[Enrollment]:
         ctx = info.context
         course = await visible_course(ctx, course_id)
-        if not access.may_view_students(ctx.require_viewer(), course.instructor_id):
+        if not policies.may_view_students(ctx.require_viewer(), course.instructor_id):
             raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its students")
         async with ctx.read() as session:
             rows = await EnrollmentRepository(session, ctx.tenant.id).of_course(course.key)

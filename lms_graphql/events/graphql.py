@@ -9,7 +9,7 @@ from typing import Any
 
 import strawberry
 
-from lms_graphql.auth.permissions import Permission
+from lms_graphql.auth import policies
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.context import Context, Info
 from lms_graphql.courses import access
@@ -100,10 +100,7 @@ class LiveSubscriptions:
             rows = await CourseRepository(session, ctx.tenant.id).by_ids([key])
         if not rows or not access.can_see(viewer, rows[0]):
             raise not_found("course not found")
-        watch = access.may_for_course(
-            viewer, rows[0].instructor_id, Permission.PROGRESS_WATCH_OWN_COURSE, Permission.PROGRESS_WATCH_ANY
-        )
-        if not watch:
+        if not policies.may_watch_progress(viewer, rows[0].instructor_id):
             raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may watch its progress")
         async for row in ctx.services.live.course_progress(ctx.tenant.id, viewer, key, after):
             yield PROGRESS_UPDATES.get(row.id, functools.partial(ProgressUpdate.from_event, row))

@@ -7,8 +7,8 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
+from lms_graphql.auth import policies
 from lms_graphql.auth.passwords import hash_password, validate_password
-from lms_graphql.auth.permissions import Permission
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.kit.db import note_revoked
@@ -57,7 +57,7 @@ async def _ensure_seat(session: AsyncSession, tenant: TenantConfig, users: UserR
 
 
 def _check_may_assign(viewer: Viewer, role: str) -> None:
-    if role == "super_admin" and not viewer.can(Permission.TENANT_MANAGE):
+    if role == "super_admin" and not policies.may_manage_tenants(viewer):
         raise LmsError(ErrorCode.FORBIDDEN, "only a platform operator may grant super_admin")
 
 
@@ -92,7 +92,7 @@ async def update_user(
         raise not_found("user not found")
     if user.id == viewer.id and (role not in (None, user.role) or is_active is False):
         raise LmsError(ErrorCode.FORBIDDEN, "you cannot change your own role or deactivate yourself")
-    if user.role == "super_admin" and not viewer.can(Permission.TENANT_MANAGE):
+    if user.role == "super_admin" and not policies.may_manage_tenants(viewer):
         raise LmsError(ErrorCode.FORBIDDEN, "only a platform operator may change a super_admin")
     revoke = False
     if full_name is not None:
