@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
-from lms_graphql.analytics.repository import AnalyticsRepository
-from lms_graphql.auth import policies
-from lms_graphql.auth.permissions import Permission
+from lms_graphql.analytics import service
 from lms_graphql.context import Info
 from lms_graphql.courses.graphql import visible_course
 from lms_graphql.courses.types import Lesson, lessons_for
-from lms_graphql.errors import ErrorCode, LmsError
 
 
 @strawberry.type
@@ -54,13 +51,11 @@ class AnalyticsQueries:
     async def course_analytics(self, info: Info, course_id: strawberry.ID) -> CourseAnalytics:
         ctx = info.context
         course = await visible_course(ctx, course_id)
-        if not policies.may_read_analytics(ctx.require_viewer(), course.instructor_id):
-            raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its analytics")
         async with ctx.read() as session:
-            repo = AnalyticsRepository(session, ctx.tenant.id)
-            totals = await repo.course_enrollments(course.key)
-            average_score = await repo.average_score_percent(course.key)
-            lessons = await repo.lesson_completions(course.key)
+            numbers = await service.course_numbers(
+                session, ctx.tenant.id, ctx.require_viewer(), course.key, course.instructor_id
+            )
+        totals, average_score, lessons = numbers.totals, numbers.average_score, numbers.lessons
         enrolled = int(totals.enrolled)
         lesson_types = await lessons_for(ctx, lessons)
         return CourseAnalytics(
@@ -83,9 +78,9 @@ class AnalyticsQueries:
     @strawberry.field(description="Counts across the tenant: for admins.")
     async def tenant_overview(self, info: Info) -> TenantOverview:
         ctx = info.context
-        ctx.require(Permission.TENANT_OVERVIEW)
+        viewer = ctx.require_viewer()
         async with ctx.read() as session:
-            row = await AnalyticsRepository(session, ctx.tenant.id).tenant_overview()
+            row = await service.tenant_numbers(session, ctx.tenant.id, viewer)
         return TenantOverview(
             user_count=row.users,
             student_count=row.students,

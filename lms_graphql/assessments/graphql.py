@@ -8,7 +8,6 @@ import strawberry
 from strawberry.scalars import JSON
 
 from lms_graphql.assessments import service
-from lms_graphql.assessments.repository import AssessmentRepository
 from lms_graphql.assessments.types import (
     Assessment,
     AssessmentAttempt,
@@ -19,8 +18,8 @@ from lms_graphql.assessments.types import (
 from lms_graphql.auth import policies
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Info
-from lms_graphql.enrollments.certificate_repository import CertificateRepository
-from lms_graphql.errors import ErrorCode, LmsError, not_found
+from lms_graphql.enrollments import certificates
+from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.kit.graphql import require_id
 
 MAX_CODE = 64
@@ -52,14 +51,7 @@ class AssessmentQueries:
         viewer = ctx.require_viewer()
         key = require_id(id, "submission")
         async with ctx.read() as session:
-            row = await AssessmentRepository(session, ctx.tenant.id).submission(key)
-        if row is None:
-            raise not_found("submission not found")
-        if row.user_id != viewer.id:
-            assessment = await ctx.loaders.assessment.load(row.assessment_id)
-            course = await ctx.loaders.course.load(assessment.course_id)
-            if not policies.may_grade(viewer, course.instructor_id):
-                raise not_found("submission not found")  # others' work does not exist for you
+            row = await service.visible_submission(session, ctx.tenant.id, viewer, key)
         return Submission.from_row(row)
 
     @strawberry.field(description="Public: verify a certificate of this tenant by its code. Null when there is none.")
@@ -68,7 +60,7 @@ class AssessmentQueries:
         if not code or len(code) > MAX_CODE:
             return None
         async with ctx.read() as session:
-            row = await CertificateRepository(session, ctx.tenant.id).verify(code)
+            row = await certificates.verify(session, ctx.tenant.id, code)
         if row is None:
             return None
         return CertificateVerification(

@@ -329,3 +329,20 @@ async def grade(
     await session.flush()
     await _graded(session, assessment, course, submission)
     return submission
+
+
+async def visible_submission(
+    session: AsyncSession, tenant_id: uuid.UUID, viewer: Viewer, submission_id: uuid.UUID
+) -> Any:
+    """A submission for its author, or for whoever may grade its course; for anyone else it
+    does not exist (NOT_FOUND, like an absent one)."""
+    assessments = AssessmentRepository(session, tenant_id)
+    row = await assessments.submission(submission_id)
+    if row is None:
+        raise not_found("submission not found")
+    if row.user_id != viewer.id:
+        (assessment,) = await assessments.by_ids([row.assessment_id])
+        (course,) = await CourseRepository(session, tenant_id).by_ids([assessment.course_id])
+        if not policies.may_grade(viewer, course.instructor_id):
+            raise not_found("submission not found")
+    return row

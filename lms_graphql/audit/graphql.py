@@ -8,10 +8,9 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from lms_graphql.audit.repository import AuditRepository
-from lms_graphql.auth.permissions import Permission
+from lms_graphql.audit import service
 from lms_graphql.context import Info
-from lms_graphql.kit.pagination import decode_cursor, encode_cursor, page_size
+from lms_graphql.kit.pagination import encode_cursor, page_size
 
 
 @strawberry.type
@@ -58,12 +57,10 @@ class AuditQueries:
         self, info: Info, first: int | None = 20, after: str | None = None, action: str | None = None
     ) -> AuditPage:
         ctx = info.context
-        ctx.require(Permission.USER_MANAGE)
-        limit = page_size(first)
+        viewer = ctx.require_viewer()
         async with ctx.read() as session:
-            rows = await AuditRepository(session, ctx.tenant.id).page(
-                decode_cursor(after) if after else None, limit + 1, action
-            )
+            rows = await service.page(session, ctx.tenant.id, viewer, first, after, action)
+        limit = page_size(first)
         edges = [
             AuditEdge(node=AuditEntry.from_row(row), cursor=encode_cursor(row.occurred_at, row.id))
             for row in rows[:limit]

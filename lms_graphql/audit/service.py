@@ -25,7 +25,11 @@ from graphql import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
+from lms_graphql.audit.repository import AuditRepository
+from lms_graphql.auth.permissions import Permission
 from lms_graphql.auth.viewer import Viewer
+from lms_graphql.errors import ErrorCode, LmsError
+from lms_graphql.kit.pagination import decode_cursor, page_size
 
 SECRET = re.compile(r"pass(word)?|secret|token|authorization|key", re.IGNORECASE)
 REDACTED = "[redacted]"
@@ -148,3 +152,19 @@ async def record_mutations(
             "requestId": request_id,
         }
         await record(session, tenant_id, viewer, field.name.value, details)
+
+
+async def page(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    viewer: Viewer,
+    first: int | None,
+    after: str | None,
+    action: str | None,
+) -> list[Any]:
+    """The tenant's audit log, newest first: ``first`` entries after the cursor ``after`` (and one
+    more, to tell whether a next page exists). For those who manage the tenant's users."""
+    if not viewer.can(Permission.USER_MANAGE):
+        raise LmsError(ErrorCode.FORBIDDEN, "your role does not allow this")
+    limit = page_size(first)
+    return await AuditRepository(session, tenant_id).page(decode_cursor(after) if after else None, limit + 1, action)

@@ -7,7 +7,6 @@ import strawberry
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Context, Info
 from lms_graphql.courses import access, service
-from lms_graphql.courses.repository import CourseRepository
 from lms_graphql.courses.types import ContentType, Course, CourseConnection, CourseStatus, Lesson, Module, lessons_for
 from lms_graphql.errors import bad_input, not_found
 from lms_graphql.kit.graphql import require_id
@@ -92,7 +91,7 @@ class CourseQueries:
             viewer, status=status.value if status else None, search=(search or "").strip() or None
         )
         async with ctx.read() as session:
-            rows = await CourseRepository(session, ctx.tenant.id).page(course_filter, after, limit + 1)
+            rows = await service.page(session, ctx.tenant.id, course_filter, after, limit + 1)
         for row in rows:
             ctx.loaders.course.prime(row.id, row)
         return CourseConnection.from_rows(rows, limit, course_filter)

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,9 +14,10 @@ from lms_graphql import models
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses import access, validation
-from lms_graphql.courses.repository import CourseRepository
+from lms_graphql.courses.repository import CourseFilter, CourseRepository
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.events.publish import Notice, record_event
+from lms_graphql.kit.pagination import Keyset
 from lms_graphql.kit.repository import insert_or_conflict
 from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.users.repository import UserRepository
@@ -208,3 +210,22 @@ async def create_lesson(
     # A new lesson changes every enrolled student's course percent.
     await repo.recompute_enrolled_percents(course.id)
     return lesson
+
+
+async def page(
+    session: AsyncSession, tenant_id: uuid.UUID, course_filter: CourseFilter, after: Keyset | None, limit: int
+) -> list[Any]:
+    """Courses the filter (access.listing_filter) lets the viewer list, in catalogue order."""
+    return await CourseRepository(session, tenant_id).page(course_filter, after, limit)
+
+
+async def count(session: AsyncSession, tenant_id: uuid.UUID, course_filter: CourseFilter) -> int:
+    return await CourseRepository(session, tenant_id).count(course_filter)
+
+
+async def visible(session: AsyncSession, tenant_id: uuid.UUID, viewer: Viewer, course_id: uuid.UUID) -> Any:
+    """The course, if the viewer may see it: NOT_FOUND alike for absent, foreign and hidden."""
+    rows = await CourseRepository(session, tenant_id).by_ids([course_id])
+    if not rows or not access.can_see(viewer, rows[0]):
+        raise not_found("course not found")
+    return rows[0]

@@ -12,7 +12,8 @@ import strawberry
 
 from lms_graphql.auth import policies
 from lms_graphql.context import Context, Info
-from lms_graphql.courses.repository import CourseFilter, CourseRepository
+from lms_graphql.courses import service
+from lms_graphql.courses.repository import CourseFilter
 from lms_graphql.kit.lookahead import awaited_later
 from lms_graphql.kit.pagination import encode_cursor
 from lms_graphql.users.graphql import User
@@ -234,4 +235,4 @@ class CourseConnection:
     async def total_count(self, info: Info) -> int:
         ctx = info.context
         async with ctx.read() as session:
-            return await CourseRepository(session, ctx.tenant.id).count(self.course_filter)
+            return await service.count(session, ctx.tenant.id, self.course_filter)

@@ -46,3 +46,8 @@ async def issue_if_complete(
         notice=Notice(title=f"Certificate earned: {course_title}", recipients=(user_id,)),
     )
     return certificate
+
+
+async def verify(session: AsyncSession, tenant_id: uuid.UUID, code: str) -> Any | None:
+    """Public: the certificate with this verification code in this tenant, or None."""
+    return await CertificateRepository(session, tenant_id).verify(code)

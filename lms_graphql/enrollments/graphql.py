@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from lms_graphql.auth import policies
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Info
 from lms_graphql.courses.graphql import visible_course
 from lms_graphql.enrollments import service
-from lms_graphql.enrollments.repository import EnrollmentRepository
 from lms_graphql.enrollments.types import Enrollment, LessonProgress
-from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.kit.graphql import require_id
 
 
@@ -22,17 +19,16 @@ class EnrollmentQueries:
         ctx = info.context
         viewer = ctx.require_viewer()
         async with ctx.read() as session:
-            rows = await EnrollmentRepository(session, ctx.tenant.id).of_user(viewer.id)
+            rows = await service.of_viewer(session, ctx.tenant.id, viewer)
         return [Enrollment.from_row(row) for row in rows]
 
     @strawberry.field(description="The course's students: for its instructor and admins.")
     async def course_students(self, info: Info, course_id: strawberry.ID) -> list[Enrollment]:
         ctx = info.context
         course = await visible_course(ctx, course_id)
-        if not policies.may_view_students(ctx.require_viewer(), course.instructor_id):
-            raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its students")
+        viewer = ctx.require_viewer()
         async with ctx.read() as session:
-            rows = await EnrollmentRepository(session, ctx.tenant.id).of_course(course.key)
+            rows = await service.students_of(session, ctx.tenant.id, viewer, course.key, course.instructor_id)
         return [Enrollment.from_row(row) for row in rows]
 
 

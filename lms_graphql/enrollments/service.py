@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
+from lms_graphql.auth import policies
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses import access
 from lms_graphql.courses.repository import CourseRepository
@@ -146,3 +148,17 @@ async def update_progress(
             },
         )
     return row
+
+
+async def of_viewer(session: AsyncSession, tenant_id: uuid.UUID, viewer: Viewer) -> list[Any]:
+    """The viewer's own enrollments, newest first."""
+    return list(await EnrollmentRepository(session, tenant_id).of_user(viewer.id))
+
+
+async def students_of(
+    session: AsyncSession, tenant_id: uuid.UUID, viewer: Viewer, course_id: uuid.UUID, instructor_id: object
+) -> list[Any]:
+    """A course's enrollments: for its instructor and admins."""
+    if not policies.may_view_students(viewer, instructor_id):
+        raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its students")
+    return list(await EnrollmentRepository(session, tenant_id).of_course(course_id))

@@ -12,10 +12,9 @@ import strawberry
 from lms_graphql.auth import policies
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.context import Context, Info
-from lms_graphql.courses import access
-from lms_graphql.courses.repository import CourseRepository
+from lms_graphql.courses import service as course_service
 from lms_graphql.enrollments.types import ProgressStatus
-from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
+from lms_graphql.errors import ErrorCode, LmsError, bad_input
 from lms_graphql.events.shared import Executions, SharedPayloads
 from lms_graphql.kit.graphql import parse_id, require_id
 from lms_graphql.notifications.graphql import Notification
@@ -97,10 +96,8 @@ class LiveSubscriptions:
         key = require_id(course_id, "course")
         after = _after(after_event_id)
         async with ctx.read() as session:
-            rows = await CourseRepository(session, ctx.tenant.id).by_ids([key])
-        if not rows or not access.can_see(viewer, rows[0]):
-            raise not_found("course not found")
-        if not policies.may_watch_progress(viewer, rows[0].instructor_id):
+            course = await course_service.visible(session, ctx.tenant.id, viewer, key)
+        if not policies.may_watch_progress(viewer, course.instructor_id):
             raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may watch its progress")
         async for row in ctx.services.live.course_progress(ctx.tenant.id, viewer, key, after):
             yield PROGRESS_UPDATES.get(row.id, functools.partial(ProgressUpdate.from_event, row))

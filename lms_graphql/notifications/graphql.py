@@ -7,9 +7,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from lms_graphql.context import Info
-from lms_graphql.errors import not_found
 from lms_graphql.kit.graphql import require_id
-from lms_graphql.notifications.repository import NotificationRepository
+from lms_graphql.notifications import service
 
 
 @strawberry.type
@@ -46,9 +45,7 @@ class NotificationQueries:
         ctx = info.context
         viewer = ctx.require_viewer()
         async with ctx.read() as session:
-            rows = await NotificationRepository(session, ctx.tenant.id).of_user(
-                viewer.id, unread_only=bool(unread_only)
-            )
+            rows = await service.of_viewer(session, ctx.tenant.id, viewer, unread_only=bool(unread_only))
         return [Notification.from_row(row) for row in rows]
 
 
@@ -60,7 +57,5 @@ class NotificationMutations:
         viewer = ctx.require_viewer()
         key = require_id(id, "notification")
         async with ctx.write() as session:
-            row = await NotificationRepository(session, ctx.tenant.id).mark_read(viewer.id, key)
-        if row is None:
-            raise not_found("notification not found")
+            row = await service.mark_read(session, ctx.tenant.id, viewer, key)
         return Notification.from_row(row)

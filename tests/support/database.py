@@ -1,4 +1,4 @@
-"""A TCP proxy in front of the test database that can be cut: a real outage, not a mock."""
+"""The test database: its libpq URL, and a TCP proxy in front of it that can be cut (a real outage, not a mock)."""
 
 from __future__ import annotations
 

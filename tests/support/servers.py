@@ -1,4 +1,4 @@
-"""A real uvicorn server process over the test database, and websocket clients for it."""
+"""Server processes over the test database (started, awaited ready, stopped) and websocket clients for them."""
 
 from __future__ import annotations
 
