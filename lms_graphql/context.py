@@ -21,9 +21,9 @@ from lms_graphql.config import Settings
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.kit.db import Database
 from lms_graphql.kit.transaction import RequestTransaction, TenantGates
-from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.registry import TenantRegistry
 from lms_graphql.tenancy.resolution import Resolution, TenantResolver
+from lms_graphql.tenancy.tenant import TenantConfig
 
 if TYPE_CHECKING:
     from lms_graphql.events.bus import EventBus

@@ -14,9 +14,9 @@ from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses.service import create_course, publish_course
 from lms_graphql.enrollments.service import enroll, update_progress
 from lms_graphql.kit.db import Database
-from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.repository import TenantRepository
 from lms_graphql.tenancy.service import create_tenant, find_tenant
+from lms_graphql.tenancy.tenant import TenantConfig
 from lms_graphql.users.service import create_user
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed to the user: demo data only

@@ -36,8 +36,8 @@ from lms_graphql.operations.input_checks import request_problem
 from lms_graphql.operations.outcome import Outcome, refusal
 from lms_graphql.operations.runner import OperationCall, OperationRunner, transaction_for
 from lms_graphql.operations.sockets import LegacyWsHandler, TransportWsHandler
-from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError
+from lms_graphql.tenancy.tenant import TenantConfig
 
 log = logging.getLogger("lms_graphql")
 access_log = logging.getLogger("lms_graphql.access")

@@ -20,8 +20,8 @@ from lms_graphql.courses.graphql import CourseMutations, CourseQueries
 from lms_graphql.dashboard.graphql import DashboardQueries
 from lms_graphql.enrollments.graphql import EnrollmentMutations, EnrollmentQueries
 from lms_graphql.events.graphql import LiveSubscriptions
-from lms_graphql.events.shared import LmsExecutionContext
 from lms_graphql.kit.graphql import DocumentCache
+from lms_graphql.kit.shared_execution import LmsExecutionContext
 from lms_graphql.limits.extension import QueryLimits
 from lms_graphql.notifications.graphql import NotificationMutations, NotificationQueries
 from lms_graphql.operations.input_checks import StorableInput

@@ -19,8 +19,8 @@ from lms_graphql.config import DEFAULT_APP_ROLE, Settings
 from lms_graphql.kit.db import Database, DatabaseUrls, derive_app_password, normalize_url
 from lms_graphql.kit.embedded import start_embedded_postgres
 from lms_graphql.migrate import migrate
-from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.service import create_tenant
+from lms_graphql.tenancy.tenant import TenantConfig
 from tests.support.database import libpq_url
 from tests.support.http import TEST_JWT_KEYS
 from tests.support.people import PASSWORD, Person, PersonFactory, TenantFactory, unique_slug

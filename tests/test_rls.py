@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from lms_graphql import models
 from lms_graphql.kit.db import Database, DatabaseUrls
-from lms_graphql.tenancy.config import TenantConfig
+from lms_graphql.tenancy.tenant import TenantConfig
 from tests.support.database import libpq_url
 from tests.support.people import TenantFactory
 

@@ -24,7 +24,7 @@ from lms_graphql.enrollments.repository import EnrollmentRepository
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.events.publish import Notice, record_event
 from lms_graphql.kit.repository import insert_or_conflict
-from lms_graphql.tenancy.config import TenantConfig
+from lms_graphql.tenancy.tenant import TenantConfig
 
 ASSESSMENT_TYPES = ("quiz", "exam", "assignment", "peer_review")
 AUTO_GRADED_TYPES = ("quiz", "exam")

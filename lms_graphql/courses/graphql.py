@@ -179,7 +179,7 @@ class CourseMutations:
         return created
 
 
-async def _lifecycle(ctx: Context, raw_id: strawberry.ID, change: service.CourseChange) -> Course:
+async def _lifecycle(ctx: Context, raw_id: strawberry.ID, change: service.CourseTransition) -> Course:
     viewer = ctx.require_viewer()
     course_id = require_id(raw_id, "course")
     async with ctx.write() as session:

@@ -19,12 +19,13 @@ from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.events.publish import Notice, record_event
 from lms_graphql.kit.pagination import Keyset
 from lms_graphql.kit.repository import insert_or_conflict
-from lms_graphql.tenancy.config import TenantConfig
+from lms_graphql.tenancy.tenant import TenantConfig
 from lms_graphql.users.repository import UserRepository
 
 TEACHING_ROLES = ("instructor", "admin", "super_admin")
 
-CourseChange = Callable[[AsyncSession, TenantConfig, Viewer, uuid.UUID], Awaitable[models.Course]]
+# A step of a course's lifecycle: publish_course or archive_course.
+CourseTransition = Callable[[AsyncSession, TenantConfig, Viewer, uuid.UUID], Awaitable[models.Course]]
 COURSE_NOT_FOUND = "course not found"
 
 

@@ -14,7 +14,7 @@ from lms_graphql.auth import policies
 from lms_graphql.context import Context, Info
 from lms_graphql.courses import service
 from lms_graphql.courses.repository import CourseFilter
-from lms_graphql.kit.lookahead import awaited_later
+from lms_graphql.kit.lookahead import as_resolver_result
 from lms_graphql.kit.pagination import encode_cursor
 from lms_graphql.users.graphql import User
 
@@ -76,7 +76,7 @@ class Course:
     def modules(self, info: Info) -> list[Module]:
         if self.prefetched_modules is not None:
             return self.prefetched_modules
-        return awaited_later(self._load_modules(info.context))
+        return as_resolver_result(self._load_modules(info.context))
 
     async def _load_modules(self, ctx: Context) -> list[Module]:
         return [Module.from_row(row) for row in await ctx.loaders.modules_of_course.load(self.key)]
@@ -131,7 +131,7 @@ class Module:
     def lessons(self, info: Info) -> list[Lesson]:
         if self.prefetched_lessons is not None:
             return self.prefetched_lessons
-        return awaited_later(self._load_lessons(info.context))
+        return as_resolver_result(self._load_lessons(info.context))
 
     async def _load_lessons(self, ctx: Context) -> list[Lesson]:
         return await lessons_for(ctx, await ctx.loaders.lessons_of_module.load(self.key))

@@ -18,7 +18,7 @@ from lms_graphql.enrollments.repository import EnrollmentRepository, course_perc
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, conflict, not_found
 from lms_graphql.events.publish import Notice, record_event
 from lms_graphql.kit.repository import insert_or_conflict
-from lms_graphql.tenancy.config import TenantConfig
+from lms_graphql.tenancy.tenant import TenantConfig
 
 ALREADY_ENROLLED = "you are already enrolled in this course"
 

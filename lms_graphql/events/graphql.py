@@ -15,8 +15,8 @@ from lms_graphql.context import Context, Info
 from lms_graphql.courses import service as course_service
 from lms_graphql.enrollments.types import ProgressStatus
 from lms_graphql.errors import ErrorCode, LmsError, bad_input
-from lms_graphql.events.shared import Executions, SharedPayloads
 from lms_graphql.kit.graphql import parse_id, require_id
+from lms_graphql.kit.shared_execution import Executions, SharedPayloads
 from lms_graphql.notifications.graphql import Notification
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,25 +24,10 @@ from lms_graphql.events.batch import FeedBatches
 from lms_graphql.events.bus import RESYNC, EventBus, Subscription, SubscriptionClosed
 from lms_graphql.events.repository import FeedRepository
 from lms_graphql.kit.db import Database
+from lms_graphql.kit.pagination import Keyset
 
 REPLAY_LIMIT = 500
 SEEN_LIMIT = 10_000
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where a feed stands: the (time, id) of the last item it sent."""
-
-    at: datetime
-    id: uuid.UUID
-
-    @property
-    def created_at(self) -> datetime:
-        return self.at
-
-    @property
-    def occurred_at(self) -> datetime:
-        return self.at
 
 
 class Seen:
@@ -66,7 +50,7 @@ def revoked() -> LmsError:
     return LmsError(ErrorCode.FORBIDDEN, "access revoked: subscribe again after signing in")
 
 
-Backlog = Callable[[FeedRepository, Position], Awaitable[list[Any]]]
+Backlog = Callable[[FeedRepository, Keyset], Awaitable[list[Any]]]
 Live = Callable[[uuid.UUID], Awaitable[list[Any]]]
 Check = Callable[[], Awaitable[bool]]
 
@@ -84,14 +68,14 @@ class LiveFeeds:
         self,
         tenant_id: uuid.UUID,
         bus_channels: list[str],
-        start: Position | None,
+        start: Keyset | None,
         backlog: Backlog,
         live: Live,
         may_receive: Check,
         time_of: Callable[[Any], datetime],
     ) -> AsyncGenerator[Any, None]:
         seen = Seen()
-        position = start or Position(datetime.now(UTC), uuid.UUID(int=0))
+        position = start or Keyset(datetime.now(UTC), uuid.UUID(int=0))
         async with self._bus.subscribe(bus_channels) as subscription:
 
             async def catch_up() -> list[Any]:
@@ -104,7 +88,7 @@ class LiveFeeds:
             while True:
                 for row in pending:
                     if seen.add(row.id):
-                        position = Position(time_of(row), row.id)
+                        position = Keyset(time_of(row), row.id)
                         yield row
                 message = await _next(subscription)
                 if message is None:
@@ -138,8 +122,8 @@ class LiveFeeds:
         async def may_receive() -> bool:
             return await self._active(tenant_id, viewer) is not None
 
-        async def backlog(feed: FeedRepository, after: Position) -> list[Any]:
-            return await feed.notifications(viewer.id, after=after, limit=REPLAY_LIMIT)  # type: ignore[arg-type]
+        async def backlog(feed: FeedRepository, after: Keyset) -> list[Any]:
+            return await feed.notifications(viewer.id, after=after, limit=REPLAY_LIMIT)
 
         async def live(event_id: uuid.UUID) -> list[Any]:
             row = await self._batches.notification.load((tenant_id, (viewer.id, event_id)))
@@ -169,8 +153,8 @@ class LiveFeeds:
             resume_from = after_event_id
             start = await self._start(tenant_id, lambda feed: feed.event(resume_from))
 
-        async def backlog(feed: FeedRepository, after: Position) -> list[Any]:
-            return await feed.progress_events(course_id, after=after, limit=REPLAY_LIMIT)  # type: ignore[arg-type]
+        async def backlog(feed: FeedRepository, after: Keyset) -> list[Any]:
+            return await feed.progress_events(course_id, after=after, limit=REPLAY_LIMIT)
 
         async def live(event_id: uuid.UUID) -> list[Any]:
             row = await self._batches.event.load((tenant_id, event_id))
@@ -183,13 +167,13 @@ class LiveFeeds:
         ):  # fmt: skip
             yield row
 
-    async def _start(self, tenant_id: uuid.UUID, locate: Callable[[FeedRepository], Awaitable[Any]]) -> Position | None:
+    async def _start(self, tenant_id: uuid.UUID, locate: Callable[[FeedRepository], Awaitable[Any]]) -> Keyset | None:
         async with self._db.tenant_transaction(tenant_id) as session:
             row = await locate(FeedRepository(session, tenant_id))
         if row is None:
             return None
         at = getattr(row, "created_at", None) or row.occurred_at
-        return Position(at, row.id)
+        return Keyset(at, row.id)
 
 
 async def _next(subscription: Subscription) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Row, and_, delete, func, select, tuple_, update
 
+from lms_graphql.kit.pagination import Keyset
 from lms_graphql.kit.repository import TenantScopedRepository
 from lms_graphql.models.tables import COURSES, EVENTS, NOTIFICATIONS, USERS
 
@@ -59,7 +60,7 @@ class FeedRepository(TenantScopedRepository):
     """What live subscriptions re-read, each read also re-checking the subscriber."""
 
     async def notifications(
-        self, user_id: uuid.UUID, *, event_id: uuid.UUID | None = None, after: Row[Any] | None = None, limit: int
+        self, user_id: uuid.UUID, *, event_id: uuid.UUID | None = None, after: Keyset | None = None, limit: int
     ) -> list[Row[Any]]:
         """The user's notifications of one event, or after a position (created_at, id)."""
         statement = select(NOTIFICATIONS).where(self.in_tenant(NOTIFICATIONS), NOTIFICATIONS.c.user_id == user_id)
@@ -67,7 +68,7 @@ class FeedRepository(TenantScopedRepository):
             statement = statement.where(NOTIFICATIONS.c.event_id == event_id)
         if after is not None:
             statement = statement.where(
-                tuple_(NOTIFICATIONS.c.created_at, NOTIFICATIONS.c.id) > tuple_(after.created_at, after.id)
+                tuple_(NOTIFICATIONS.c.created_at, NOTIFICATIONS.c.id) > tuple_(after.at, after.id)
             )
         statement = statement.order_by(NOTIFICATIONS.c.created_at, NOTIFICATIONS.c.id).limit(limit)
         return list((await self.session.execute(statement)).all())
@@ -77,7 +78,7 @@ class FeedRepository(TenantScopedRepository):
         return rows[0] if rows else None
 
     async def progress_events(
-        self, course_id: uuid.UUID, *, event_id: uuid.UUID | None = None, after: Row[Any] | None = None, limit: int
+        self, course_id: uuid.UUID, *, event_id: uuid.UUID | None = None, after: Keyset | None = None, limit: int
     ) -> list[Row[Any]]:
         statement = select(EVENTS).where(
             and_(
@@ -89,7 +90,7 @@ class FeedRepository(TenantScopedRepository):
         if event_id is not None:
             statement = statement.where(EVENTS.c.id == event_id)
         if after is not None:
-            statement = statement.where(tuple_(EVENTS.c.occurred_at, EVENTS.c.id) > tuple_(after.occurred_at, after.id))
+            statement = statement.where(tuple_(EVENTS.c.occurred_at, EVENTS.c.id) > tuple_(after.at, after.id))
         statement = statement.order_by(EVENTS.c.occurred_at, EVENTS.c.id).limit(limit)
         return list((await self.session.execute(statement)).all())
 

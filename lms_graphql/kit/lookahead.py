@@ -45,7 +45,7 @@ class Lookahead:
         return not rest or self.child(head).wants(rest)
 
 
-def awaited_later(awaitable: Awaitable[T]) -> T:
+def as_resolver_result(awaitable: Awaitable[T]) -> T:
     """Return an awaitable from a sync resolver: graphql-core awaits what a resolver returns.
 
     A resolver written this way completes synchronously when its value was prefetched (no

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from lms_graphql.tenancy.config import TenantConfig
+from lms_graphql.tenancy.tenant import TenantConfig
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from lms_graphql.operations.authorise import current_tenant, load_viewer
 from lms_graphql.operations.idempotency import IdempotentOperation, request_hash
 from lms_graphql.operations.outcome import Outcome, executed, internal, refusal
 from lms_graphql.operations.outcome import unavailable as unavailable_outcome
-from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError
+from lms_graphql.tenancy.tenant import TenantConfig
 
 log = logging.getLogger("lms_graphql")
 

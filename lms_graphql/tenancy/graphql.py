@@ -7,7 +7,7 @@ from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Context, Info
 from lms_graphql.kit.graphql import require_id
 from lms_graphql.tenancy import service
-from lms_graphql.tenancy.config import TenantConfig
+from lms_graphql.tenancy.tenant import TenantConfig
 
 
 @strawberry.type

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from cachetools import TTLCache
 
 from lms_graphql.kit.db import Database
-from lms_graphql.tenancy.config import TenantConfig
 from lms_graphql.tenancy.repository import TenantRepository
+from lms_graphql.tenancy.tenant import TenantConfig
 
 ChangePublisher = Callable[[str], Awaitable[None]]
 

@@ -21,8 +21,8 @@ from lms_graphql.auth.tokens import InvalidTokenError, TokenClaims, TokenService
 from lms_graphql.errors import UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_SECONDS, ErrorCode, unavailable_extensions
 from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.models.tenant import RESERVED_SLUGS
-from lms_graphql.tenancy.config import TenantConfig, is_valid_slug
 from lms_graphql.tenancy.registry import TenantRegistry
+from lms_graphql.tenancy.tenant import TenantConfig, is_valid_slug
 
 log = logging.getLogger("lms_graphql.tenancy")
 

@@ -10,9 +10,9 @@ from lms_graphql.audit import service as audit
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.kit.db import Database, note_revoked
-from lms_graphql.tenancy.config import TenantConfig, validate_name, validate_plan, validate_slug
 from lms_graphql.tenancy.registry import TenantRegistry
 from lms_graphql.tenancy.repository import TenantRepository
+from lms_graphql.tenancy.tenant import TenantConfig, validate_name, validate_plan, validate_slug
 
 
 async def create_tenant(

@@ -13,8 +13,8 @@ from lms_graphql.auth.viewer import Viewer
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.kit.db import note_revoked
 from lms_graphql.models.user import ROLES
-from lms_graphql.tenancy.config import TenantConfig, validate_name
 from lms_graphql.tenancy.repository import TenantRepository
+from lms_graphql.tenancy.tenant import TenantConfig, validate_name
 from lms_graphql.users.emails import normalize_email
 from lms_graphql.users.repository import UserRepository
 

@@ -19,7 +19,7 @@ from lms_graphql.auth.tokens import TokenService
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.errors import ErrorCode, LmsError, bad_input
 from lms_graphql.kit.db import note_revoked
-from lms_graphql.tenancy.config import TenantConfig
+from lms_graphql.tenancy.tenant import TenantConfig
 from lms_graphql.users.emails import MAX_EMAIL_LENGTH, canonical_email
 from lms_graphql.users.repository import UserRepository
 

@@ -11,7 +11,7 @@ from graphql import Lexer, Source, TokenKind, get_operation_ast, parse
 
 from lms_graphql.limits.analysis import analyse
 from lms_graphql.schema import schema
-from lms_graphql.tenancy.config import TenantConfig
+from lms_graphql.tenancy.tenant import TenantConfig
 
 
 def tokens_in(query: str) -> int:

@@ -1,4 +1,5 @@
-"""One execution per live event for all its subscribers that sent the same subscription.
+"""The schema's execution context (every operation runs with it), which lets all subscribers
+of one live event that sent the same subscription share one execution.
 
 An event reaches hundreds of subscribers at once, and graphql-core executes the selection for
 each of them. For payloads whose fields read nothing but the payload itself (no resolver looks
