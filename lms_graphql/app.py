@@ -17,22 +17,22 @@ from starlette.routing import Route, WebSocketRoute
 from lms_graphql.auth.tokens import TokenService
 from lms_graphql.config import Settings
 from lms_graphql.context import Services
-from lms_graphql.endpoint import GraphQLEndpoint, RequestIdMiddleware
+from lms_graphql.endpoint import GraphQLEndpoint
 from lms_graphql.events import channels
 from lms_graphql.events.backends import backend_for
 from lms_graphql.events.bus import EventBus
 from lms_graphql.events.live import LiveFeeds
 from lms_graphql.events.relay import OutboxRelay
-from lms_graphql.http_surface import HttpSurfaceMiddleware
 from lms_graphql.kit.db import Database, resolve_database_urls
 from lms_graphql.kit.transaction import TenantGates
 from lms_graphql.limits.plans import PLAN_LIMITS
 from lms_graphql.limits.ratelimit import limiter_for
 from lms_graphql.operations import revocations
+from lms_graphql.operations.middleware import HttpSurfaceMiddleware, RequestIdMiddleware, TenantResolutionMiddleware
 from lms_graphql.operations.sockets import OpenSockets
 from lms_graphql.schema import build_schema
 from lms_graphql.tenancy.registry import TenantRegistry
-from lms_graphql.tenancy.resolution import TenantResolutionMiddleware, TenantResolver
+from lms_graphql.tenancy.resolution import TenantResolver
 
 log = logging.getLogger("lms_graphql")
 

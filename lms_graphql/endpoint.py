@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ import orjson
 from graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -26,14 +25,14 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from lms_graphql.context import Context, Services
 from lms_graphql.errors import ErrorCode, LmsError
-from lms_graphql.http_surface import parse_body
 from lms_graphql.kit.graphql import operation_type
 from lms_graphql.kit.transaction import PerUseTransactions
 from lms_graphql.limits.plans import limits_for
 from lms_graphql.operations.authorise import load_viewer
 from lms_graphql.operations.idempotency import KEY_FORMAT
-from lms_graphql.operations.input_checks import request_problem
-from lms_graphql.operations.outcome import Outcome, refusal
+from lms_graphql.operations.input_checks import parse_body, request_problem
+from lms_graphql.operations.middleware import state_of
+from lms_graphql.operations.outcome import Outcome, refusal, resolution_refusal, response_of
 from lms_graphql.operations.runner import OperationCall, OperationRunner, transaction_for
 from lms_graphql.operations.sockets import LegacyWsHandler, TransportWsHandler
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError
@@ -41,38 +40,7 @@ from lms_graphql.tenancy.tenant import TenantConfig
 
 log = logging.getLogger("lms_graphql")
 access_log = logging.getLogger("lms_graphql.access")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 MAX_BATCH = 20  # operations in one batched request (LMS_ALLOW_BATCHING)
-
-
-class RequestIdMiddleware:
-    """Tags each request with an id (the client's X-Request-ID when sane) for logs and errors."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        supplied = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        # A websocket's messages need no header: skip a wrapper on every frame of a fan-out.
-        await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
-
-
-def render(outcome: Outcome | list[Outcome]) -> Response:
-    if isinstance(outcome, list):  # a batch: each operation answered on its own
-        return Response(orjson.dumps([item.body for item in outcome]), 200, media_type="application/json")
-    return Response(orjson.dumps(outcome.body), outcome.status, outcome.headers, media_type="application/json")
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
@@ -97,18 +65,18 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             try:
                 await super().__call__(scope, receive, send)
             finally:
-                socket_context: Context | None = scope["state"].get("socket_context")
+                socket_context = state_of(scope).socket
                 if socket_context is not None:
                     release_socket(socket_context)
             return
-        resolution: Resolution | None = scope.get("state", {}).get("resolution")
+        resolution = state_of(scope).resolution
         if resolution is None:
             # Only the static IDE page comes without a tenant (the resolution middleware
             # answers everything else).
             if self.graphql_ide:
                 page: Response = await self.render_graphql_ide(Request(scope, receive))
             else:
-                page = render(refusal(404, "GraphiQL is turned off on this server", ErrorCode.NOT_FOUND))
+                page = response_of(refusal(404, "GraphiQL is turned off on this server", ErrorCode.NOT_FOUND))
             await page(scope, receive, send)
             return
         request = Request(scope, receive)
@@ -116,7 +84,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         services: Services = scope["app"].state.services
         recorder: list[tuple[str, Any]] | None = [] if services.settings.bench else None
         outcome = await self._serve(request, services, resolution, recorder)
-        response = render(outcome)
+        response = response_of(outcome)
         if recorder is not None and isinstance(outcome, Outcome):
             response = _with_statements(request, outcome, recorder)
         await response(scope, receive, send)
@@ -157,7 +125,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if problem:
             return refusal(400, problem)
         query, operation_name = item["query"], item.get("operationName")
-        request.state.operation_name = operation_name
+        state_of(request.scope).operation_name = operation_name
         try:
             kind = await operation_type(query, operation_name, limits_for(resolution.tenant).max_tokens)
         except LmsError as exc:
@@ -173,7 +141,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             return refusal(400, "Idempotency-Key must be 1-255 printable characters")
         call = OperationCall(
             resolution=resolution,
-            request_id=request.state.request_id,
+            request_id=state_of(request.scope).request_id,
             connection=request,
             query=query,
             variables=item.get("variables"),
@@ -188,15 +156,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         try:
             return await self.runner.run(services, call)
         except ResolutionError as exc:
-            return refusal(exc.status, exc.message, exc.code)
+            return resolution_refusal(exc)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         """A websocket's own context: authenticated at connection_init (on_ws_connect); each
         operation then runs with a context of its own."""
-        state = request.state
+        state = state_of(request.scope)
         services: Services = request.app.state.services
-        resolution: Resolution | None = getattr(state, "resolution", None)
-        tenant = resolution.tenant if resolution is not None else UNRESOLVED_TENANT
+        tenant = state.resolution.tenant if state.resolution is not None else UNRESOLVED_TENANT
         context = Context(
             request=request,
             request_id=state.request_id,
@@ -205,7 +172,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             viewer=None,
             tx=PerUseTransactions(services.db, tenant.id),
         )
-        request.scope["state"]["socket_context"] = context
+        state.socket = context
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -282,14 +249,14 @@ def _log_request(request: Request, resolution: Resolution, outcome: Outcome | li
     """One structured line per GraphQL request, from plain values only (nothing that a closed
     transaction could have expired)."""
     single = outcome if isinstance(outcome, Outcome) else None
-    operation = getattr(request.state, "operation_name", None)
+    state = state_of(request.scope)
     access_log.info(
         json.dumps(
             {
-                "requestId": getattr(request.state, "request_id", None),
+                "requestId": state.request_id,
                 "tenant": resolution.tenant.slug,
                 "user": single.user if single is not None else None,
-                "operation": operation,
+                "operation": state.operation_name,
                 "cost": single.cost if single is not None else None,
                 "status": single.status if single is not None else 200,
                 "ms": round(seconds * 1000, 1),

@@ -22,9 +22,7 @@ DOMAIN_PACKAGES = frozenset(
     | {"analytics", "dashboard", "limits", "kit", "models", "operations"}
 )
 # Modules directly in lms_graphql/ are domain (service layer) unless listed here.
-LOOSE_TRANSPORTS = frozenset(
-    {"app", "cli", "endpoint", "context", "schema", "server", "http_surface", "demo", "migrate"} | {"loaders"}
-)
+LOOSE_TRANSPORTS = frozenset({"app", "cli", "endpoint", "context", "schema", "server", "demo", "migrate"} | {"loaders"})
 LOOSE_FOUNDATION = frozenset({"errors", "config", "migration_helpers"})
 FOUNDATION, REPOSITORY, SERVICE, TRANSPORT = range(4)
 LAYERS = ("foundation", "repository", "service", "transport")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from graphql import DocumentNode, StringValueNode, visit
 from graphql.language import Visitor
 from strawberry.extensions import SchemaExtension
@@ -89,3 +90,10 @@ class StorableInput(SchemaExtension):
         if problem:
             raise LmsError(ErrorCode.BAD_USER_INPUT, problem)
         yield
+
+
+def parse_body(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None

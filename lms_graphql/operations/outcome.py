@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from graphql import GraphQLError
+from starlette.responses import Response
 
 from lms_graphql.context import Charge
 from lms_graphql.errors import UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_SECONDS, ErrorCode, unavailable_extensions
+from lms_graphql.tenancy.resolution import ResolutionError
 
 
 @dataclass
@@ -73,3 +76,15 @@ def executed(data: Any, errors: list[GraphQLError], charge: Charge | None, *, un
         retry_after = charge.retry_after if charge is not None else None
         headers["Retry-After"] = str(retry_after or 1)
     return Outcome(status, body, headers, executed=True)
+
+
+def resolution_refusal(error: ResolutionError) -> Outcome:
+    """The answer to a request whose tenant or token did not hold (400, 401, 403 or 404)."""
+    return refusal(error.status, error.message, error.code)
+
+
+def response_of(outcome: Outcome | list[Outcome]) -> Response:
+    """The HTTP response carrying an outcome (a batch: each operation's body, in order)."""
+    if isinstance(outcome, list):
+        return Response(orjson.dumps([item.body for item in outcome]), 200, media_type="application/json")
+    return Response(orjson.dumps(outcome.body), outcome.status, outcome.headers, media_type="application/json")

@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lms_graphql.auth.tokens import InvalidTokenError, TokenClaims, TokenService
-from lms_graphql.errors import UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_SECONDS, ErrorCode, unavailable_extensions
-from lms_graphql.kit.db import is_database_unavailable
+from lms_graphql.errors import ErrorCode
 from lms_graphql.models.tenant import RESERVED_SLUGS
 from lms_graphql.tenancy.registry import TenantRegistry
 from lms_graphql.tenancy.tenant import TenantConfig, is_valid_slug
@@ -56,14 +53,6 @@ class ResolutionError(Exception):
         self.code = code
         self.message = message
         self.status = self.STATUS[code]
-
-    def response(self, request_id: str | None = None) -> JSONResponse:
-        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if self.status == 401 else None
-        return JSONResponse(
-            {"errors": [{"message": self.message, "extensions": {"code": self.code.value}}]},
-            status_code=self.status,
-            headers=headers,
-        )
 
 
 def subdomain_slug(host: str, base_domain: str) -> str | None:
@@ -154,55 +143,3 @@ class TenantResolver:
         except InvalidTokenError as exc:
             log.info("refused token: %s", exc)
             raise ResolutionError(ErrorCode.INVALID_TOKEN, "invalid or expired token") from None
-
-
-def is_graphql_ide_page(scope: Scope) -> bool:
-    """GET /graphql from a browser without a query: the static IDE page, no tenant needed."""
-    if scope["type"] != "http" or scope["method"] != "GET":
-        return False
-    headers = Headers(scope=scope)
-    return "text/html" in headers.get("accept", "") and b"query=" not in scope.get("query_string", b"")
-
-
-class TenantResolutionMiddleware:
-    """Resolves the tenant for every request outside ``open_paths`` before the app runs."""
-
-    def __init__(self, app: ASGIApp, open_paths: frozenset[str] = frozenset({"/healthz", "/readyz"})) -> None:
-        self.app = app
-        self.open_paths = open_paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in self.open_paths:
-            await self.app(scope, receive, send)
-            return
-        if is_graphql_ide_page(scope):
-            await self.app(scope, receive, send)
-            return
-        resolver: TenantResolver = scope["app"].state.services.resolver
-        try:
-            resolution = await resolver.resolve(Headers(scope=scope))
-        except ResolutionError as exc:
-            if scope["type"] == "websocket" and exc.code == ErrorCode.TENANT_NOT_RESOLVED:
-                # The token may still come in the connection_init payload: resolved there.
-                await self.app(scope, receive, send)
-                return
-            if scope["type"] == "websocket":
-                close_code = exc.CLOSE_CODE[exc.status]
-                await send({"type": "websocket.close", "code": close_code, "reason": exc.message})
-            else:
-                await exc.response()(scope, receive, send)
-            return
-        except Exception as exc:
-            if not is_database_unavailable(exc):
-                raise
-            # The registry could not be read: the same answer an operation gives.
-            log.warning("database unavailable while resolving a tenant: %s", type(exc).__name__)
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1013, "reason": UNAVAILABLE_MESSAGE})
-            else:
-                body = {"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": unavailable_extensions()}]}
-                headers = {"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)}
-                await JSONResponse(body, status_code=503, headers=headers)(scope, receive, send)
-            return
-        scope.setdefault("state", {})["resolution"] = resolution
-        await self.app(scope, receive, send)
