@@ -19,6 +19,7 @@ from lms_graphql.kit.db import Database, DatabaseUrls
 from tests.support.builders import build_course
 from tests.support.database import libpq_url
 from tests.support.people import PersonFactory, TenantFactory
+from tests.support.waiting import until
 
 
 async def collect(subscription: Any, count: int, timeout: float = 5.0) -> list[Any]:
@@ -201,7 +202,7 @@ async def test_a_feed_replays_what_it_missed_when_the_bus_says_resync(
 
     try:
         pending = asyncio.ensure_future(anext(feed))
-        await asyncio.sleep(0.2)  # subscribed
+        await until(lambda: any(bus._subscriptions.values()))  # the feed has subscribed
         # Published while this process's bus connection was away: only a resync finds it.
         missed = await progressed(30)
         for subscriptions in list(bus._subscriptions.values()):

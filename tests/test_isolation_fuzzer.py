@@ -116,7 +116,9 @@ def document(kind: str, name: str, field: GraphQLField, variables: dict[str, Any
 
 def test_every_operation_with_an_id_is_covered() -> None:
     missing = sorted(set(operations_with_ids()) - set(ARGUMENTS))
-    assert missing == [], f"say how to call these with another tenant's ids in tests/test_fuzzer.py: {missing}"
+    assert missing == [], (
+        f"say how to call these with another tenant's ids in tests/test_isolation_fuzzer.py: {missing}"
+    )
     assert sorted(set(ARGUMENTS) - set(operations_with_ids())) == []
 
 
