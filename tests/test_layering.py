@@ -172,16 +172,12 @@ def test_repositories_scope_by_tenant_in_one_place() -> None:
 
 
 def test_resolvers_call_services_not_repositories() -> None:
-    # The dashboard's resolvers read its statements straight from its repository: that read path
-    # is built to run as few statements as possible (and is the next one to be compiled to SQL).
-    allowed = {"lms_graphql.dashboard.graphql"}
     direct = [
         f"{i.where}: {i.target} ({i.names})"
         for i in IMPORTS
         if i.source.rsplit(".", 1)[-1] in {"graphql", "types"}
         and layer(i.target) == REPOSITORY
         and any(name.strip().endswith("Repository") for name in i.names.split(","))
-        and i.source not in allowed
         and not i.source.startswith(f"{ROOT}.kit.")
     ]
     assert not direct, "resolvers reading repositories (call the domain's service):\n" + "\n".join(direct)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import strawberry
 from strawberry.scalars import JSON
@@ -18,8 +18,9 @@ from strawberry.scalars import JSON
 from lms_graphql.assessments.types import Assessment, Certificate
 from lms_graphql.context import Context, Info
 from lms_graphql.courses.types import Course, Lesson
+from lms_graphql.dashboard import service
 from lms_graphql.dashboard.priming import course_trees, prime_enrolled
-from lms_graphql.dashboard.repository import DashboardRepository, EnrolledParts
+from lms_graphql.dashboard.repository import EnrolledParts
 from lms_graphql.kit.lookahead import Lookahead
 
 
@@ -71,14 +72,13 @@ class StudentDashboard:
     async def _enrolled(self, ctx: Context) -> list[EnrolledCourseProgress]:
         async def fetch() -> list[EnrolledCourseProgress]:
             async with ctx.read() as session:
-                repository = DashboardRepository(session, ctx.tenant.id)
-                enrolled = await repository.enrolled(self.user_id, self.plan.enrolled)
-                trees = {}
-                if self.plan.course_trees and enrolled.rows:
-                    course_ids = [row.enrollment__course_id for row in enrolled.rows]
-                    trees = course_trees(
-                        ctx.loaders, course_ids, await repository.course_trees(self.user_id, course_ids)
-                    )
+                enrolled, joined_trees = await service.enrolled_with_trees(
+                    session, ctx.tenant.id, self.user_id, self.plan.enrolled, trees=self.plan.course_trees
+                )
+            trees = {}
+            if joined_trees is not None:
+                course_ids = [row.enrollment__course_id for row in enrolled.rows]
+                trees = course_trees(ctx.loaders, course_ids, joined_trees)
             return prime_enrolled(ctx.loaders, enrolled, self.plan.enrolled, trees)
 
         return await ctx.once(f"dashboard.enrolled.{self.plan}", fetch)
@@ -86,7 +86,7 @@ class StudentDashboard:
     async def _certificates(self, ctx: Context) -> list[Certificate]:
         async def fetch() -> list[Certificate]:
             async with ctx.read() as session:
-                joined = await DashboardRepository(session, ctx.tenant.id).certificates(self.user_id)
+                joined = await service.certificates(session, ctx.tenant.id, self.user_id)
             ctx.loaders.course.prime_many({row.course__id: joined.part(row, "course") for row in joined.rows})
             return [Certificate.from_row(joined.part(row, "certificate")) for row in joined.rows]
 
@@ -100,9 +100,7 @@ class StudentDashboard:
     async def upcoming_assessments(self, info: Info) -> list[Assessment]:
         ctx = info.context
         async with ctx.read() as session:
-            joined = await DashboardRepository(session, ctx.tenant.id).upcoming_assessments(
-                self.user_id, datetime.now(UTC)
-            )
+            joined = await service.upcoming_assessments(session, ctx.tenant.id, self.user_id)
         ctx.loaders.course.prime_many({row.course__id: joined.part(row, "course") for row in joined.rows})
         return [Assessment.from_row(joined.part(row, "assessment")) for row in joined.rows]
 
@@ -110,7 +108,7 @@ class StudentDashboard:
     async def recent_activity(self, info: Info) -> list[ActivityEvent]:
         ctx = info.context
         async with ctx.read() as session:
-            rows = await DashboardRepository(session, ctx.tenant.id).recent_activity(self.user_id)
+            rows = await service.recent_activity(session, ctx.tenant.id, self.user_id)
         return [
             ActivityEvent(
                 id=strawberry.ID(str(row.id)),
