@@ -11,7 +11,8 @@ from alembic.script import ScriptDirectory
 from psycopg import sql
 from sqlalchemy import URL, Connection, create_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Inside the package, so an installed wheel carries them (alembic.ini points here too).
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 class MigrationSetupError(RuntimeError):
@@ -21,7 +22,7 @@ class MigrationSetupError(RuntimeError):
 def alembic_config(app_role: str) -> Config:
     if not (MIGRATIONS_DIR / "env.py").exists():
         raise MigrationSetupError(
-            f"migrations not found at {MIGRATIONS_DIR}; install lms-graphql from a source checkout"
+            f"migrations not found at {MIGRATIONS_DIR}: the installed lms-graphql package is incomplete"
         )
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
