@@ -63,3 +63,20 @@ async def test_idempotency_replay_conflict_and_race(
     revived = await enroll(third.id, "key-3")
     assert revived.status_code == 200
     assert "errors" not in revived.json()
+
+
+async def test_a_replay_is_the_first_answer_byte_for_byte(
+    client: httpx.AsyncClient, make_tenant: TenantFactory, make_user: PersonFactory, db: Database
+) -> None:
+    tenant = await make_tenant()
+    teacher = await make_user(tenant, "instructor")
+    course = await build_course(db, tenant, teacher.id)
+    token = await login(client, await make_user(tenant))
+    # Keys in an order jsonb would not keep (it sorts by length, then bytes).
+    query = "mutation($c: ID!) { enrollInCourse(courseId: $c) { status id progressPercent course { title id } } }"
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "bytes-1"}
+    body = {"query": query, "variables": {"c": str(course.id)}}
+    first = await client.post("/graphql", json=body, headers=headers)
+    replay = await client.post("/graphql", json=body, headers=headers)
+    assert replay.headers["idempotent-replayed"] == "true", replay.content
+    assert replay.content == first.content

@@ -44,7 +44,7 @@ class IdempotencyRepository(TenantScopedRepository):
         result = await self.session.execute(statement)
         return result.one_or_none()
 
-    async def finish(self, user_id: uuid.UUID, key: str, status: int, body: Any) -> None:
+    async def finish(self, user_id: uuid.UUID, key: str, status: int, body: str) -> None:
         await self.session.execute(
             update(KEYS)
             .where(self.in_tenant(KEYS), KEYS.c.user_id == user_id, KEYS.c.key == key)

@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import CheckConstraint, SmallInteger, String, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import CheckConstraint, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms_graphql.models.base import Base, TenantOwned, created_at_column, one_of
@@ -25,5 +23,6 @@ class IdempotencyKey(TenantOwned, Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))
     response_status: Mapped[int | None] = mapped_column(SmallInteger)
-    response_body: Mapped[Any | None] = mapped_column(JSONB)
+    # The answer as it was sent, byte for byte (a replay repeats it exactly).
+    response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
