@@ -18,11 +18,12 @@ from lms_graphql.auth.tokens import TokenService
 from lms_graphql.config import Settings
 from lms_graphql.context import Services
 from lms_graphql.endpoint import GraphQLEndpoint
-from lms_graphql.events import channels
-from lms_graphql.events.backends import backend_for
+from lms_graphql.events.backends import PostgresNotifyBackend, backend_for
 from lms_graphql.events.bus import EventBus
 from lms_graphql.events.live import LiveFeeds
 from lms_graphql.events.relay import OutboxRelay
+from lms_graphql.kit import channels
+from lms_graphql.kit.channels import CONTROL_WIRE_CHANNEL
 from lms_graphql.kit.db import Database, resolve_database_urls
 from lms_graphql.kit.transaction import TenantGates
 from lms_graphql.limits.plans import PLAN_LIMITS
@@ -56,6 +57,7 @@ def build_services(settings: Settings, db: Database) -> Services:
     tokens = TokenService(settings.jwt_keys)
     app_conninfo = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     bus = EventBus(backend_for(settings.broadcast_url or "memory://", app_conninfo), queue_size=settings.bus_queue_size)
+    control = EventBus(PostgresNotifyBackend(app_conninfo, CONTROL_WIRE_CHANNEL), queue_size=settings.bus_queue_size)
     relay = OutboxRelay(
         db,
         bus,
@@ -69,6 +71,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         tokens=tokens,
         resolver=TenantResolver(registry, tokens, settings.base_domain),
         bus=bus,
+        control=control,
         relay=relay,
         # Fan-out re-reads get their own small pool: a burst of deliveries must not take the
         # connections HTTP requests need.
@@ -87,11 +90,12 @@ LIVE_TIMEOUT_MS = PLAN_LIMITS["free"].statement_timeout_ms
 async def running(services: Services) -> AsyncIterator[None]:
     """The bus, the relay and the registry's change feed, for the app's lifetime."""
     await services.bus.start()
+    await services.control.start()
     services.db.on_events_committed = services.relay.kick
     await services.relay.start()
 
     async def announce(slug: str) -> None:
-        await services.bus.publish(channels.REGISTRY, slug)
+        await services.control.publish(channels.REGISTRY, slug)
 
     services.registry.add_change_publisher(announce)
     background: set[asyncio.Task[None]] = set()
@@ -127,6 +131,7 @@ async def running(services: Services) -> AsyncIterator[None]:
         services.db.on_events_committed = None
         await services.relay.stop()
         await services.bus.stop()
+        await services.control.stop()
         await services.live.dispose()
         await services.limiter.close()
 

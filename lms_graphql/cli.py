@@ -99,13 +99,14 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> None:
-    from lms_graphql.tenancy.service import create_tenant
+    from lms_graphql.tenancy.service import announce_tenant, create_tenant
 
     urls = prepare_database(settings, quiet=True)
 
     async def create(db: Database) -> None:
         async with db.platform_transaction() as session:
             tenant = await create_tenant(session, slug=args.slug, name=args.name, plan=args.plan)
+            await announce_tenant(session, tenant.slug)  # a server that was asked for it forgets the miss
         print(tenant.id)
 
     _run(create, urls)

@@ -45,7 +45,8 @@ class Services:
     registry: TenantRegistry
     tokens: TokenService
     resolver: TenantResolver
-    bus: EventBus
+    bus: EventBus  # live events (LMS_BROADCAST_URL)
+    control: EventBus  # registry changes and revocations, over the database
     relay: OutboxRelay
     live: LiveFeeds
     sockets: OpenSockets

@@ -10,11 +10,11 @@ import psycopg
 import pytest
 from broadcaster._backends.memory import MemoryBackend
 
-from lms_graphql.events import channels
 from lms_graphql.events.backends import PostgresNotifyBackend
 from lms_graphql.events.bus import RESYNC, EventBus, SubscriptionClosed
 from lms_graphql.events.outbox import append_event
 from lms_graphql.events.relay import OutboxRelay
+from lms_graphql.kit import channels
 from lms_graphql.kit.db import Database, DatabaseUrls
 from tests.support.builders import build_course
 from tests.support.database import libpq_url

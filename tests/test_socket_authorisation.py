@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -20,8 +21,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from lms_graphql.kit.db import Database
-from tests.support.people import PASSWORD, PersonFactory, TenantFactory
-from tests.support.servers import LEGACY_WS, TRANSPORT_WS, LiveServer, live_server
+from tests.support.people import PASSWORD, PersonFactory, TenantFactory, unique_slug
+from tests.support.servers import CONSOLE_SCRIPT, LEGACY_WS, TRANSPORT_WS, LiveServer, live_server
 
 pytestmark = pytest.mark.slow
 
@@ -299,3 +300,41 @@ async def test_a_revocation_closes_sockets_in_every_process(
             code, _, seconds = await ws.closed(within=3)
             assert code == 4403
             assert seconds < 1.0
+
+
+async def test_tenant_changes_made_with_the_cli_reach_running_servers_at_once(
+    env_for_cli: dict[str, str], make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    tenant = await make_tenant()
+    teacher = await make_user(tenant, "instructor")
+    with live_server(env_for_cli) as server:
+        token = await server.login(tenant.slug, teacher.email, PASSWORD)
+        assert "data" in await server.gql("{ tenant { slug } }", None, **{"X-Tenant-ID": tenant.slug})  # now cached
+        async with socket(server, token, TRANSPORT_WS) as ws:
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [str(CONSOLE_SCRIPT), "tenant", "deactivate", tenant.slug],
+                env={**os.environ, **env_for_cli},
+            )
+            assert done.returncode == 0
+            code, _, seconds = await ws.closed(within=3)
+            assert (code, seconds < 1.0) == (4403, True)
+        refused = await server.gql("{ tenant { slug } }", None, **{"X-Tenant-ID": tenant.slug})
+        assert refused["errors"][0]["extensions"]["code"] == "TENANT_NOT_FOUND"
+        created = unique_slug()
+        assert (await server.gql("{ tenant { slug } }", None, **{"X-Tenant-ID": created}))[
+            "errors"
+        ]  # remembered missing
+        made = await asyncio.to_thread(
+            subprocess.run,
+            [str(CONSOLE_SCRIPT), "tenant", "create", created, "--name", "New"],
+            env={**os.environ, **env_for_cli},
+        )
+        assert made.returncode == 0
+        for _ in range(50):  # the NOTIFY arrives within milliseconds
+            if "data" in await server.gql("{ tenant { slug } }", None, **{"X-Tenant-ID": created}):
+                break
+            await asyncio.sleep(0.02)
+        assert (await server.gql("{ tenant { slug } }", None, **{"X-Tenant-ID": created})) == {
+            "data": {"tenant": {"slug": created}}
+        }

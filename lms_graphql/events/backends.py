@@ -17,16 +17,7 @@ from broadcaster import Event
 from broadcaster._backends.base import BroadcastBackend
 from broadcaster._backends.memory import MemoryBackend
 
-WIRE_CHANNEL = "lms_bus"
-# NOTIFY payloads must stay under 8000 bytes: messages carry ids, never data.
-MAX_PAYLOAD = 7_900
-
-
-def _pack(channel: str, message: str) -> str:
-    packed = json.dumps({"c": channel, "m": message}, separators=(",", ":"))
-    if len(packed.encode()) > MAX_PAYLOAD:
-        raise ValueError(f"bus message on {channel} too large ({len(packed)} bytes): send ids, not data")
-    return packed
+from lms_graphql.kit.channels import WIRE_CHANNEL, pack
 
 
 def _unpack(raw: str | bytes) -> Event:
@@ -37,15 +28,16 @@ def _unpack(raw: str | bytes) -> Event:
 class PostgresNotifyBackend(BroadcastBackend):
     """LISTEN/NOTIFY over psycopg: one listening and one publishing connection."""
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, wire_channel: str = WIRE_CHANNEL) -> None:
         self._conninfo = conninfo
+        self._wire = wire_channel
         self._listen: psycopg.AsyncConnection[Any] | None = None
         self._publish: psycopg.AsyncConnection[Any] | None = None
         self._notifies: Any = None
 
     async def connect(self) -> None:
         self._listen = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-        await self._listen.execute(f"LISTEN {WIRE_CHANNEL}")
+        await self._listen.execute(f"LISTEN {self._wire}")
         self._publish = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
         self._notifies = self._listen.notifies()
 
@@ -65,7 +57,7 @@ class PostgresNotifyBackend(BroadcastBackend):
     async def publish(self, channel: str, message: Any) -> None:
         if self._publish is None:
             raise ConnectionError("bus not connected")
-        await self._publish.execute("SELECT pg_notify(%s, %s)", (WIRE_CHANNEL, _pack(channel, str(message))))
+        await self._publish.execute("SELECT pg_notify(%s, %s)", (self._wire, pack(channel, str(message))))
 
     async def next_published(self) -> Event:
         if self._notifies is None:
@@ -111,7 +103,7 @@ class RedisBackend(BroadcastBackend):
     async def publish(self, channel: str, message: Any) -> None:
         if self._client is None:
             raise ConnectionError("bus not connected")
-        await self._client.publish(WIRE_CHANNEL, _pack(channel, str(message)))
+        await self._client.publish(WIRE_CHANNEL, pack(channel, str(message)))
 
     async def next_published(self) -> Event:
         if self._pubsub is None:

@@ -19,10 +19,10 @@ from typing import Any
 from lms_graphql.auth import policies
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.errors import ErrorCode, LmsError
-from lms_graphql.events import channels
 from lms_graphql.events.batch import FeedBatches
 from lms_graphql.events.bus import RESYNC, EventBus, Subscription, SubscriptionClosed
 from lms_graphql.events.repository import FeedRepository
+from lms_graphql.kit import channels
 from lms_graphql.kit.db import Database
 from lms_graphql.kit.pagination import Keyset
 

@@ -28,9 +28,9 @@ from sqlalchemy import select, text
 
 from lms_graphql import models
 from lms_graphql.audit.repository import IdempotencyRepository
-from lms_graphql.events import channels
 from lms_graphql.events.bus import EventBus
 from lms_graphql.events.repository import OutboxRepository
+from lms_graphql.kit import channels
 from lms_graphql.kit.db import Database
 
 log = logging.getLogger("lms_graphql.relay")

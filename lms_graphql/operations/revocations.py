@@ -1,7 +1,8 @@
 """Revoked tokens close websockets in every process, at once.
 
 A commit that revoked users' tokens (a role change, a deactivation, a password change) and a
-tenant's deactivation publish on the bus; every process closes its affected sockets. The feed
+tenant's deactivation publish on the control bus (NOTIFY on the database, which every process
+and the CLI share); every process closes its affected sockets. The feed
 is followed for the app's lifetime: when it ends (the bus dropped it) it is followed again,
 and after anything may have been missed (RESYNC, a restart) every open socket is authorised
 again, so a lost message cannot leave a revoked socket open. Every operation on a socket is
@@ -16,8 +17,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from lms_graphql.context import Services
-from lms_graphql.events import channels
 from lms_graphql.events.bus import RESYNC
+from lms_graphql.kit import channels
 from lms_graphql.kit.transaction import PerUseTransactions
 from lms_graphql.operations.authorise import current_tenant, load_viewer
 from lms_graphql.tenancy.resolution import ResolutionError
@@ -39,7 +40,7 @@ async def follow(
     first = True
     while True:
         try:
-            async with services.bus.subscribe([channel]) as subscription:
+            async with services.control.subscribe([channel]) as subscription:
                 if not first:
                     await on_gap()
                 first = False
@@ -100,7 +101,7 @@ def publish_soon(
         message = channels.revocation_message(tenant_id, user_id, reason)
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-                await services.bus.publish(channels.REVOCATIONS, message)
+                await services.control.publish(channels.REVOCATIONS, message)
         except Exception:
             log.warning("revocation for tenant %s not published; sockets are authorised per operation", tenant_id)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
+from lms_graphql.kit import channels
+from lms_graphql.kit.channels import CONTROL_WIRE_CHANNEL, pack
 from lms_graphql.kit.repository import insert_or_conflict
 
 
@@ -56,3 +58,16 @@ class TenantRepository:
             self.session, tenant, {"uq_tenants_slug": f"a tenant with slug {slug!r} already exists"}
         )
         return tenant
+
+    async def announce(self, slug: str, deactivated: uuid.UUID | None = None) -> None:
+        """Tell every running server, when this transaction commits, that the tenant changed
+        (and, deactivated, that its sockets must close): NOTIFY on the control channel."""
+        messages = [pack(channels.REGISTRY, slug)]
+        if deactivated is not None:
+            messages.append(
+                pack(channels.REVOCATIONS, channels.revocation_message(deactivated, None, "tenant deactivated"))
+            )
+        for payload in messages:
+            await self.session.execute(
+                text("SELECT pg_notify(:wire, :payload)"), {"wire": CONTROL_WIRE_CHANNEL, "payload": payload}
+            )

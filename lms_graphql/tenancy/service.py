@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lms_graphql.audit import service as audit
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
-from lms_graphql.kit.db import Database, note_revoked
+from lms_graphql.kit.db import Database
 from lms_graphql.tenancy.registry import TenantRegistry
 from lms_graphql.tenancy.repository import TenantRepository
 from lms_graphql.tenancy.tenant import TenantConfig, validate_name, validate_plan, validate_slug
@@ -35,14 +35,24 @@ async def create_tenant(
     return TenantConfig.from_row(row)
 
 
+async def announce_tenant(session: AsyncSession, slug: str) -> None:
+    """Running servers forget what they knew of ``slug`` when this transaction commits."""
+    await TenantRepository(session).announce(slug)
+
+
 async def find_tenant(session: AsyncSession, slug: str) -> TenantConfig | None:
     row = await TenantRepository(session).find_by_slug(slug)
     return TenantConfig.from_row(row) if row is not None else None
 
 
 async def set_tenant_active(session: AsyncSession, tenant_id: uuid.UUID, active: bool) -> TenantConfig | None:
-    row = await TenantRepository(session).set_active(tenant_id, active)
-    return TenantConfig.from_row(row) if row is not None else None
+    """Activate or deactivate; running servers hear of it when the transaction commits."""
+    repository = TenantRepository(session)
+    row = await repository.set_active(tenant_id, active)
+    if row is None:
+        return None
+    await repository.announce(row.slug, deactivated=None if active else tenant_id)
+    return TenantConfig.from_row(row)
 
 
 async def create_tenant_as_operator(
@@ -68,7 +78,5 @@ async def set_tenant_active_as_operator(
             raise not_found("tenant not found")
         action = "tenant.activate" if active else "tenant.deactivate"
         await audit.record(session, tenant_id, viewer, action, {"slug": tenant.slug})
-        if not active:  # once committed, its open websockets, in every process, close
-            note_revoked(session, None)
     await registry.changed(tenant.slug)
     return tenant

@@ -50,3 +50,19 @@ def parse_revocation_message(message: str) -> tuple[uuid.UUID, uuid.UUID | None,
         return uuid.UUID(data["tenant"]), user, str(data["reason"])
     except (ValueError, KeyError, TypeError):
         return None
+
+
+# LISTEN/NOTIFY wire channels: live events (when LMS_BROADCAST_URL is postgres), and the control
+# messages (registry changes, revocations) that every process and the CLI exchange through the
+# database, whatever carries the live events.
+WIRE_CHANNEL = "lms_bus"
+CONTROL_WIRE_CHANNEL = "lms_control"
+# NOTIFY payloads must stay under 8000 bytes: messages carry ids, never data.
+MAX_PAYLOAD = 7_900
+
+
+def pack(channel: str, message: str) -> str:
+    packed = json.dumps({"c": channel, "m": message}, separators=(",", ":"))
+    if len(packed.encode()) > MAX_PAYLOAD:
+        raise ValueError(f"bus message on {channel} too large ({len(packed)} bytes): send ids, not data")
+    return packed
