@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import venv
@@ -58,8 +59,20 @@ def serve(extra: list[str]) -> int:
     return run(BIN / "lms-graphql", "serve", "--demo", *extra)
 
 
+def local_redis_answers(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    """A Redis on this machine (as CI has): the multi-instance tests run against it."""
+    try:
+        with socket.create_connection((host, port), timeout=1) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
 def test(extra: list[str]) -> int:
     ensure_venv("dev")
+    if not os.environ.get("LMS_TEST_REDIS_URL") and local_redis_answers():
+        os.environ["LMS_TEST_REDIS_URL"] = "redis://127.0.0.1:6379/15"
     steps = [
         ("pytest", [PYTHON, "-m", "pytest", *extra]),
         ("ruff check", [PYTHON, "-m", "ruff", "check", "."]),

@@ -11,7 +11,7 @@ from datetime import timedelta
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
 from lms_graphql.auth.tokens import TokenService
@@ -73,9 +73,8 @@ def build_services(settings: Settings, db: Database) -> Services:
         bus=bus,
         control=control,
         relay=relay,
-        # Fan-out re-reads get their own small pool: a burst of deliveries must not take the
-        # connections HTTP requests need.
-        # Their statements are bounded like a free tenant's requests.
+        # Fan-out re-reads get their own small pool (a burst of deliveries must not take the
+        # connections HTTP requests need), their statements bounded like a free tenant's.
         live=LiveFeeds(Database(db.engine.url, pool_size=4, max_overflow=2, statement_timeout_ms=LIVE_TIMEOUT_MS), bus),
         sockets=OpenSockets(settings.ws_max_connections_per_user),
         limiter=limiter_for(settings.rate_limit_url),
@@ -88,7 +87,7 @@ LIVE_TIMEOUT_MS = PLAN_LIMITS["free"].statement_timeout_ms
 
 @asynccontextmanager
 async def running(services: Services) -> AsyncIterator[None]:
-    """The bus, the relay and the registry's change feed, for the app's lifetime."""
+    """The buses, the relay, and the feeds of tenant changes and revocations, for the app's lifetime."""
     await services.bus.start()
     await services.control.start()
     services.db.on_events_committed = services.relay.kick
@@ -113,7 +112,7 @@ async def running(services: Services) -> AsyncIterator[None]:
     async def authorise_sockets() -> None:
         await revocations.authorise_open_sockets(services)
 
-    # Tenant changes and revocations made by other processes reach this one over the bus.
+    # Tenant changes and revocations made anywhere (other processes, the CLI) reach this one.
     followers = [
         asyncio.create_task(
             revocations.follow(services, channels.REGISTRY, forget_tenant, forget_all_tenants), name="registry"
@@ -134,6 +133,11 @@ async def running(services: Services) -> AsyncIterator[None]:
         await services.control.stop()
         await services.live.dispose()
         await services.limiter.close()
+
+
+async def root(request: Request) -> RedirectResponse:
+    """Someone who opened the server's address: GraphiQL is at /graphql."""
+    return RedirectResponse("/graphql", status_code=307)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -172,6 +176,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     return Starlette(
         routes=[
+            Route("/", root),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql_app, methods=["GET", "POST"]),

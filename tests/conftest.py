@@ -5,6 +5,7 @@ themselves with fresh tenants."""
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -44,8 +45,11 @@ def database_urls(server_url: URL) -> Iterator[DatabaseUrls]:
     migrate(owner, app_role=DEFAULT_APP_ROLE, app_password=app_password)
     yield DatabaseUrls(owner, owner.set(username=DEFAULT_APP_ROLE, password=app_password), True)
     create_engine(owner).dispose()
-    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.Error as exc:  # cleaning up is not what the run tests: say so, stay green
+        print(f"\nnote: the test database {name} was not dropped: {exc}", file=sys.stderr)
 
 
 @pytest.fixture(scope="session")

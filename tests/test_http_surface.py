@@ -39,3 +39,8 @@ async def test_the_http_surface(client: httpx.AsyncClient, make_tenant: TenantFa
     fine = await post(b'{"query": "{ tenant { slug } }"}', "application/json; charset=utf-8")
     assert fine.json() == {"data": {"tenant": {"slug": tenant.slug}}}
     assert fine.headers["x-query-cost"] == "2"
+
+
+async def test_the_root_points_to_graphiql(client: httpx.AsyncClient) -> None:
+    response = await client.get("/", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (307, "/graphql")

@@ -124,7 +124,7 @@ class TenantResolutionMiddleware:
     """Resolves the tenant for every request outside ``open_paths`` before the app runs
     (tenancy/resolution.py decides; this carries the answer)."""
 
-    def __init__(self, app: ASGIApp, open_paths: frozenset[str] = frozenset({"/healthz", "/readyz"})) -> None:
+    def __init__(self, app: ASGIApp, open_paths: frozenset[str] = frozenset({"/", "/healthz", "/readyz"})) -> None:
         self.app = app
         self.open_paths = open_paths
 
