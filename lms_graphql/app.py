@@ -93,10 +93,6 @@ async def running(services: Services) -> AsyncIterator[None]:
     services.db.on_events_committed = services.relay.kick
     await services.relay.start()
 
-    async def announce(slug: str) -> None:
-        await services.control.publish(channels.REGISTRY, slug)
-
-    services.registry.add_change_publisher(announce)
     background: set[asyncio.Task[None]] = set()
     revocations.publish_after_commit(services, background)
 

@@ -123,9 +123,8 @@ def _record_statement(conn: Connection, cursor: Any, statement: str, parameters:
         recorder.append((statement, parameters))
 
 
-def note_revoked(session: AsyncSession, user_id: uuid.UUID | None) -> None:
-    """``user_id``'s tokens (None: every token of the transaction's tenant) stop working when
-    this transaction commits: the open sockets they opened close."""
+def note_revoked(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """``user_id``'s tokens stop working when this transaction commits: its open sockets close."""
     session.info.setdefault("revoked", set()).add(user_id)
 
 
@@ -161,7 +160,7 @@ class Database:
         # Called with the tenant id after a transaction that wrote domain events committed.
         self.on_events_committed: Callable[[uuid.UUID], None] | None = None
         # Called after a transaction that revoked tokens committed (see note_revoked).
-        self.on_revoked: Callable[[uuid.UUID, frozenset[uuid.UUID | None]], None] | None = None
+        self.on_revoked: Callable[[uuid.UUID, frozenset[uuid.UUID]], None] | None = None
 
     @asynccontextmanager
     async def tenant_transaction(

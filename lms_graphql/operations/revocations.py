@@ -78,12 +78,12 @@ async def authorise_open_sockets(services: Services) -> None:
 
 
 def publish_after_commit(services: Services, background: set[asyncio.Task[None]]) -> None:
-    """After a commit that revoked tokens (a user's, or a whole tenant's): tell every process."""
+    """After a commit that revoked users' tokens: tell every process. (A tenant's deactivation
+    is announced inside its own transaction: TenantRepository.announce.)"""
 
-    def revoked(tenant_id: uuid.UUID, users: frozenset[uuid.UUID | None]) -> None:
+    def revoked(tenant_id: uuid.UUID, users: frozenset[uuid.UUID]) -> None:
         for user_id in users:
-            reason = "access revoked: sign in again" if user_id is not None else "tenant deactivated"
-            publish_soon(services, background, tenant_id, user_id, reason)
+            publish_soon(services, background, tenant_id, user_id, "access revoked: sign in again")
 
     services.db.on_revoked = revoked
 

@@ -1,21 +1,17 @@
 """Tenant lookup by slug through an in-process LRU cache with a TTL (seed: 5 000, 5 min).
 
-A change made in this process invalidates the entry at once. Other processes learn of it
-through ``ChangePublisher``: the seam the broadcast channel plugs into; until it is attached
-they converge within the TTL.
+A change made in this process invalidates the entry at once. Every process (this one too)
+also hears of it on the control channel when its transaction commits
+(TenantRepository.announce), and forgets the entry then.
 """
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
 
 from cachetools import TTLCache
 
 from lms_graphql.kit.db import Database
 from lms_graphql.tenancy.repository import TenantRepository
 from lms_graphql.tenancy.tenant import TenantConfig
-
-ChangePublisher = Callable[[str], Awaitable[None]]
 
 CACHE_SIZE = 5_000
 CACHE_TTL_SECONDS = 300.0
@@ -29,11 +25,7 @@ class TenantRegistry:
         self._db = db
         self._found: TTLCache[str, TenantConfig] = TTLCache(maxsize=size, ttl=ttl)
         self._missing: TTLCache[str, bool] = TTLCache(maxsize=MISS_CACHE_SIZE, ttl=MISS_TTL_SECONDS)
-        self._publishers: list[ChangePublisher] = []
         self.lookups = 0  # database lookups, for tests and metrics
-
-    def add_change_publisher(self, publisher: ChangePublisher) -> None:
-        self._publishers.append(publisher)
 
     async def get(self, slug: str) -> TenantConfig | None:
         """The tenant with ``slug``, active or not; None when there is none."""
@@ -61,9 +53,3 @@ class TenantRegistry:
         """Forget every tenant here: after changes may have been missed."""
         self._found.clear()
         self._missing.clear()
-
-    async def changed(self, slug: str) -> None:
-        """A tenant was created or changed by this process: forget it here and tell the others."""
-        self.invalidate(slug)
-        for publish in self._publishers:
-            await publish(slug)

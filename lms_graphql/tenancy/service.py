@@ -63,7 +63,8 @@ async def create_tenant_as_operator(
     async with db.tenant_transaction(tenant_id) as session:
         tenant = await create_tenant(session, slug=slug, name=name, plan=plan, max_users=max_users, tenant_id=tenant_id)
         await audit.record(session, tenant_id, viewer, "tenant.create", {"slug": tenant.slug, "plan": plan})
-    await registry.changed(tenant.slug)
+        await TenantRepository(session).announce(tenant.slug)
+    registry.invalidate(tenant.slug)  # here at once; other processes on the NOTIFY
     return tenant
 
 
@@ -78,5 +79,5 @@ async def set_tenant_active_as_operator(
             raise not_found("tenant not found")
         action = "tenant.activate" if active else "tenant.deactivate"
         await audit.record(session, tenant_id, viewer, action, {"slug": tenant.slug})
-    await registry.changed(tenant.slug)
+    registry.invalidate(tenant.slug)  # here at once; other processes on the NOTIFY
     return tenant
