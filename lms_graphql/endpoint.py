@@ -32,7 +32,13 @@ from lms_graphql.operations.authorise import load_viewer
 from lms_graphql.operations.idempotency import KEY_FORMAT
 from lms_graphql.operations.input_checks import parse_body, request_problem
 from lms_graphql.operations.middleware import state_of
-from lms_graphql.operations.outcome import Outcome, refusal, resolution_refusal, response_of
+from lms_graphql.operations.outcome import (
+    Outcome,
+    negotiated_media_type,
+    refusal,
+    resolution_refusal,
+    response_of,
+)
 from lms_graphql.operations.runner import OperationCall, OperationRunner, transaction_for
 from lms_graphql.operations.sockets import LegacyWsHandler, TransportWsHandler
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError
@@ -84,7 +90,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         services: Services = scope["app"].state.services
         recorder: list[tuple[str, Any]] | None = [] if services.settings.bench else None
         outcome = await self._serve(request, services, resolution, recorder)
-        response = response_of(outcome)
+        response = response_of(outcome, negotiated_media_type(request.headers.get("accept")))
         if recorder is not None and isinstance(outcome, Outcome):
             response = _with_statements(request, outcome, recorder)
         await response(scope, receive, send)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import stat
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -16,7 +18,7 @@ from lms_graphql.config import DEFAULT_APP_ROLE, ConfigError, Settings
 from lms_graphql.kit.db import Database, DatabaseUrls
 from lms_graphql.migrate import head_revision
 from tests.support.people import TenantFactory
-from tests.support.servers import run_server, stop, wait_until_ready
+from tests.support.servers import readme_block, run_server, stop, wait_until_ready
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
@@ -112,6 +114,12 @@ def test_first_start_on_the_embedded_database(tmp_path: Path, monkeypatch: pytes
     try:
         wait_until_ready(process, base)
         assert httpx.get(f"{base}/healthz").status_code == 200
+        # The README's "Try it", pasted as it is (but for the port): it logs in and asks who we are.
+        port = base.rsplit(":", 1)[1]
+        snippet = readme_block("Try it against the demo data").replace(":8000/", f":{port}/")
+        tried = subprocess.run(["bash", "-ec", snippet], capture_output=True, text=True, timeout=60, check=False)
+        assert tried.returncode == 0, tried.stderr
+        assert json.loads(tried.stdout)["data"]["me"]["role"] == "STUDENT", tried.stdout
     finally:
         output = stop(process)
     assert f"migrated empty -> {head_revision(DEFAULT_APP_ROLE)}" in output

@@ -6,6 +6,7 @@ import json
 
 import httpx
 
+from lms_graphql.operations.outcome import negotiated_media_type
 from tests.support.people import TenantFactory
 
 
@@ -44,3 +45,63 @@ async def test_the_http_surface(client: httpx.AsyncClient, make_tenant: TenantFa
 async def test_the_root_points_to_graphiql(client: httpx.AsyncClient) -> None:
     response = await client.get("/", follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (307, "/graphql")
+
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+async def test_graphql_response_media_type(client: httpx.AsyncClient, make_tenant: TenantFactory) -> None:
+    """GraphQL over HTTP: application/graphql-response+json when asked for, with request errors
+    as 400 and no data entry; application/json (the contract's) keeps its statuses and bodies."""
+    tenant = await make_tenant()
+
+    async def post(query: str, accept: str | None, variables: dict[str, object] | None = None) -> httpx.Response:
+        headers = {"X-Tenant-ID": tenant.slug, **({"Accept": accept} if accept is not None else {})}
+        return await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+
+    fine = await post("{ tenant { slug } }", GRAPHQL_RESPONSE)
+    assert (fine.status_code, fine.headers["content-type"]) == (200, GRAPHQL_RESPONSE)
+    assert fine.json() == {"data": {"tenant": {"slug": tenant.slug}}}
+    request_errors: list[tuple[str, dict[str, object] | None]] = [
+        ("{", None),  # does not parse
+        ("{ nonsense }", None),  # does not validate
+        ("query($n: Int!) { tenant { slug } }", {"n": "seven"}),  # a variable does not coerce
+    ]
+    for query, variables in request_errors:
+        spec = await post(query, GRAPHQL_RESPONSE, variables)
+        assert spec.status_code == 400, spec.text
+        assert spec.headers["content-type"] == GRAPHQL_RESPONSE
+        assert "data" not in spec.json()
+        assert spec.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        legacy = await post(query, "application/json", variables)
+        assert (legacy.status_code, legacy.headers["content-type"]) == (200, "application/json")
+        assert legacy.json()["data"] is None
+    # A field error is not a request error: data (with its null) stays, and so does 200.
+    signed_out = await post("{ me { id } courses { totalCount } }", GRAPHQL_RESPONSE)
+    assert signed_out.status_code == 200
+    assert "data" in signed_out.json()
+    # Refusals before the tenant is known speak the asked-for media type too.
+    unknown = await client.post(
+        "/graphql", json={"query": "{ tenant { slug } }"}, headers={"X-Tenant-ID": "nope", "Accept": GRAPHQL_RESPONSE}
+    )
+    assert (unknown.status_code, unknown.headers["content-type"]) == (404, GRAPHQL_RESPONSE)
+
+
+def test_accept_header_negotiation() -> None:
+    json_type = "application/json"
+    cases = {
+        None: json_type,
+        "": json_type,
+        "*/*": json_type,  # curl's default: the legacy type
+        GRAPHQL_RESPONSE: GRAPHQL_RESPONSE,
+        f"{GRAPHQL_RESPONSE}, application/json;q=0.9": GRAPHQL_RESPONSE,
+        f"application/json, {GRAPHQL_RESPONSE}": GRAPHQL_RESPONSE,  # equal rank: the spec's type
+        f"application/json, {GRAPHQL_RESPONSE};q=0.5": json_type,
+        f"{GRAPHQL_RESPONSE};q=0": json_type,
+        f"{GRAPHQL_RESPONSE};q=oops": json_type,
+        "text/html": json_type,
+        f"application/*;q=0.2, {GRAPHQL_RESPONSE};q=0.1": json_type,
+        "APPLICATION/GRAPHQL-RESPONSE+JSON; charset=utf-8": GRAPHQL_RESPONSE,
+    }
+    for accept, expected in cases.items():
+        assert negotiated_media_type(accept) == expected, accept

@@ -58,3 +58,25 @@ async def test_reference_graphql_ws_client_receives_progress(
         assert process.returncode == 0, lines
         update = lines[-1]["data"]["courseProgressUpdates"]
         assert (update["lessonId"], update["progressPct"]) == (str(world.lessons[0]), 70)
+
+
+async def test_graphql_http_audit_passes(
+    node_client: Path, env_for_cli: dict[str, str], make_tenant: TenantFactory
+) -> None:
+    """graphql-http's auditServer (the GraphQL-over-HTTP reference): every MUST and SHOULD."""
+    tenant = await make_tenant()
+    with live_server(env_for_cli) as server:
+        process = await asyncio.create_subprocess_exec(
+            str(node_client),
+            str(CLIENT_DIR / "audit.mjs"),
+            f"{server.base}/graphql",
+            tenant.slug,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        output, errors = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, errors.decode()
+    results = json.loads(output)
+    assert len(results) >= 50
+    failed = [f"{r['status']} {r['id']} {r['name']}: {r['reason']}" for r in results if r["status"] != "ok"]
+    assert failed == []

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode
 from lms_graphql.kit.db import is_database_unavailable
-from lms_graphql.operations.outcome import refusal, resolution_refusal, response_of, unavailable
+from lms_graphql.operations.outcome import negotiated_response, refusal, resolution_refusal, unavailable
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError, TenantResolver
 
 if TYPE_CHECKING:
@@ -85,7 +85,9 @@ class HttpSurfaceMiddleware:
         headers = Headers(scope=scope)
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in JSON_TYPES:
-            await response_of(refusal(415, "send GraphQL requests as application/json"))(scope, receive, send)
+            await negotiated_response(refusal(415, "send GraphQL requests as application/json"), scope)(
+                scope, receive, send
+            )
             return
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
@@ -109,7 +111,7 @@ class HttpSurfaceMiddleware:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"the request body is larger than {self.max_body} bytes"
-        await response_of(refusal(413, message))(scope, receive, send)
+        await negotiated_response(refusal(413, message), scope)(scope, receive, send)
 
 
 def is_graphql_ide_page(scope: Scope) -> bool:
@@ -147,7 +149,7 @@ class TenantResolutionMiddleware:
                 close_code = exc.CLOSE_CODE[exc.status]
                 await send({"type": "websocket.close", "code": close_code, "reason": exc.message})
             else:
-                await response_of(resolution_refusal(exc))(scope, receive, send)
+                await negotiated_response(resolution_refusal(exc), scope)(scope, receive, send)
             return
         except Exception as exc:
             if not is_database_unavailable(exc):
@@ -157,7 +159,7 @@ class TenantResolutionMiddleware:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1013, "reason": UNAVAILABLE_MESSAGE})
             else:
-                await response_of(unavailable())(scope, receive, send)
+                await negotiated_response(unavailable(), scope)(scope, receive, send)
             return
         state_of(scope).resolution = resolution
         await self.app(scope, receive, send)

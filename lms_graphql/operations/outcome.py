@@ -7,11 +7,17 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError
+from starlette.datastructures import Headers
 from starlette.responses import Response
+from starlette.types import Scope
 
 from lms_graphql.context import Charge
 from lms_graphql.errors import UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_SECONDS, ErrorCode, unavailable_extensions
 from lms_graphql.tenancy.resolution import ResolutionError
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+EXACT = 3  # a media range naming the type itself
 
 
 @dataclass
@@ -30,6 +36,14 @@ class Outcome:
     @property
     def codes(self) -> list[str]:
         return [str(error.get("extensions", {}).get("code")) for error in self.body.get("errors", ())]
+
+    @property
+    def is_request_error(self) -> bool:
+        """Nothing was executed (GraphQL over HTTP's "request error": the body did not parse, the
+        document was invalid, a variable did not coerce, a limit refused it): no data, and no
+        error points at a field."""
+        errors = self.body.get("errors", ())
+        return bool(errors) and self.body.get("data") is None and not any("path" in error for error in errors)
 
 
 def error_body(message: str, code: ErrorCode, **extensions: object) -> dict[str, Any]:
@@ -83,8 +97,61 @@ def resolution_refusal(error: ResolutionError) -> Outcome:
     return refusal(error.status, error.message, error.code)
 
 
-def response_of(outcome: Outcome | list[Outcome]) -> Response:
-    """The HTTP response carrying an outcome (a batch: each operation's body, in order)."""
+def response_of(outcome: Outcome | list[Outcome], media_type: str = JSON) -> Response:
+    """The HTTP response carrying an outcome (a batch: each operation's body, in order).
+
+    As application/graphql-response+json, a request error answers as the GraphQL-over-HTTP
+    specification asks: no ``data`` entry and a 4xx status (400 where it would have been 200).
+    As application/json, the legacy media type, statuses and bodies stay as they always were."""
     if isinstance(outcome, list):
-        return Response(orjson.dumps([item.body for item in outcome]), 200, media_type="application/json")
-    return Response(orjson.dumps(outcome.body), outcome.status, outcome.headers, media_type="application/json")
+        return Response(orjson.dumps([item.body for item in outcome]), 200, media_type=JSON)
+    body, status = outcome.body, outcome.status
+    if media_type == GRAPHQL_RESPONSE and outcome.is_request_error:
+        body = {key: value for key, value in body.items() if key != "data"}
+        status = 400 if status < 400 else status
+    return Response(orjson.dumps(body), status, outcome.headers, media_type=media_type)
+
+
+def negotiated_response(outcome: Outcome, scope: Scope) -> Response:
+    """An outcome in the media type the request's Accept header asks for."""
+    return response_of(outcome, negotiated_media_type(Headers(scope=scope).get("accept")))
+
+
+def negotiated_media_type(accept: str | None) -> str:
+    """application/graphql-response+json when the Accept header names it and ranks it no lower
+    than application/json; application/json otherwise (no Accept, ``*/*``, or only types we
+    do not serve: the specification's legacy default)."""
+    if not accept:
+        return JSON
+    ranks: dict[str, tuple[int, float]] = {}  # media type -> (specificity of the best range, q)
+    for item in accept.split(","):
+        media_range, _, parameters = item.strip().partition(";")
+        media_range = media_range.strip().lower()
+        quality = _quality(parameters)
+        for candidate in (GRAPHQL_RESPONSE, JSON):
+            specificity = _specificity(media_range, candidate)
+            if specificity and specificity > ranks.get(candidate, (0, 0.0))[0]:
+                ranks[candidate] = (specificity, quality)
+    graphql_response, json = ranks.get(GRAPHQL_RESPONSE, (0, 0.0)), ranks.get(JSON, (0, 0.0))
+    if graphql_response[0] == EXACT and graphql_response[1] > 0 and graphql_response[1] >= json[1]:
+        return GRAPHQL_RESPONSE
+    return JSON
+
+
+def _specificity(media_range: str, media_type: str) -> int:
+    if media_range == media_type:
+        return EXACT
+    if media_range == media_type.split("/")[0] + "/*":
+        return 2
+    return 1 if media_range == "*/*" else 0
+
+
+def _quality(parameters: str) -> float:
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return min(max(float(value.strip()), 0.0), 1.0)
+            except ValueError:
+                return 0.0
+    return 1.0

@@ -189,3 +189,12 @@ def stop(process: subprocess.Popen[str]) -> str:
 
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "lms-graphql"
+
+
+def readme_block(lead: str) -> str:
+    """The first fenced code block after the README paragraph starting with ``lead``."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    after = readme[readme.index(lead) :]
+    opening = after.index("```")
+    body_start = after.index("\n", opening) + 1
+    return after[body_start : after.index("```", body_start)]
