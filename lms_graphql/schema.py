@@ -29,7 +29,10 @@ from lms_graphql.tenancy.graphql import TenantMutations, TenantQueries
 from lms_graphql.users.graphql import UserMutations, UserQueries
 
 
-@strawberry.type
+@strawberry.type(
+    description="Reads. Everything but tenant, me, serverVersion and verifyCertificate needs a bearer token; any "
+    "operation may also answer RATE_LIMITED, QUERY_TOO_COMPLEX or INTERNAL."
+)
 class Query(
     CourseQueries,
     DashboardQueries,
@@ -46,7 +49,11 @@ class Query(
         return __version__
 
 
-@strawberry.type
+@strawberry.type(
+    description="Writes. Each runs all or nothing, is recorded in the tenant's audit log, and may be sent with an "
+    "Idempotency-Key header (the same key with another request answers CONFLICT). Besides the error codes each "
+    "mutation lists, any may answer RATE_LIMITED, QUERY_TOO_COMPLEX or INTERNAL."
+)
 class Mutation(
     AuthMutations,
     EnrollmentMutations,
@@ -80,7 +87,10 @@ class LmsSchema(strawberry.Schema):
         # ones with the request id; expected errors (NOT_FOUND, FORBIDDEN...) are not server errors.
 
 
-@strawberry.type
+@strawberry.type(
+    description="Live updates over a websocket (graphql-transport-ws or graphql-ws), authenticated like HTTP. Each "
+    "item carries an eventId: pass the last one as afterEventId after a reconnect to miss nothing."
+)
 class Subscription(LiveSubscriptions):
     pass
 

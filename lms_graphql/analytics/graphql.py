@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from lms_graphql.analytics import service
@@ -10,35 +12,46 @@ from lms_graphql.courses.graphql import visible_course
 from lms_graphql.courses.types import Lesson, lessons_for
 
 
-@strawberry.type
+@strawberry.type(description="How many of a course's students completed one lesson.")
 class LessonCompletionStat:
-    lesson: Lesson
-    completed_count: int
-    completion_rate: float = strawberry.field(description="Completed / enrolled students, 0-1.")
-
-
-@strawberry.type
-class CourseAnalytics:
-    course_id: strawberry.ID
-    enrollment_count: int
-    completed_count: int
-    completion_rate: float = strawberry.field(description="Completed / enrolled, 0-1.")
-    average_progress: float = strawberry.field(description="Mean course percent of enrolled students, 0-100.")
-    average_score: float | None = strawberry.field(
-        description="Mean of each student's best graded score per assessment, as a percent of its maximum."
+    lesson: Lesson = strawberry.field(description="The lesson.")
+    completed_count: int = strawberry.field(description="Enrolled students (active or completed) who completed it.")
+    completion_rate: float = strawberry.field(
+        description="Completed / enrolled students, a fraction 0-1 (4 decimals); 0 without enrollments."
     )
-    lesson_completion: list[LessonCompletionStat]
 
 
-@strawberry.type
+@strawberry.type(description="A course's enrollment, progress and score numbers: for its instructor and admins.")
+class CourseAnalytics:
+    course_id: strawberry.ID = strawberry.field(description="The course's id.")
+    enrollment_count: int = strawberry.field(description="Students enrolled: active and completed enrollments.")
+    completed_count: int = strawberry.field(description="Completed enrollments.")
+    completion_rate: float = strawberry.field(
+        description="Completed / enrolled, a fraction 0-1 (4 decimals); 0 without enrollments."
+    )
+    average_progress: float = strawberry.field(
+        description="Mean course percent of enrolled students, 0-100 (2 decimals)."
+    )
+    average_score: float | None = strawberry.field(
+        description="Mean of each student's best graded score per assessment, as a percent of its maximum (0-100, "
+        "2 decimals); null while nothing is graded."
+    )
+    lesson_completion: list[LessonCompletionStat] = strawberry.field(
+        description="Every lesson of the course in reading order (module, then lesson position), with its completions."
+    )
+
+
+@strawberry.type(description="Counts across the tenant: for admins.")
 class TenantOverview:
-    user_count: int
-    student_count: int
-    instructor_count: int
-    course_count: int
-    published_course_count: int
-    enrollment_count: int
-    completion_rate: float = strawberry.field(description="Completed / all enrollments, 0-1.")
+    user_count: int = strawberry.field(description="Active users of every role.")
+    student_count: int = strawberry.field(description="Active students.")
+    instructor_count: int = strawberry.field(description="Active instructors.")
+    course_count: int = strawberry.field(description="Courses in any status.")
+    published_course_count: int = strawberry.field(description="Published courses.")
+    enrollment_count: int = strawberry.field(description="Active and completed enrollments.")
+    completion_rate: float = strawberry.field(
+        description="Completed / active and completed enrollments, a fraction 0-1 (4 decimals); 0 without enrollments."
+    )
 
 
 def _rate(part: int, whole: int) -> float:
@@ -47,8 +60,13 @@ def _rate(part: int, whole: int) -> float:
 
 @strawberry.type
 class AnalyticsQueries:
-    @strawberry.field
-    async def course_analytics(self, info: Info, course_id: strawberry.ID) -> CourseAnalytics:
+    @strawberry.field(
+        description="A course's numbers: for its instructor and admins. Errors: UNAUTHENTICATED without a token; "
+        "NOT_FOUND when the course is unknown or hidden from you; FORBIDDEN for anyone else."
+    )
+    async def course_analytics(
+        self, info: Info, course_id: Annotated[strawberry.ID, strawberry.argument(description="The course's id.")]
+    ) -> CourseAnalytics:
         ctx = info.context
         course = await visible_course(ctx, course_id)
         async with ctx.read() as session:
@@ -75,7 +93,10 @@ class AnalyticsQueries:
             ],
         )
 
-    @strawberry.field(description="Counts across the tenant: for admins.")
+    @strawberry.field(
+        description="Counts across the tenant: for admins. Errors: UNAUTHENTICATED without a token; FORBIDDEN below "
+        "admin."
+    )
     async def tenant_overview(self, info: Info) -> TenantOverview:
         ctx = info.context
         viewer = ctx.require_viewer()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -25,28 +26,44 @@ from lms_graphql.kit.graphql import require_id
 MAX_CODE = 64
 
 
-@strawberry.input
+@strawberry.input(description="A new assessment of a course.")
 class CreateAssessmentInput:
-    course_id: strawberry.ID
-    title: str
-    assessment_type: AssessmentType
-    max_score: float | None = 100
-    passing_score: float | None = 60
-    time_limit_min: int | None = None
-    max_attempts: int | None = strawberry.field(default=1, description="null: unlimited attempts.")
-    due_at: datetime | None = None
+    course_id: strawberry.ID = strawberry.field(description="The course to add it to.")
+    title: str = strawberry.field(description="The title, 1-500 characters after trimming.")
+    assessment_type: AssessmentType = strawberry.field(description="What kind of assessment, and so how it is graded.")
+    max_score: float | None = strawberry.field(
+        default=100, description="The most points, 0.01-9999.99 (rounded to 2 decimals); null: 100."
+    )
+    passing_score: float | None = strawberry.field(
+        default=60, description="The score needed to pass, 0 to maxScore; null: 60."
+    )
+    time_limit_min: int | None = strawberry.field(
+        default=None,
+        description="Minutes per attempt, 1-10 080 (a week): learners must call startAssessment first. Null: untimed.",
+    )
+    max_attempts: int | None = strawberry.field(
+        default=1, description="Attempts per learner, 1-100; null: unlimited attempts."
+    )
+    due_at: datetime | None = strawberry.field(default=None, description="The due date; null: none.")
     accepts_late: bool | None = strawberry.field(
-        default=True, description="false: submissions after dueAt are refused instead of marked late."
+        default=True, description="False: submissions after dueAt are refused instead of marked late."
     )
     questions: JSON | None = strawberry.field(
-        default=None, description="The question model: see the README (assessments). Omitted: none."
+        default=None,
+        description="The questions: a JSON list of at most 200, validated on the way in (types single_choice, "
+        "multiple_choice, true_false, short_text, essay; see the README's question model). Null: none.",
     )
 
 
 @strawberry.type
 class AssessmentQueries:
-    @strawberry.field(description="A submission: its author's, or for the course's instructor and admins.")
-    async def submission(self, info: Info, id: strawberry.ID) -> Submission | None:
+    @strawberry.field(
+        description="A submission: for its author, and for the course's instructor and admins. Errors: "
+        "UNAUTHENTICATED without a token; NOT_FOUND when it is unknown, still in progress or not yours to see."
+    )
+    async def submission(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The submission's id.")]
+    ) -> Submission | None:
         ctx = info.context
         viewer = ctx.require_viewer()
         key = require_id(id, "submission")
@@ -54,8 +71,16 @@ class AssessmentQueries:
             row = await service.visible_submission(session, ctx.tenant.id, viewer, key)
         return Submission.from_row(row)
 
-    @strawberry.field(description="Public: verify a certificate of this tenant by its code. Null when there is none.")
-    async def verify_certificate(self, info: Info, code: str) -> CertificateVerification | None:
+    @strawberry.field(
+        description="Public, no token needed: verify a certificate of this tenant by its code. Null when there is none."
+    )
+    async def verify_certificate(
+        self,
+        info: Info,
+        code: Annotated[
+            str, strawberry.argument(description="The certificate's verificationCode (at most 64 characters).")
+        ],
+    ) -> CertificateVerification | None:
         ctx = info.context
         if not code or len(code) > MAX_CODE:
             return None
@@ -73,8 +98,17 @@ class AssessmentQueries:
 
 @strawberry.type
 class AssessmentMutations:
-    @strawberry.mutation(description="The course's instructor or an admin adds an assessment.")
-    async def create_assessment(self, info: Info, input: CreateAssessmentInput) -> Assessment:
+    @strawberry.mutation(
+        description="The course's instructor or an admin adds an assessment. Errors: UNAUTHENTICATED without a "
+        "token; NOT_FOUND when the course is unknown or hidden from you; FORBIDDEN for students and when you may not "
+        "edit the course; BAD_USER_INPUT for an invalid title, score, time limit, attempt count or question (the "
+        "message names the question)."
+    )
+    async def create_assessment(
+        self,
+        info: Info,
+        input: Annotated[CreateAssessmentInput, strawberry.argument(description="The new assessment.")],
+    ) -> Assessment:
         ctx = info.context
         viewer = ctx.require_viewer()
         if not policies.may_author_assessments(viewer):
@@ -96,10 +130,18 @@ class AssessmentMutations:
         return Assessment.from_row(assessment)
 
     @strawberry.mutation(
-        description="Start an attempt: the time limit counts from now. Required for timed assessments; "
-        "calling it again returns the running attempt."
+        description="Start an attempt: the time limit counts from now. Required for timed assessments; calling it "
+        "again returns the running attempt. An attempt whose time ran out counts as submitted blank. Errors: "
+        "UNAUTHENTICATED without a token; NOT_FOUND when the assessment is unknown or its course hidden from you; "
+        "FORBIDDEN when not enrolled (or dropped), and for a platform operator visiting another tenant; "
+        "BAD_USER_INPUT when the course is not published or the due date passed and late submissions are refused; "
+        "ATTEMPTS_EXHAUSTED when maxAttempts are used."
     )
-    async def start_assessment(self, info: Info, assessment_id: strawberry.ID) -> AssessmentAttempt:
+    async def start_assessment(
+        self,
+        info: Info,
+        assessment_id: Annotated[strawberry.ID, strawberry.argument(description="The assessment's id.")],
+    ) -> AssessmentAttempt:
         ctx = info.context
         viewer = ctx.require(Permission.SUBMISSION_SUBMIT)
         key = require_id(assessment_id, "assessment")
@@ -117,9 +159,27 @@ class AssessmentMutations:
         )
 
     @strawberry.mutation(
-        description="Submit answers (question id -> answer). QUIZ and EXAM with full answer keys are graded at once."
+        description="Submit answers as the signed-in learner: the running attempt, or a new one. QUIZ and EXAM with "
+        "full answer keys are graded at once; others wait for a grade by hand. Emits assessment.submitted (and "
+        "assessment.graded when graded at once). Errors: "
+        "UNAUTHENTICATED without a token; NOT_FOUND when the assessment is unknown or its course hidden from you; "
+        "FORBIDDEN when not enrolled (or dropped), and for a platform operator visiting another tenant; "
+        "BAD_USER_INPUT for answers that do not fit the questions, a course not published, a timed assessment not "
+        "started or out of time, or a passed due date when late submissions are refused; ATTEMPTS_EXHAUSTED when "
+        "maxAttempts are used; CONFLICT when the same attempt was submitted concurrently."
     )
-    async def submit_assessment(self, info: Info, assessment_id: strawberry.ID, answers: JSON) -> Submission:
+    async def submit_assessment(
+        self,
+        info: Info,
+        assessment_id: Annotated[strawberry.ID, strawberry.argument(description="The assessment's id.")],
+        answers: Annotated[
+            JSON,
+            strawberry.argument(
+                description="A JSON object from question id to answer: an option id, a list of option ids, a "
+                "boolean or a text, by question type. Omitted questions count as blank."
+            ),
+        ],
+    ) -> Submission:
         ctx = info.context
         viewer = ctx.require(Permission.SUBMISSION_SUBMIT)
         key = require_id(assessment_id, "assessment")
@@ -129,9 +189,23 @@ class AssessmentMutations:
             submission = await service.submit(session, ctx.tenant, viewer, key, answers, just_expired=expired > 0)
         return Submission.from_row(submission)
 
-    @strawberry.mutation(description="The course's instructor or an admin grades (or regrades) a submission.")
+    @strawberry.mutation(
+        description="The course's instructor or an admin grades (or regrades) a submission; every grade is kept. "
+        "Emits assessment.graded and notifies the learner. Errors: UNAUTHENTICATED without a token; FORBIDDEN for "
+        "students; NOT_FOUND when the submission is unknown, in progress or of a course you may not grade; "
+        "BAD_USER_INPUT for a score outside 0 to maxScore or feedback over 20 000 characters."
+    )
     async def grade_submission(
-        self, info: Info, submission_id: strawberry.ID, score: float, feedback: str | None = None
+        self,
+        info: Info,
+        submission_id: Annotated[strawberry.ID, strawberry.argument(description="The submission's id.")],
+        score: Annotated[
+            float, strawberry.argument(description="Points, 0 to the assessment's maxScore (rounded to 2 decimals).")
+        ],
+        feedback: Annotated[
+            str | None,
+            strawberry.argument(description="A comment for the learner, at most 20 000 characters; null: none."),
+        ] = None,
     ) -> Submission:
         ctx = info.context
         viewer = ctx.require_viewer()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -13,15 +13,25 @@ from lms_graphql.context import Info
 from lms_graphql.kit.pagination import encode_cursor, page_size
 
 
-@strawberry.type
+@strawberry.type(description="One recorded action: a mutation, or a platform operator's action on the tenant.")
 class AuditEntry:
-    id: strawberry.ID
-    action: str = strawberry.field(description="The mutation (or operator action) recorded.")
-    actor_user_id: strawberry.ID | None
-    actor_tenant_id: strawberry.ID = strawberry.field(description="Differs from the tenant for a platform operator.")
+    id: strawberry.ID = strawberry.field(description="Opaque id of the entry.")
+    action: str = strawberry.field(
+        description="The mutation's field name (e.g. createCourse), or an operator action: tenant.create, "
+        "tenant.activate or tenant.deactivate."
+    )
+    actor_user_id: strawberry.ID | None = strawberry.field(
+        description="The user who acted; null when nobody was signed in (e.g. a login)."
+    )
+    actor_tenant_id: strawberry.ID = strawberry.field(
+        description="The actor's own tenant: differs from this tenant for a visiting platform operator."
+    )
     outcome: str = strawberry.field(description="OK, or the error code the action ended with.")
-    details: JSON = strawberry.field(description="Variables (secrets redacted), request id.")
-    occurred_at: datetime
+    details: JSON = strawberry.field(
+        description="A JSON object: for a mutation, the variables its document declares (secret-looking ones "
+        "redacted) and the request id."
+    )
+    occurred_at: datetime = strawberry.field(description="When it happened (UTC).")
 
     @classmethod
     def from_row(cls, row: Any) -> AuditEntry:
@@ -37,24 +47,39 @@ class AuditEntry:
         )
 
 
-@strawberry.type
+@strawberry.type(description="An entry in a page of the audit log.")
 class AuditEdge:
-    node: AuditEntry
-    cursor: str
+    node: AuditEntry = strawberry.field(description="The entry.")
+    cursor: str = strawberry.field(description="Opaque cursor of this entry: pass it as `after` to continue after it.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of the audit log, newest first.")
 class AuditPage:
-    edges: list[AuditEdge]
-    has_next_page: bool
-    end_cursor: str | None
+    edges: list[AuditEdge] = strawberry.field(description="The entries of this page, at most `first` of them.")
+    has_next_page: bool = strawberry.field(description="True when older entries follow this page.")
+    end_cursor: str | None = strawberry.field(
+        description="The last entry's cursor: pass it as `after` for the next page; null on an empty page."
+    )
 
 
 @strawberry.type
 class AuditQueries:
-    @strawberry.field(description="The tenant's audit log, newest first: for admins.")
+    @strawberry.field(
+        description="The tenant's audit log, newest first: for admins. Errors: UNAUTHENTICATED without a token; "
+        "FORBIDDEN below admin; BAD_USER_INPUT for `first` outside 0-100 or an invalid cursor."
+    )
     async def audit_log(
-        self, info: Info, first: int | None = 20, after: str | None = None, action: str | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="How many entries, 0-100; null: 20.")] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="The endCursor of the previous page; null: from the newest entry."),
+        ] = None,
+        action: Annotated[
+            str | None,
+            strawberry.argument(description="Only entries of this action (exact match, e.g. createCourse); null: all."),
+        ] = None,
     ) -> AuditPage:
         ctx = info.context
         viewer = ctx.require_viewer()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -34,11 +35,14 @@ async def throttle_login(ctx: Context, email: str) -> None:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A signed-in session: send the token as `Authorization: Bearer <token>`.")
 class AuthPayload:
-    token: str
-    expires_at: datetime
-    user: User
+    token: str = strawberry.field(
+        description="An HS256 JWT for this tenant, valid for 8 hours. It stops working earlier when the user's "
+        "password or role changes or the user is deactivated."
+    )
+    expires_at: datetime = strawberry.field(description="When the token expires (UTC).")
+    user: User = strawberry.field(description="The signed-in user.")
 
     @classmethod
     def from_issued(cls, issued: service.IssuedToken) -> AuthPayload:
@@ -47,16 +51,35 @@ class AuthPayload:
 
 @strawberry.type
 class AuthMutations:
-    @strawberry.mutation(description="Sign in to the request's tenant. The token is valid for 8 hours.")
-    async def login(self, info: Info, email: str, password: str) -> AuthPayload:
+    @strawberry.mutation(
+        description="Sign in to the request's tenant; needs no token. The token is valid for 8 hours. Errors: "
+        "UNAUTHENTICATED for an unknown email, a wrong password or an inactive account alike; RATE_LIMITED after "
+        "1 000 attempts from one address, or 10 for one account from one address, within 15 minutes "
+        "(extensions.retryAfter: seconds)."
+    )
+    async def login(
+        self,
+        info: Info,
+        email: Annotated[str, strawberry.argument(description="The account's email address (any case).")],
+        password: Annotated[str, strawberry.argument(description="The account's password.")],
+    ) -> AuthPayload:
         ctx = info.context
         await throttle_login(ctx, email)
         async with ctx.write() as session:
             issued = await service.login(session, ctx.tenant, ctx.services.tokens, email=email, password=password)
         return AuthPayload.from_issued(issued)
 
-    @strawberry.mutation(description="Tokens issued before the change stop working; a new one is returned.")
-    async def change_password(self, info: Info, current_password: str, new_password: str) -> AuthPayload:
+    @strawberry.mutation(
+        description="Change the signed-in user's password. Tokens issued before the change stop working; a new one "
+        "is returned. Errors: UNAUTHENTICATED without a token; FORBIDDEN for a platform operator visiting another "
+        "tenant; BAD_USER_INPUT when the current password is wrong or the new one is not 8-1024 characters."
+    )
+    async def change_password(
+        self,
+        info: Info,
+        current_password: Annotated[str, strawberry.argument(description="The password in use now.")],
+        new_password: Annotated[str, strawberry.argument(description="The new password, 8-1024 characters.")],
+    ) -> AuthPayload:
         ctx = info.context
         viewer = ctx.require_viewer()
         async with ctx.write() as session:

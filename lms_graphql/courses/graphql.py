@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from lms_graphql.auth.permissions import Permission
@@ -15,45 +17,75 @@ from lms_graphql.kit.pagination import decode_cursor, page_size
 MAX_SEARCH = 200
 
 
-@strawberry.input
+@strawberry.input(description="Which page of a connection: `first` items after the cursor `after`.")
 class PaginationInput:
-    first: int | None = 20
-    after: str | None = None
-
-
-@strawberry.input
-class CreateCourseInput:
-    title: str
-    slug: str | None = None
-    description: str | None = None
-    max_enrollment: int | None = None
-    instructor_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Admins may create a course for another instructor; default: the caller."
+    first: int | None = strawberry.field(default=20, description="How many items, 0-100; null: 20.")
+    after: str | None = strawberry.field(
+        default=None,
+        description="A cursor from an earlier page (its endCursor, or an edge's cursor); null: from the start.",
     )
 
 
-@strawberry.input(description="Fields left out stay as they are; maxEnrollment: null removes the cap.")
+@strawberry.input(description="A new course; it starts as a DRAFT.")
+class CreateCourseInput:
+    title: str = strawberry.field(description="The title, 1-500 characters after trimming.")
+    slug: str | None = strawberry.field(
+        default=None,
+        description="Its name in URLs, unique within the tenant: 2-63 lowercase letters, digits and hyphens, starting "
+        "and ending with a letter or digit. Null: derived from the title.",
+    )
+    description: str | None = strawberry.field(
+        default=None, description="What the course is about, at most 20 000 characters; null or blank: none."
+    )
+    max_enrollment: int | None = strawberry.field(
+        default=None, description="The most students it takes, 1-1 000 000; null: no limit."
+    )
+    instructor_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Its instructor: an active instructor or admin of the tenant. Only admins may name someone else; "
+        "null: the caller (a visiting platform operator must name one).",
+    )
+
+
+@strawberry.input(description="Changes to a course: fields left out stay as they are.")
 class UpdateCourseInput:
-    title: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    max_enrollment: int | None = strawberry.UNSET
+    title: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The new title, 1-500 characters; null is refused."
+    )
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The new description, at most 20 000 characters; null or blank removes it.",
+    )
+    max_enrollment: int | None = strawberry.field(
+        default=strawberry.UNSET, description="The new cap on students, 1-1 000 000; null removes the cap."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new module of a course.")
 class CreateModuleInput:
-    course_id: strawberry.ID
-    title: str
-    position: int | None = None
+    course_id: strawberry.ID = strawberry.field(description="The course to add it to.")
+    title: str = strawberry.field(description="The title, 1-500 characters after trimming.")
+    position: int | None = strawberry.field(
+        default=None,
+        description="Its place, 0-10 000: the modules from there on move down one. Null: after the last module.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new lesson of a module.")
 class CreateLessonInput:
-    module_id: strawberry.ID
-    title: str
-    content_type: ContentType
-    content_ref: str | None = None
-    duration_min: int | None = None
-    position: int | None = None
+    module_id: strawberry.ID = strawberry.field(description="The module to add it to.")
+    title: str = strawberry.field(description="The title, 1-500 characters after trimming.")
+    content_type: ContentType = strawberry.field(description="What kind of content it holds.")
+    content_ref: str | None = strawberry.field(
+        default=None, description="Where the content is (a URL or similar), at most 2 000 characters; null: none yet."
+    )
+    duration_min: int | None = strawberry.field(
+        default=None, description="Expected duration in minutes, 0-100 000; null: not given."
+    )
+    position: int | None = strawberry.field(
+        default=None,
+        description="Its place, 0-10 000: the lessons from there on move down one. Null: after the last lesson.",
+    )
 
 
 async def visible_course(ctx: Context, raw_id: strawberry.ID) -> Course:
@@ -73,13 +105,27 @@ async def visible_course(ctx: Context, raw_id: strawberry.ID) -> Course:
 
 @strawberry.type
 class CourseQueries:
-    @strawberry.field(description="Students see published courses, instructors also their own, admins all.")
+    @strawberry.field(
+        description="The catalogue, newest first. Students see published courses, instructors also their own, "
+        "admins all. Errors: UNAUTHENTICATED without a token; BAD_USER_INPUT for a search over 200 characters, "
+        "`first` outside 0-100 or an invalid cursor."
+    )
     async def courses(
         self,
         info: Info,
-        status: CourseStatus | None = None,
-        search: str | None = None,
-        pagination: PaginationInput | None = None,
+        status: Annotated[
+            CourseStatus | None, strawberry.argument(description="Only courses in this status; null: any.")
+        ] = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Text the title or description contains: case-insensitive and literal (% and _ are not "
+                "wildcards), at most 200 characters; null or blank: no filter."
+            ),
+        ] = None,
+        pagination: Annotated[
+            PaginationInput | None, strawberry.argument(description="Page size and cursor; null: the first 20.")
+        ] = None,
     ) -> CourseConnection:
         ctx = info.context
         viewer = ctx.require_viewer()
@@ -96,15 +142,27 @@ class CourseQueries:
             ctx.loaders.course.prime(row.id, row)
         return CourseConnection.from_rows(rows, limit, course_filter)
 
-    @strawberry.field
-    async def course(self, info: Info, id: strawberry.ID) -> Course | None:
+    @strawberry.field(
+        description="A course you may see (see Course). Errors: UNAUTHENTICATED without a token; NOT_FOUND when it is "
+        "unknown, another tenant's or hidden from you."
+    )
+    async def course(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The course's id.")]
+    ) -> Course | None:
         return await visible_course(info.context, id)
 
 
 @strawberry.type
 class CourseMutations:
-    @strawberry.mutation(description="A new course starts as a draft; the slug is derived from the title if absent.")
-    async def create_course(self, info: Info, input: CreateCourseInput) -> Course:
+    @strawberry.mutation(
+        description="Instructors and admins create a course; it starts as a DRAFT, and the slug is derived from the "
+        "title if absent. Errors: UNAUTHENTICATED without a token; FORBIDDEN for students, and for naming another "
+        "instructor without being an admin; NOT_FOUND for an unknown instructorId; BAD_USER_INPUT for an invalid "
+        "title, slug, description, maxEnrollment or instructor; CONFLICT when the slug is taken in this tenant."
+    )
+    async def create_course(
+        self, info: Info, input: Annotated[CreateCourseInput, strawberry.argument(description="The new course.")]
+    ) -> Course:
         ctx = info.context
         viewer = ctx.require(Permission.COURSE_CREATE)
         instructor_id = require_id(input.instructor_id, "instructor") if input.instructor_id is not None else None
@@ -121,8 +179,17 @@ class CourseMutations:
             )
         return Course.from_row(course)
 
-    @strawberry.mutation
-    async def update_course(self, info: Info, id: strawberry.ID, input: UpdateCourseInput) -> Course:
+    @strawberry.mutation(
+        description="The course's instructor or an admin changes its title, description or cap. Errors: "
+        "UNAUTHENTICATED without a token; NOT_FOUND when the course is unknown or hidden from you; FORBIDDEN when you "
+        "see it but may not edit it; BAD_USER_INPUT for an invalid value."
+    )
+    async def update_course(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The course to change.")],
+        input: Annotated[UpdateCourseInput, strawberry.argument(description="What to change.")],
+    ) -> Course:
         ctx = info.context
         viewer = ctx.require_viewer()
         changes = service.CourseChanges(
@@ -139,16 +206,35 @@ class CourseMutations:
             course = await service.update_course(session, ctx.tenant, viewer, course_id, changes)
         return Course.from_row(course)
 
-    @strawberry.mutation(description="Opens the course for enrollment; emits course.published.")
-    async def publish_course(self, info: Info, id: strawberry.ID) -> Course:
+    @strawberry.mutation(
+        description="The course's instructor or an admin opens it for enrollment (an archived course too); emits "
+        "course.published and notifies every active student of the tenant. Publishing a published course changes "
+        "nothing. Errors: UNAUTHENTICATED without a token; NOT_FOUND when the course is unknown or hidden from you; "
+        "FORBIDDEN when you may not edit it; BAD_USER_INPUT when it has no lesson yet."
+    )
+    async def publish_course(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The course to publish.")]
+    ) -> Course:
         return await _lifecycle(info.context, id, service.publish_course)
 
-    @strawberry.mutation(description="Closes the course to new enrollments; enrolled students keep access.")
-    async def archive_course(self, info: Info, id: strawberry.ID) -> Course:
+    @strawberry.mutation(
+        description="The course's instructor or an admin closes it to new enrollments; enrolled students keep access. "
+        "Errors: UNAUTHENTICATED without a token; NOT_FOUND when the course is unknown or hidden from you; FORBIDDEN "
+        "when you may not edit it."
+    )
+    async def archive_course(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The course to archive.")]
+    ) -> Course:
         return await _lifecycle(info.context, id, service.archive_course)
 
-    @strawberry.mutation(description="Position defaults to after the last module; later modules move down.")
-    async def create_module(self, info: Info, input: CreateModuleInput) -> Module:
+    @strawberry.mutation(
+        description="The course's instructor or an admin adds a module: after the last one, or at `position` with the "
+        "later ones moved down. Errors: UNAUTHENTICATED without a token; NOT_FOUND when the course is unknown or "
+        "hidden from you; FORBIDDEN when you may not edit it; BAD_USER_INPUT for an invalid title or position."
+    )
+    async def create_module(
+        self, info: Info, input: Annotated[CreateModuleInput, strawberry.argument(description="The new module.")]
+    ) -> Module:
         ctx = info.context
         viewer = ctx.require_viewer()
         course_id = require_id(input.course_id, "course")
@@ -158,8 +244,16 @@ class CourseMutations:
             )
         return Module.from_row(module)
 
-    @strawberry.mutation(description="Position defaults to after the last lesson; later lessons move down.")
-    async def create_lesson(self, info: Info, input: CreateLessonInput) -> Lesson:
+    @strawberry.mutation(
+        description="The course's instructor or an admin adds a lesson: after the last one of the module, or at "
+        "`position` with the later ones moved down. Every enrolled student's course percent is recomputed. Errors: "
+        "UNAUTHENTICATED without a token; NOT_FOUND when the module is unknown or its course hidden from you; "
+        "FORBIDDEN when you may not edit the course; BAD_USER_INPUT for an invalid title, contentRef, durationMin or "
+        "position."
+    )
+    async def create_lesson(
+        self, info: Info, input: Annotated[CreateLessonInput, strawberry.argument(description="The new lesson.")]
+    ) -> Lesson:
         ctx = info.context
         viewer = ctx.require_viewer()
         module_id = require_id(input.module_id, "module")

@@ -23,31 +23,53 @@ if TYPE_CHECKING:
     from lms_graphql.enrollments.types import LessonProgress
 
 
-@strawberry.enum
+@strawberry.enum(description="Where a course is in its lifecycle: DRAFT, then PUBLISHED, then ARCHIVED.")
 class CourseStatus(Enum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    ARCHIVED = "archived"
+    _value_: str  # for mypy: @strawberry.enum unwraps each enum_value, so members hold the string
+    DRAFT = strawberry.enum_value(
+        "draft", description="Being written: only its instructor and admins see it; not open for enrollment."
+    )
+    PUBLISHED = strawberry.enum_value(
+        "published", description="In the catalogue: every user of the tenant sees it and may enroll."
+    )
+    ARCHIVED = strawberry.enum_value(
+        "archived",
+        description="Closed to new enrollments and gone from the catalogue but for its instructor and admins; "
+        "enrolled students keep access.",
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="What kind of content a lesson holds; the content itself is at its contentRef.")
 class ContentType(Enum):
-    VIDEO = "video"
-    TEXT = "text"
-    QUIZ = "quiz"
-    ASSIGNMENT = "assignment"
+    _value_: str  # for mypy: @strawberry.enum unwraps each enum_value, so members hold the string
+    VIDEO = strawberry.enum_value("video", description="A video to watch.")
+    TEXT = strawberry.enum_value("text", description="A text to read.")
+    QUIZ = strawberry.enum_value("quiz", description="A quiz to take.")
+    ASSIGNMENT = strawberry.enum_value("assignment", description="An assignment to do.")
 
 
-@strawberry.type
+@strawberry.type(
+    description="A course of the tenant's catalogue. Students see published courses and those they are enrolled "
+    "in, instructors also their own, admins every course of the tenant."
+)
 class Course:
-    id: strawberry.ID
-    title: str
-    slug: str
-    description: str | None
-    status: CourseStatus
-    max_enrollment: int | None
-    published_at: datetime | None
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="Opaque id of the course.")
+    title: str = strawberry.field(description="The course's title, 1-500 characters.")
+    slug: str = strawberry.field(
+        description="Its name in URLs, unique within the tenant: 2-63 lowercase letters, digits and hyphens."
+    )
+    description: str | None = strawberry.field(
+        description="What the course is about (at most 20 000 characters); null when there is none."
+    )
+    status: CourseStatus = strawberry.field(description="DRAFT, PUBLISHED or ARCHIVED.")
+    max_enrollment: int | None = strawberry.field(
+        description="The most students (active or completed enrollments) it takes, 1-1 000 000; null: no limit."
+    )
+    published_at: datetime | None = strawberry.field(
+        description="When it was last published (for a course archived without ever being published: when it was "
+        "archived); null for a draft."
+    )
+    created_at: datetime = strawberry.field(description="When the course was created (UTC): the catalogue's order.")
     key: strawberry.Private[uuid.UUID]
     instructor_id: strawberry.Private[uuid.UUID]
     prefetched_modules: strawberry.Private[list[Module] | None] = None
@@ -68,11 +90,11 @@ class Course:
             prefetched_modules=modules,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The instructor who teaches it: they may edit it, grade it and see its students.")
     async def instructor(self, info: Info) -> User:
         return User.from_row(await info.context.loaders.user.load(self.instructor_id))
 
-    @strawberry.field(description="Modules in position order.")
+    @strawberry.field(description="The course's modules in position order.")
     def modules(self, info: Info) -> list[Module]:
         if self.prefetched_modules is not None:
             return self.prefetched_modules
@@ -81,7 +103,7 @@ class Course:
     async def _load_modules(self, ctx: Context) -> list[Module]:
         return [Module.from_row(row) for row in await ctx.loaders.modules_of_course.load(self.key)]
 
-    @strawberry.field
+    @strawberry.field(description="The course's assessments, soonest due first (undated ones last).")
     async def assessments(
         self, info: Info
     ) -> list[Annotated[Assessment, strawberry.lazy("lms_graphql.assessments.types")]]:
@@ -90,12 +112,15 @@ class Course:
         rows = await info.context.loaders.assessments_of_course.load(self.key)
         return [Assessment.from_row(row) for row in rows]
 
-    @strawberry.field(description="Students enrolled (active or completed).")
+    @strawberry.field(description="Students enrolled: active or completed enrollments.")
     async def enrollment_count(self, info: Info) -> int:
         stats = await info.context.loaders.enrollment_stats.load(self.key)
         return int(stats[0].enrolled) if stats else 0
 
-    @strawberry.field(description="Completed enrollments / enrollments, 0-1; null without enrollments.")
+    @strawberry.field(
+        description="Completed enrollments / active and completed enrollments, a fraction 0-1 (4 decimals); null "
+        "without enrollments."
+    )
     async def completion_rate(self, info: Info) -> float | None:
         stats = await info.context.loaders.enrollment_stats.load(self.key)
         if not stats or not stats[0].enrolled:
@@ -103,11 +128,11 @@ class Course:
         return round(int(stats[0].completed) / int(stats[0].enrolled), 4)
 
 
-@strawberry.type
+@strawberry.type(description="A part of a course: an ordered list of lessons. Visible with its course.")
 class Module:
-    id: strawberry.ID
-    title: str
-    position: int
+    id: strawberry.ID = strawberry.field(description="Opaque id of the module.")
+    title: str = strawberry.field(description="The module's title, 1-500 characters.")
+    position: int = strawberry.field(description="Its place in the course, from 0: modules are listed by it.")
     key: strawberry.Private[uuid.UUID]
     course_id: strawberry.Private[uuid.UUID]
     prefetched_lessons: strawberry.Private[list[Lesson] | None] = None
@@ -123,11 +148,11 @@ class Module:
             prefetched_lessons=lessons,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The course it belongs to.")
     async def course(self, info: Info) -> Course:
         return Course.from_row(await info.context.loaders.course.load(self.course_id))
 
-    @strawberry.field(description="Lessons in position order.")
+    @strawberry.field(description="The module's lessons in position order.")
     def lessons(self, info: Info) -> list[Lesson]:
         if self.prefetched_lessons is not None:
             return self.prefetched_lessons
@@ -137,20 +162,26 @@ class Module:
         return await lessons_for(ctx, await ctx.loaders.lessons_of_module.load(self.key))
 
 
-@strawberry.type
+@strawberry.type(
+    description="A unit of learning within a module, visible with its course; its contentRef only to enrolled "
+    "students and those who may edit the course."
+)
 class Lesson:
-    id: strawberry.ID
-    title: str
-    content_type: ContentType
-    duration_min: int | None
-    position: int
+    id: strawberry.ID = strawberry.field(description="Opaque id of the lesson.")
+    title: str = strawberry.field(description="The lesson's title, 1-500 characters.")
+    content_type: ContentType = strawberry.field(description="What kind of content it holds.")
+    duration_min: int | None = strawberry.field(
+        description="Expected duration in minutes (0-100 000); null when not given."
+    )
+    position: int = strawberry.field(description="Its place in the module, from 0: lessons are listed by it.")
     content_ref: str | None = strawberry.field(
-        description="The lesson's content; null unless you are enrolled or edit the course."
+        description="Where the lesson's content is (a URL or similar, at most 2 000 characters); null unless you are "
+        "enrolled or may edit the course, or when not set."
     )
     # Plain values, settled in batches by ``lessons_for``: a dashboard holds hundreds of
     # lessons, and a field without a resolver costs far less to execute.
     my_progress: Annotated[LessonProgress, strawberry.lazy("lms_graphql.enrollments.types")] | None = strawberry.field(
-        description="The current user's progress on this lesson; null when never started."
+        description="The signed-in user's progress on this lesson; null when never started."
     )
     key: strawberry.Private[uuid.UUID]
     module_id: strawberry.Private[uuid.UUID]
@@ -173,7 +204,7 @@ class Lesson:
             course_id=row.course_id,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The module it belongs to.")
     async def module(self, info: Info) -> Module:
         return Module.from_row(await info.context.loaders.module.load(self.module_id))
 
@@ -203,22 +234,24 @@ async def lessons_for(ctx: Context, rows: list[Any]) -> list[Lesson]:
     ]
 
 
-@strawberry.type
+@strawberry.type(description="Where a page of a connection ends, and whether another follows.")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="True when more items follow this page.")
+    end_cursor: str | None = strawberry.field(
+        description="The last item's cursor: pass it as `after` for the next page; null on an empty page."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A course in a page of the catalogue.")
 class CourseEdge:
-    node: Course
-    cursor: str
+    node: Course = strawberry.field(description="The course.")
+    cursor: str = strawberry.field(description="Opaque cursor of this course: pass it as `after` to continue after it.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of courses, newest first: a Relay connection with keyset cursors.")
 class CourseConnection:
-    edges: list[CourseEdge]
-    page_info: PageInfo
+    edges: list[CourseEdge] = strawberry.field(description="The courses of this page, at most `first` of them.")
+    page_info: PageInfo = strawberry.field(description="Whether another page follows, and the cursor to ask for it.")
     course_filter: strawberry.Private[CourseFilter]
 
     @classmethod

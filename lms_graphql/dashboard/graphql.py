@@ -24,22 +24,28 @@ from lms_graphql.dashboard.repository import EnrolledParts
 from lms_graphql.kit.lookahead import Lookahead
 
 
-@strawberry.type
+@strawberry.type(description="One of the signed-in user's own domain events, as recorded in the outbox.")
 class ActivityEvent:
-    id: strawberry.ID
-    event_type: str
-    occurred_at: datetime
-    course_id: strawberry.ID | None
-    payload: JSON
+    id: strawberry.ID = strawberry.field(description="The event's id.")
+    event_type: str = strawberry.field(
+        description="The domain event type, e.g. student.enrolled, lesson.completed or assessment.graded."
+    )
+    occurred_at: datetime = strawberry.field(description="When it happened (UTC).")
+    course_id: strawberry.ID | None = strawberry.field(description="The course it concerns; null when none.")
+    payload: JSON = strawberry.field(description="The event's payload, a JSON object as in the domain event.")
 
 
-@strawberry.type
+@strawberry.type(description="One of the student's courses on the dashboard, with the student's progress in it.")
 class EnrolledCourseProgress:
-    progress_percent: float
-    last_accessed_at: datetime | None
-    course: Course
+    progress_percent: float = strawberry.field(
+        description="Completed lessons / all lessons of the course, as a percent 0-100 (2 decimals)."
+    )
+    last_accessed_at: datetime | None = strawberry.field(
+        description="When the student last recorded progress in the course; null if never."
+    )
+    course: Course = strawberry.field(description="The course.")
     next_lesson: Lesson | None = strawberry.field(
-        description="The first lesson not completed, in module and lesson order."
+        description="The first lesson not completed, in module and lesson order; null when every lesson is."
     )
 
 
@@ -64,7 +70,10 @@ class DashboardPlan:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description="The signed-in user's home page: their courses and progress, what is due, recent activity and "
+    "certificates."
+)
 class StudentDashboard:
     user_id: strawberry.Private[uuid.UUID]
     plan: strawberry.Private[DashboardPlan]
@@ -96,7 +105,10 @@ class StudentDashboard:
     async def enrolled_courses(self, info: Info) -> list[EnrolledCourseProgress]:
         return await self._enrolled(info.context)
 
-    @strawberry.field(description="Not yet passed, due in the future or without a due date.")
+    @strawberry.field(
+        description="Assessments of the user's active and completed courses not yet passed, due in the future or "
+        "without a due date; soonest due first."
+    )
     async def upcoming_assessments(self, info: Info) -> list[Assessment]:
         ctx = info.context
         async with ctx.read() as session:
@@ -104,7 +116,7 @@ class StudentDashboard:
         ctx.loaders.course.prime_many({row.course__id: joined.part(row, "course") for row in joined.rows})
         return [Assessment.from_row(joined.part(row, "assessment")) for row in joined.rows]
 
-    @strawberry.field(description="The user's own latest domain events, newest first.")
+    @strawberry.field(description="The user's own 20 latest domain events, newest first.")
     async def recent_activity(self, info: Info) -> list[ActivityEvent]:
         ctx = info.context
         async with ctx.read() as session:
@@ -120,24 +132,26 @@ class StudentDashboard:
             for row in rows
         ]
 
-    @strawberry.field(description="Mean of the enrolled courses' percents, 0-100.")
+    @strawberry.field(description="Mean of the enrolled courses' percents, 0-100 (2 decimals); 0 without enrollments.")
     async def overall_progress(self, info: Info) -> float:
         enrolled = await self._enrolled(info.context)
         if not enrolled:
             return 0.0
         return round(sum(entry.progress_percent for entry in enrolled) / len(enrolled), 2)
 
-    @strawberry.field
+    @strawberry.field(description="How many certificates the user has earned.")
     async def certificates_earned(self, info: Info) -> int:
         return len(await self._certificates(info.context))
 
-    @strawberry.field
+    @strawberry.field(description="The user's certificates, newest first.")
     async def certificates(self, info: Info) -> list[Certificate]:
         return await self._certificates(info.context)
 
 
 @strawberry.type
 class DashboardQueries:
-    @strawberry.field(description="Everything the student's home page shows, in one request.")
+    @strawberry.field(
+        description="Everything the student's home page shows, in one request. Errors: UNAUTHENTICATED without a token."
+    )
     def my_dashboard(self, info: Info) -> StudentDashboard:
         return StudentDashboard(user_id=info.context.require_viewer().id, plan=DashboardPlan.of(Lookahead.of(info)))

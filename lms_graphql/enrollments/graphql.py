@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from lms_graphql.auth.permissions import Permission
@@ -14,7 +16,10 @@ from lms_graphql.kit.graphql import require_id
 
 @strawberry.type
 class EnrollmentQueries:
-    @strawberry.field(description="The signed-in user's enrollments, newest first.")
+    @strawberry.field(
+        description="The signed-in user's enrollments (any status), newest first. Errors: UNAUTHENTICATED without a "
+        "token."
+    )
     async def my_enrollments(self, info: Info) -> list[Enrollment]:
         ctx = info.context
         viewer = ctx.require_viewer()
@@ -22,8 +27,14 @@ class EnrollmentQueries:
             rows = await service.of_viewer(session, ctx.tenant.id, viewer)
         return [Enrollment.from_row(row) for row in rows]
 
-    @strawberry.field(description="The course's students: for its instructor and admins.")
-    async def course_students(self, info: Info, course_id: strawberry.ID) -> list[Enrollment]:
+    @strawberry.field(
+        description="The course's enrollments (any status), in the order students enrolled: for its instructor and "
+        "admins. Errors: UNAUTHENTICATED without a token; NOT_FOUND when the course is unknown or hidden from you; "
+        "FORBIDDEN for anyone else."
+    )
+    async def course_students(
+        self, info: Info, course_id: Annotated[strawberry.ID, strawberry.argument(description="The course's id.")]
+    ) -> list[Enrollment]:
         ctx = info.context
         course = await visible_course(ctx, course_id)
         viewer = ctx.require_viewer()
@@ -34,8 +45,15 @@ class EnrollmentQueries:
 
 @strawberry.type
 class EnrollmentMutations:
-    @strawberry.mutation(description="Enroll the signed-in user in a published course; emits student.enrolled.")
-    async def enroll_in_course(self, info: Info, course_id: strawberry.ID) -> Enrollment:
+    @strawberry.mutation(
+        description="Enroll the signed-in user in a published course; emits student.enrolled and notifies the "
+        "course's instructor. Errors: UNAUTHENTICATED without a token; FORBIDDEN for a platform operator visiting "
+        "another tenant; NOT_FOUND when the course is unknown or hidden from you; BAD_USER_INPUT when it is not "
+        "published; CONFLICT when already enrolled; COURSE_FULL when maxEnrollment is reached."
+    )
+    async def enroll_in_course(
+        self, info: Info, course_id: Annotated[strawberry.ID, strawberry.argument(description="The course to join.")]
+    ) -> Enrollment:
         ctx = info.context
         viewer = ctx.require(Permission.COURSE_ENROLL)
         key = require_id(course_id, "course")
@@ -44,10 +62,19 @@ class EnrollmentMutations:
         return Enrollment.from_row(enrollment)
 
     @strawberry.mutation(
-        description="Record progress (0-100) on a lesson of an enrolled course. Progress never decreases; "
-        "emits lesson.progressed and, once, lesson.completed."
+        description="Record the signed-in user's progress on a lesson of a course they are enrolled in. Progress "
+        "never decreases (a lower value changes nothing); the course percent and completion move with it. Emits "
+        "lesson.progressed when it rises and, once per lesson, lesson.completed. Errors: UNAUTHENTICATED without a "
+        "token; NOT_FOUND when the lesson is unknown or its course hidden from you; FORBIDDEN when not enrolled "
+        "(or dropped), and for a platform operator visiting another tenant; BAD_USER_INPUT for progress outside "
+        "0-100."
     )
-    async def update_lesson_progress(self, info: Info, lesson_id: strawberry.ID, progress: int) -> LessonProgress:
+    async def update_lesson_progress(
+        self,
+        info: Info,
+        lesson_id: Annotated[strawberry.ID, strawberry.argument(description="The lesson's id.")],
+        progress: Annotated[int, strawberry.argument(description="How much of the lesson is done, 0-100.")],
+    ) -> LessonProgress:
         ctx = info.context
         viewer = ctx.require(Permission.PROGRESS_TRACK_OWN)
         key = require_id(lesson_id, "lesson")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -20,17 +20,17 @@ from lms_graphql.kit.shared_execution import Executions, SharedPayloads
 from lms_graphql.notifications.graphql import Notification
 
 
-@strawberry.type
+@strawberry.type(description="A student's progress on a lesson of the course, as it is recorded (lesson.progressed).")
 class ProgressUpdate:
-    course_id: strawberry.ID
-    user_id: strawberry.ID
-    lesson_id: strawberry.ID
-    status: ProgressStatus
-    progress_pct: int
+    course_id: strawberry.ID = strawberry.field(description="The course's id.")
+    user_id: strawberry.ID = strawberry.field(description="The student's id.")
+    lesson_id: strawberry.ID = strawberry.field(description="The lesson's id.")
+    status: ProgressStatus = strawberry.field(description="The lesson's status for the student after this update.")
+    progress_pct: int = strawberry.field(description="The lesson's progress after this update, 0-100.")
     course_percent: float = strawberry.field(
         description="The student's whole-course progress after this update, 0-100."
     )
-    occurred_at: datetime
+    occurred_at: datetime = strawberry.field(description="When the progress was recorded (UTC).")
     event_id: strawberry.ID = strawberry.field(description="Pass as afterEventId when resubscribing to miss nothing.")
     # Every field above is a plain value, so one execution serves all subscribers (see shared).
     shared_executions: strawberry.Private[Executions | None] = None
@@ -74,10 +74,20 @@ def _subscriber(ctx: Context) -> Viewer:
 class LiveSubscriptions:
     @strawberry.subscription(
         description="The signed-in user's notifications as they are created. After a reconnect, pass the last "
-        "eventId seen as afterEventId to receive what was missed (within the outbox retention)."
+        "eventId seen as afterEventId to receive what was missed (within the outbox retention). Errors: "
+        "UNAUTHENTICATED without a token; FORBIDDEN for a platform operator visiting another tenant; "
+        "BAD_USER_INPUT for a malformed afterEventId."
     )
     async def student_notifications(
-        self, info: Info, after_event_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        after_event_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="The last eventId received: what came after it (at most 500 items, within the outbox "
+                "retention) is sent first. Null: live items only."
+            ),
+        ] = None,
     ) -> AsyncGenerator[Notification, None]:
         ctx = info.context
         viewer = _subscriber(ctx)
@@ -86,10 +96,21 @@ class LiveSubscriptions:
 
     @strawberry.subscription(
         description="Progress of the course's students as it happens: for its instructor and admins. "
-        "afterEventId resumes after a reconnect."
+        "afterEventId resumes after a reconnect. Errors: UNAUTHENTICATED without a token; NOT_FOUND when the "
+        "course is unknown or hidden from you; FORBIDDEN for anyone else, and for a platform operator visiting "
+        "another tenant; BAD_USER_INPUT for a malformed afterEventId."
     )
     async def course_progress_updates(
-        self, info: Info, course_id: strawberry.ID, after_event_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        course_id: Annotated[strawberry.ID, strawberry.argument(description="The course to watch.")],
+        after_event_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="The last eventId received: what came after it (at most 500 items, within the outbox "
+                "retention) is sent first. Null: live items only."
+            ),
+        ] = None,
     ) -> AsyncGenerator[ProgressUpdate, None]:
         ctx = info.context
         viewer = _subscriber(ctx)

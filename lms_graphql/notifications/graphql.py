@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,15 +11,20 @@ from lms_graphql.kit.graphql import require_id
 from lms_graphql.notifications import service
 
 
-@strawberry.type
+@strawberry.type(
+    description="A message for one user, caused by a domain event (a grade, a certificate, a new course, an "
+    "enrollment, work to grade). Only its recipient sees it."
+)
 class Notification:
-    id: strawberry.ID
-    event_type: str
-    title: str
-    body: str | None
-    payload: JSON
-    created_at: datetime
-    read_at: datetime | None
+    id: strawberry.ID = strawberry.field(description="Opaque id of the notification.")
+    event_type: str = strawberry.field(
+        description="The domain event type behind it, e.g. assessment.graded or course.published."
+    )
+    title: str = strawberry.field(description="A short text for people, e.g. 'Graded: Quiz 1'.")
+    body: str | None = strawberry.field(description="More text for people; null when there is none.")
+    payload: JSON = strawberry.field(description="The domain event's payload, a JSON object for clients.")
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+    read_at: datetime | None = strawberry.field(description="When it was first marked read; null while unread.")
     event_id: strawberry.ID | None = strawberry.field(
         description="The domain event behind it; pass as afterEventId when resubscribing."
     )
@@ -40,8 +45,17 @@ class Notification:
 
 @strawberry.type
 class NotificationQueries:
-    @strawberry.field(description="The signed-in user's latest notifications (100 at most), newest first.")
-    async def notifications(self, info: Info, unread_only: bool | None = False) -> list[Notification]:
+    @strawberry.field(
+        description="The signed-in user's latest notifications (100 at most), newest first. Errors: UNAUTHENTICATED "
+        "without a token."
+    )
+    async def notifications(
+        self,
+        info: Info,
+        unread_only: Annotated[
+            bool | None, strawberry.argument(description="True: only those not marked read.")
+        ] = False,
+    ) -> list[Notification]:
         ctx = info.context
         viewer = ctx.require_viewer()
         async with ctx.read() as session:
@@ -51,8 +65,13 @@ class NotificationQueries:
 
 @strawberry.type
 class NotificationMutations:
-    @strawberry.mutation
-    async def mark_notification_read(self, info: Info, id: strawberry.ID) -> Notification:
+    @strawberry.mutation(
+        description="Mark one of the signed-in user's notifications read; marking it again keeps the first time. "
+        "Errors: UNAUTHENTICATED without a token; NOT_FOUND when it is unknown or someone else's."
+    )
+    async def mark_notification_read(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The notification's id.")]
+    ) -> Notification:
         ctx = info.context
         viewer = ctx.require_viewer()
         key = require_id(id, "notification")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.scalars import JSON
 
@@ -10,17 +12,29 @@ from lms_graphql.tenancy import service
 from lms_graphql.tenancy.tenant import TenantConfig
 
 
-@strawberry.type
+@strawberry.type(description="An organisation on the platform, with its own users, courses and data.")
 class Tenant:
-    id: strawberry.ID
-    slug: str
-    name: str
-    plan: str
-    features: list[str]
-    is_active: bool
-    region: str
-    max_users: int
-    branding: JSON = strawberry.field(description="Logo, colours and the like, for the tenant's pages.")
+    id: strawberry.ID = strawberry.field(description="Opaque id of the tenant.")
+    slug: str = strawberry.field(
+        description="The tenant's subdomain, and what X-Tenant-ID names: 2-63 lowercase letters, digits and hyphens."
+    )
+    name: str = strawberry.field(description="The organisation's display name.")
+    plan: str = strawberry.field(
+        description="The plan, free, pro or enterprise: it sets the tenant's limits (depth, cost, rate, statement "
+        "timeout)."
+    )
+    features: list[str] = strawberry.field(description="Names of the feature flags enabled for the tenant.")
+    is_active: bool = strawberry.field(
+        description="False once a platform operator deactivated the tenant: its requests then answer TENANT_NOT_FOUND."
+    )
+    region: str = strawberry.field(description="Where the tenant is hosted: eu-west-1, us-east-1 or ap-southeast-1.")
+    max_users: int = strawberry.field(
+        description="The most active users the tenant may have; beyond it creating or reactivating a user answers "
+        "TENANT_USER_LIMIT."
+    )
+    branding: JSON = strawberry.field(
+        description="Logo, colours and the like, for the tenant's pages: a JSON object, empty when not set."
+    )
 
     @classmethod
     def from_config(cls, config: TenantConfig) -> Tenant:
@@ -37,25 +51,39 @@ class Tenant:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A new tenant.")
 class CreateTenantInput:
-    slug: str
-    name: str
-    plan: str | None = "free"
-    max_users: int | None = None
+    slug: str = strawberry.field(
+        description="Its subdomain: 2-63 lowercase letters, digits and hyphens, starting and ending with a letter or "
+        "digit; www, api, admin and status are reserved. Unique on the platform."
+    )
+    name: str = strawberry.field(description="The display name, 1-255 characters after trimming.")
+    plan: str | None = strawberry.field(default="free", description="The plan: free, pro or enterprise; null: free.")
+    max_users: int | None = strawberry.field(
+        default=None, description="The most active users allowed, 1-10 000 000; null: the default, 100."
+    )
 
 
 @strawberry.type
 class TenantQueries:
-    @strawberry.field(description="The tenant this request resolved to.")
+    @strawberry.field(
+        description="The tenant this request resolved to (subdomain, X-Tenant-ID or the token's tenant). Needs no "
+        "token."
+    )
     def tenant(self, info: Info) -> Tenant:
         return Tenant.from_config(info.context.tenant)
 
 
 @strawberry.type
 class TenantMutations:
-    @strawberry.mutation(description="Platform operators register tenants.")
-    async def create_tenant(self, info: Info, input: CreateTenantInput) -> Tenant:
+    @strawberry.mutation(
+        description="Platform operators (SUPER_ADMIN) register a tenant; it is recorded in the new tenant's audit "
+        "log. Errors: UNAUTHENTICATED without a token; FORBIDDEN for other roles; BAD_USER_INPUT for an invalid or "
+        "reserved slug, an empty name, an unknown plan or maxUsers out of range; CONFLICT when the slug is taken."
+    )
+    async def create_tenant(
+        self, info: Info, input: Annotated[CreateTenantInput, strawberry.argument(description="The new tenant.")]
+    ) -> Tenant:
         ctx = info.context
         viewer = ctx.require(Permission.TENANT_MANAGE)
         tenant = await service.create_tenant_as_operator(
@@ -69,12 +97,23 @@ class TenantMutations:
         )
         return Tenant.from_config(tenant)
 
-    @strawberry.mutation(description="Platform operators deactivate a tenant: its requests answer 404.")
-    async def deactivate_tenant(self, info: Info, id: strawberry.ID) -> Tenant:
+    @strawberry.mutation(
+        description="Platform operators (SUPER_ADMIN) deactivate a tenant: its requests answer 404 "
+        "(TENANT_NOT_FOUND) and its open websockets close, on every server at once. Errors: UNAUTHENTICATED without "
+        "a token; FORBIDDEN for other roles and for the operator's own tenant; NOT_FOUND for an unknown id."
+    )
+    async def deactivate_tenant(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The tenant's id.")]
+    ) -> Tenant:
         return await _set_active(info.context, id, False)
 
-    @strawberry.mutation(description="Platform operators reactivate a tenant.")
-    async def activate_tenant(self, info: Info, id: strawberry.ID) -> Tenant:
+    @strawberry.mutation(
+        description="Platform operators (SUPER_ADMIN) reactivate a tenant. Errors: UNAUTHENTICATED without a token; "
+        "FORBIDDEN for other roles; NOT_FOUND for an unknown id."
+    )
+    async def activate_tenant(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The tenant's id.")]
+    ) -> Tenant:
         return await _set_active(info.context, id, True)
 
 
