@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
 from types import FrameType
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from lms_graphql.kit.db import DatabaseUrls
 
@@ -25,6 +27,12 @@ def serve(urls: DatabaseUrls, *, host: str, port: int, workers: int) -> None:
     # SIGTERM disposition that kills the process before atexit handlers run, leaving the
     # embedded PostgreSQL running. Exiting through SystemExit lets them run.
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    # A closed terminal (SIGHUP) stops the server as SIGTERM does. uvicorn drains only on SIGTERM
+    # and SIGINT, so a hang-up becomes a SIGTERM; its worker supervisor would restart the workers
+    # on SIGHUP instead, and keep running with the embedded PostgreSQL after the terminal is gone.
+    signal.signal(signal.SIGHUP, _terminate_on_hangup)
+    if workers > 1:
+        Multiprocess.handle_hup = _supervisor_exits_on_hangup  # type: ignore[method-assign]
     uvicorn.run(
         "lms_graphql.app:create_app",
         factory=True,
@@ -46,3 +54,12 @@ def serve(urls: DatabaseUrls, *, host: str, port: int, workers: int) -> None:
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
     sys.exit(128 + signum)
+
+
+def _terminate_on_hangup(signum: int, frame: FrameType | None) -> None:
+    signal.raise_signal(signal.SIGTERM)
+
+
+def _supervisor_exits_on_hangup(self: Multiprocess) -> None:
+    logging.getLogger("uvicorn.error").info("Received SIGHUP, exiting.")
+    self.should_exit.set()  # then it stops the workers with SIGTERM, as on SIGTERM

@@ -193,3 +193,36 @@ def wait_until_ready_reading(process: subprocess.Popen[bytes], base: str, termin
             pass
         time.sleep(0.2)
     pytest.fail(f"server did not become ready:\n{output.decode(errors='replace')}")
+
+
+@pytest.mark.slow
+def test_hangup_of_serve_with_workers_stops_them_and_the_database(data_dir: Path) -> None:
+    pgdata = data_dir / "pgdata"
+    port = free_port()
+    process = subprocess.Popen(
+        [CONSOLE_SCRIPT, "serve", "--workers", "2", "--port", str(port)],
+        env={**os.environ, "LMS_DATA_DIR": str(data_dir)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_until_ready(process, f"http://127.0.0.1:{port}")
+        postmaster = running_postmaster(pgdata)
+        assert postmaster is not None
+        workers = psutil.Process(process.pid).children()
+        assert len(workers) >= 2
+        # What a shell does with its jobs when its terminal closes: SIGHUP to the whole process group.
+        os.killpg(process.pid, signal.SIGHUP)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert "Received SIGHUP, exiting." in output
+    assert "restarting processes" not in output
+    assert process.returncode == 0
+    assert all(has_exited(worker) for worker in workers)
+    assert has_exited(postmaster)
+    assert not (pgdata / "postmaster.pid").exists()
