@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import socket
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -83,12 +85,46 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from lms_graphql.server import serve
 
     settings.jwt_keys  # noqa: B018 - a bad key configuration fails here, in one line, not in a worker
+    # Before the database starts and the demo logins print: a busy port is the likely mistake.
+    ensure_port_free(args.host, args.port)
     urls = prepare_database(settings)
     if args.demo:
         from lms_graphql.demo import load_demo
 
         _run(lambda db: load_demo(db, only_if_empty=True), urls)
     serve(urls, host=args.host, port=args.port, workers=args.workers)
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail in one line if uvicorn could not listen on host:port: bind each address it would, and let go."""
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_USAGE) from exc
+    unavailable: OSError | None = None
+    bound = 0
+    for family, kind, proto, _, address in addresses:
+        try:
+            probe = socket.socket(family, kind, proto)
+        except OSError:
+            continue  # a family this machine lacks (no IPv6): asyncio skips it too
+        with probe:
+            # As uvicorn binds: a port held only by connections closing (TIME_WAIT) is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+                bound += 1
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    busy = f"port {port} on {host} is in use (another lms-graphql serve?)"
+                    raise CliError(f"{busy}; choose another with --port", EXIT_FAILURE) from exc
+                if exc.errno != errno.EADDRNOTAVAIL:  # asyncio skips such an address, listening on the others
+                    raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_FAILURE) from exc
+                unavailable = exc
+    if not bound and unavailable is not None:
+        raise CliError(f"cannot listen on {host}:{port}: {unavailable.strerror}", EXIT_FAILURE) from unavailable
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:

@@ -9,6 +9,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import termios
 import time
@@ -19,6 +20,7 @@ import httpx
 import psutil
 import pytest
 
+from lms_graphql.cli import main
 from lms_graphql.kit.embedded import (
     HANDLES_FILE,
     STARTS_FILE,
@@ -226,3 +228,34 @@ def test_hangup_of_serve_with_workers_stops_them_and_the_database(data_dir: Path
     assert all(has_exited(worker) for worker in workers)
     assert has_exited(postmaster)
     assert not (pgdata / "postmaster.pid").exists()
+
+
+def test_busy_port_is_one_line_before_the_database_starts(data_dir: Path) -> None:
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        result = subprocess.run(
+            [CONSOLE_SCRIPT, "serve", "--demo", "--port", str(port)],
+            env={**os.environ, "LMS_DATA_DIR": str(data_dir)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"lms-graphql: port {port} on 127.0.0.1 is in use (another lms-graphql serve?); choose another with --port\n"
+    )
+    assert not (data_dir / "pgdata").exists()  # no database started, migrated or loaded with demo data
+
+
+def test_an_address_not_on_this_machine_is_one_line(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LMS_DATA_DIR", str(data_dir))
+    code = main(["serve", "--host", "192.0.2.1", "--port", "8000"])  # TEST-NET-1: never this machine's
+    assert code == 1
+    assert capsys.readouterr().err == "lms-graphql: cannot listen on 192.0.2.1:8000: Cannot assign requested address\n"
+    assert not (data_dir / "pgdata").exists()
