@@ -91,7 +91,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if args.demo:
         from lms_graphql.demo import load_demo
 
-        _run(lambda db: load_demo(db, only_if_empty=True), urls)
+        _run(lambda db: load_demo(db, only_if_empty=True, port=args.port), urls)
     serve(urls, host=args.host, port=args.port, workers=args.workers)
 
 

@@ -72,7 +72,8 @@ def _email(name: str, domain: str) -> str:
     return f"{name.split()[0].lower()}@{domain}"
 
 
-async def load_demo(db: Database, *, only_if_empty: bool) -> None:
+async def load_demo(db: Database, *, only_if_empty: bool, port: int = 8000) -> None:
+    """The demo tenants, once; prints the logins (with the address ``serve`` answers on)."""
     async with db.platform_transaction() as session:
         existing = await find_tenant(session, DEMO_TENANTS[0].slug)
         others = await TenantRepository(session).count() > 0
@@ -85,7 +86,7 @@ async def load_demo(db: Database, *, only_if_empty: bool) -> None:
         print("Demo data loaded.")
     else:
         print("Demo data is already loaded.")
-    _print_logins()
+    _print_logins(port)
 
 
 async def _create_platform_operator(db: Database) -> None:
@@ -246,9 +247,9 @@ async def _add_assessments(
     return quiz, essay
 
 
-def _print_logins() -> None:
+def _print_logins(port: int) -> None:
     print(f"Every demo user's password is {DEMO_PASSWORD!r}. Send the tenant as a subdomain")
-    print("(http://SLUG.localhost:8000/graphql) or as the X-Tenant-ID header. Logins:")
+    print(f"(http://{DEMO_TENANTS[0].slug}.localhost:{port}/graphql) or as the X-Tenant-ID header. Logins:")
     print(f"  platform  root@{PLATFORM.domain} (super_admin)")
     for spec in DEMO_TENANTS:
         people = [f"admin@{spec.domain} (admin)"]
