@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from lms_graphql.auth.tokens import TokenService
 from lms_graphql.config import Settings
@@ -22,6 +22,7 @@ from lms_graphql.events.backends import PostgresNotifyBackend, backend_for
 from lms_graphql.events.bus import EventBus
 from lms_graphql.events.live import LiveFeeds
 from lms_graphql.events.relay import OutboxRelay
+from lms_graphql.graphiql import ASSETS_PATH, GraphiQLAssets
 from lms_graphql.kit import channels
 from lms_graphql.kit.channels import CONTROL_WIRE_CHANNEL
 from lms_graphql.kit.db import Database, resolve_database_urls
@@ -170,14 +171,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         max_subscriptions_per_connection=settings.ws_max_subscriptions,
         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
     )
+    routes: list[BaseRoute] = [
+        Route("/", root),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),
+    ]
+    if settings.graphiql:
+        routes.append(Mount(ASSETS_PATH, GraphiQLAssets(), name="graphiql"))
     return Starlette(
-        routes=[
-            Route("/", root),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql_app),
-        ],
+        routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(HttpSurfaceMiddleware, max_body=settings.max_body_bytes),

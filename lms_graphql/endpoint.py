@@ -25,6 +25,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from lms_graphql.context import Context, Services
 from lms_graphql.errors import ErrorCode, LmsError
+from lms_graphql.graphiql import graphiql_page
 from lms_graphql.kit.graphql import operation_type
 from lms_graphql.kit.transaction import PerUseTransactions
 from lms_graphql.limits.plans import limits_for
@@ -65,6 +66,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL page (lms_graphql/graphiql.py): every file from this server."""
+        services: Services = request.app.state.services
+        return graphiql_page(request, services.settings.base_domain)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":

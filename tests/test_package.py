@@ -4,6 +4,7 @@ installed into a fresh virtualenv outside it, migrates a fresh database (twice) 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -48,6 +49,7 @@ def test_the_wheel_installs_migrates_and_serves(tmp_path: Path, fresh_database: 
     names = zipfile.ZipFile(wheel).namelist()
     assert "lms_graphql/migrations/env.py" in names
     assert any(name.startswith("lms_graphql/migrations/versions/0001_") for name in names)
+    assert "lms_graphql/static/graphiql/vendor/MANIFEST.json" in names  # GraphiQL served offline
 
     environment = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(environment)
@@ -85,5 +87,9 @@ def test_the_wheel_installs_migrates_and_serves(tmp_path: Path, fresh_database: 
         print(f"wheel {wheel.stat().st_size} bytes; serve ready in {time.monotonic() - started:.1f} s")
         reply = httpx.post(f"{base}/graphql", json={"query": "{ tenant { slug } }"}, headers={"X-Tenant-ID": "wheelu"})
         assert reply.json() == {"data": {"tenant": {"slug": "wheelu"}}}
+        page = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"})
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+        assert len(assets) == 6
+        assert all(httpx.get(base + asset).status_code == 200 for asset in assets)
     finally:
         stop(process)

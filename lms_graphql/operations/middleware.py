@@ -122,16 +122,23 @@ def is_graphql_ide_page(scope: Scope) -> bool:
     return "text/html" in headers.get("accept", "") and b"query=" not in scope.get("query_string", b"")
 
 
-class TenantResolutionMiddleware:
-    """Resolves the tenant for every request outside ``open_paths`` before the app runs
-    (tenancy/resolution.py decides; this carries the answer)."""
+OPEN_PATHS = frozenset({"/", "/healthz", "/readyz"})
+OPEN_PREFIXES = ("/static/",)  # GraphiQL's files: the same for every tenant
 
-    def __init__(self, app: ASGIApp, open_paths: frozenset[str] = frozenset({"/", "/healthz", "/readyz"})) -> None:
+
+class TenantResolutionMiddleware:
+    """Resolves the tenant for every request outside ``open_paths`` and ``open_prefixes``
+    before the app runs (tenancy/resolution.py decides; this carries the answer)."""
+
+    def __init__(
+        self, app: ASGIApp, open_paths: frozenset[str] = OPEN_PATHS, open_prefixes: tuple[str, ...] = OPEN_PREFIXES
+    ) -> None:
         self.app = app
         self.open_paths = open_paths
+        self.open_prefixes = open_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in self.open_paths:
+        if scope["type"] not in ("http", "websocket") or self._is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
         if is_graphql_ide_page(scope):
@@ -163,3 +170,6 @@ class TenantResolutionMiddleware:
             return
         state_of(scope).resolution = resolution
         await self.app(scope, receive, send)
+
+    def _is_open(self, path: str) -> bool:
+        return path in self.open_paths or path.startswith(self.open_prefixes)
