@@ -42,13 +42,13 @@ class Settings:
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         source = os.environ if env is None else env
         return cls(
-            database_url=source.get("LMS_DATABASE_URL") or None,
-            app_database_url=source.get("LMS_APP_DATABASE_URL") or None,
+            database_url=secret_setting(source, "LMS_DATABASE_URL"),
+            app_database_url=secret_setting(source, "LMS_APP_DATABASE_URL"),
             data_dir=Path(source.get("LMS_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().absolute(),
             base_domain=(source.get("LMS_BASE_DOMAIN") or "localhost").lower().strip("."),
-            broadcast_url=source.get("LMS_BROADCAST_URL") or None,
+            broadcast_url=secret_setting(source, "LMS_BROADCAST_URL"),
             app_role=source.get("LMS_APP_ROLE") or DEFAULT_APP_ROLE,
-            jwt_secret_env=source.get("LMS_JWT_SECRET") or None,
+            jwt_secret_env=secret_setting(source, "LMS_JWT_SECRET"),
             jwt_keys_env=source.get("LMS_JWT_KEYS") or None,
             jwt_keys_file=Path(source["LMS_JWT_KEYS_FILE"]) if source.get("LMS_JWT_KEYS_FILE") else None,
             ws_max_subscriptions=_int(source, "LMS_WS_MAX_SUBSCRIPTIONS", 20, 1, 1_000),
@@ -59,7 +59,7 @@ class Settings:
             outbox_retention_days=_int(source, "LMS_OUTBOX_RETENTION_DAYS", 7, 1, 3_650),
             graphiql=_bool(source, "LMS_GRAPHIQL", True),
             introspection=_bool(source, "LMS_INTROSPECTION", True),
-            rate_limit_url=source.get("LMS_RATE_LIMIT_URL") or None,
+            rate_limit_url=secret_setting(source, "LMS_RATE_LIMIT_URL"),
             max_body_bytes=_int(source, "LMS_MAX_BODY_BYTES", 1_048_576, 1_024, 100 * 1_048_576),
             allow_batching=_bool(source, "LMS_ALLOW_BATCHING", False),
             bench=_bool(source, "LMS_BENCH", False),
@@ -94,6 +94,47 @@ class Settings:
 
 class ConfigError(ValueError):
     """A setting that cannot work; the message names the variable."""
+
+
+# Settings that may carry a password or key: each can also be read from a file named by the
+# same variable with _FILE appended (a mounted secret, e.g. compose's /run/secrets/...).
+SECRET_SETTINGS = (
+    "LMS_DATABASE_URL",
+    "LMS_APP_DATABASE_URL",
+    "LMS_JWT_SECRET",
+    "LMS_BROADCAST_URL",
+    "LMS_RATE_LIMIT_URL",
+)
+
+
+def secret_setting(source: Mapping[str, str], name: str) -> str | None:
+    """``name``'s value; when it is unset, the contents of the file ``name``_FILE names.
+
+    The variable itself wins: `serve` hands the URLs it resolved to its workers that way.
+    """
+    assert name in SECRET_SETTINGS, name
+    if value := source.get(name):
+        return value
+    if path := source.get(f"{name}_FILE"):
+        return read_secret_file(f"{name}_FILE", Path(path))
+    return None
+
+
+def read_secret_file(variable: str, path: Path) -> str:
+    """The secret in ``path`` without surrounding whitespace (the newline editors add)."""
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ConfigError(f"{variable}: no file at {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{variable}: {path} is a directory, not a file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{variable}: {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{variable}: cannot read {path}: {exc.strerror}") from None
+    if not value:
+        raise ConfigError(f"{variable}: the file {path} is empty")
+    return value
 
 
 def _bool(source: Mapping[str, str], name: str, default: bool) -> bool:
