@@ -39,7 +39,10 @@ def serve(urls: DatabaseUrls, *, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=False,
+        # Behind a reverse proxy every client would share the proxy's address (sign-in throttling,
+        # rate limits, logs). With FORWARDED_ALLOW_IPS set (uvicorn reads it), the address comes
+        # from X-Forwarded-For when the peer is one of those proxies; otherwise headers are ignored.
+        proxy_headers=bool(os.environ.get("FORWARDED_ALLOW_IPS")),
         server_header=False,
         log_level="info",
         # SIGTERM: stop accepting, let in-flight requests finish, close websockets (1012),
