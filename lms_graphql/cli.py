@@ -11,13 +11,14 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import psycopg
+from sqlalchemy import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from lms_graphql.config import Settings
 from lms_graphql.errors import LmsError
 from lms_graphql.kit.db import Database, DatabaseUrls, describe_url, resolve_database_urls
 from lms_graphql.kit.embedded import EmbeddedDatabaseError
-from lms_graphql.migrate import MigrationSetupError, migrate
+from lms_graphql.migrate import MigrationSetupError, head_revision, migrate, schema_revision
 from lms_graphql.models.tenant import PLANS
 from lms_graphql.models.user import ROLES
 
@@ -32,8 +33,12 @@ class CliError(Exception):
 
 
 def prepare_database(settings: Settings, *, quiet: bool = False) -> DatabaseUrls:
-    """Resolve (starting the embedded server if needed) and migrate; returns the URLs."""
+    """Resolve (starting the embedded server if needed) and migrate; returns the URLs. With the
+    app login only, check instead that someone migrated the schema to this version's head."""
     urls = resolve_database_urls(settings)
+    if urls.owner is None:
+        _ensure_schema_is_current(urls.app, settings.app_role, quiet=quiet)
+        return urls
     try:
         before, after = migrate(
             urls.owner,
@@ -53,6 +58,22 @@ def prepare_database(settings: Settings, *, quiet: bool = False) -> DatabaseUrls
                 file=sys.stderr,
             )
     return urls
+
+
+def _ensure_schema_is_current(app_url: URL, app_role: str, *, quiet: bool) -> None:
+    where = describe_url(app_url)
+    advice = "run `lms-graphql migrate` with the owner login (LMS_DATABASE_URL) first"
+    try:
+        found = schema_revision(app_url)
+    except OperationalError as exc:
+        raise CliError(f"cannot reach the database at {where}: {_first_line(exc)}", 1) from exc
+    except (DBAPIError, psycopg.Error) as exc:
+        raise CliError(f"cannot read the schema's revision at {where}: {_first_line(exc)}; {advice}", 1) from exc
+    wanted = head_revision(app_role)
+    if found != wanted:
+        raise CliError(f"the database at {where} is at revision {found or 'empty'}, not {wanted}: {advice}", 1)
+    if not quiet:
+        print(f"database {where} is at revision {found} (app login only: migrated elsewhere)", file=sys.stderr)
 
 
 def _password(urls: DatabaseUrls) -> str | None:
@@ -78,6 +99,8 @@ def _run(coroutine_factory: Callable[[Database], Coroutine[Any, Any, None]], url
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    if settings.app_database_url and not settings.database_url:
+        raise CliError("migrate needs the owner login: set LMS_DATABASE_URL (or LMS_DATABASE_URL_FILE)", EXIT_USAGE)
     prepare_database(settings)
 
 

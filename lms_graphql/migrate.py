@@ -9,10 +9,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg import sql
-from sqlalchemy import URL, Connection, create_engine
+from sqlalchemy import URL, Connection, create_engine, text
 
 # Inside the package, so an installed wheel carries them (alembic.ini points here too).
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# pg_advisory_lock key: instances that start together migrate one after the other.
+MIGRATION_LOCK = 7_253_018_334
 
 
 class MigrationSetupError(RuntimeError):
@@ -48,6 +50,10 @@ def migrate(owner_url: URL, *, app_role: str, app_password: str | None) -> tuple
     engine = create_engine(owner_url)
     try:
         with engine.connect() as conn:
+            # Held until the connection closes (engine.dispose): concurrent upgrades would race
+            # on CREATE TABLE, and concurrent ALTER ROLE fails ("tuple concurrently updated").
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            conn.commit()
             before = current_revision(conn)
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
@@ -58,6 +64,16 @@ def migrate(owner_url: URL, *, app_role: str, app_password: str | None) -> tuple
     finally:
         engine.dispose()
     return before, after
+
+
+def schema_revision(url: URL) -> str | None:
+    """The schema's revision as ``url``'s login sees it (the app role may read it: 0007)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return current_revision(conn)
+    finally:
+        engine.dispose()
 
 
 def _set_role_password(conn: Connection, role: str, password: str) -> None:

@@ -17,7 +17,8 @@ from lms_graphql.kit.db import DatabaseUrls
 def serve(urls: DatabaseUrls, *, host: str, port: int, workers: int) -> None:
     # Workers are separate processes that build the app from the environment: hand them the
     # database this process resolved (the embedded server it started, if any).
-    os.environ["LMS_DATABASE_URL"] = urls.owner.render_as_string(hide_password=False)
+    if urls.owner is not None:
+        os.environ["LMS_DATABASE_URL"] = urls.owner.render_as_string(hide_password=False)
     if not urls.app_password_managed:
         os.environ["LMS_APP_DATABASE_URL"] = urls.app.render_as_string(hide_password=False)
     if workers > 1 and not os.environ.get("LMS_BROADCAST_URL"):

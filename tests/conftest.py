@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import URL, create_engine
 
 from lms_graphql.config import DEFAULT_APP_ROLE, Settings
-from lms_graphql.kit.db import Database, DatabaseUrls, derive_app_password, normalize_url
+from lms_graphql.kit.db import Database, derive_app_password, normalize_url
 from lms_graphql.kit.embedded import start_embedded_postgres
 from lms_graphql.migrate import migrate
 from lms_graphql.tenancy.service import create_tenant
 from lms_graphql.tenancy.tenant import TenantConfig
-from tests.support.database import libpq_url
+from tests.support.database import OwnedDatabaseUrls, libpq_url
 from tests.support.http import TEST_JWT_KEYS
 from tests.support.people import PASSWORD, Person, PersonFactory, TenantFactory, unique_slug
 
@@ -36,14 +36,14 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> URL:
 
 
 @pytest.fixture(scope="session")
-def database_urls(server_url: URL) -> Iterator[DatabaseUrls]:
+def database_urls(server_url: URL) -> Iterator[OwnedDatabaseUrls]:
     name = f"lms_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     owner = server_url.set(database=name)
     app_password = derive_app_password(owner, DEFAULT_APP_ROLE)
     migrate(owner, app_role=DEFAULT_APP_ROLE, app_password=app_password)
-    yield DatabaseUrls(owner, owner.set(username=DEFAULT_APP_ROLE, password=app_password), True)
+    yield OwnedDatabaseUrls(owner, owner.set(username=DEFAULT_APP_ROLE, password=app_password), True)
     create_engine(owner).dispose()
     try:
         with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
@@ -53,21 +53,21 @@ def database_urls(server_url: URL) -> Iterator[DatabaseUrls]:
 
 
 @pytest.fixture(scope="session")
-def owner_conn(database_urls: DatabaseUrls) -> Iterator[psycopg.Connection]:
+def owner_conn(database_urls: OwnedDatabaseUrls) -> Iterator[psycopg.Connection]:
     """The owner's connection, for catalog inspection and setup that bypasses the app."""
     with psycopg.connect(libpq_url(database_urls.owner), autocommit=True) as conn:
         yield conn
 
 
 @pytest.fixture(scope="session")
-async def db(database_urls: DatabaseUrls) -> AsyncIterator[Database]:
+async def db(database_urls: OwnedDatabaseUrls) -> AsyncIterator[Database]:
     database = Database(database_urls.app, pool_size=5)
     yield database
     await database.dispose()
 
 
 @pytest.fixture
-def env_for_cli(database_urls: DatabaseUrls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def env_for_cli(database_urls: OwnedDatabaseUrls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Environment under which the CLI and server use the session's test database."""
     env = {
         "LMS_DATABASE_URL": database_urls.owner.render_as_string(hide_password=False),

@@ -15,8 +15,9 @@ from starlette.applications import Starlette
 
 from lms_graphql.app import UnsafeDatabaseRoleError, create_app
 from lms_graphql.config import DEFAULT_APP_ROLE, ConfigError, Settings
-from lms_graphql.kit.db import Database, DatabaseUrls
+from lms_graphql.kit.db import Database
 from lms_graphql.migrate import head_revision
+from tests.support.database import OwnedDatabaseUrls
 from tests.support.people import TenantFactory
 from tests.support.servers import readme_block, run_server, stop, wait_until_ready
 
@@ -50,7 +51,7 @@ async def test_graphql_answers(client: httpx.AsyncClient, make_tenant: TenantFac
     assert response.json() == {"data": {"__typename": "Query", "serverVersion": "0.1.0"}}
 
 
-async def test_the_app_refuses_a_role_that_bypasses_rls(database_urls: DatabaseUrls, settings: Settings) -> None:
+async def test_the_app_refuses_a_role_that_bypasses_rls(database_urls: OwnedDatabaseUrls, settings: Settings) -> None:
     owner_db = Database(database_urls.owner, pool_size=1)
     try:
         role = await owner_db.role_attributes()

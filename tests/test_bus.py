@@ -15,9 +15,9 @@ from lms_graphql.events.bus import RESYNC, EventBus, SubscriptionClosed
 from lms_graphql.events.outbox import append_event
 from lms_graphql.events.relay import OutboxRelay
 from lms_graphql.kit import channels
-from lms_graphql.kit.db import Database, DatabaseUrls
+from lms_graphql.kit.db import Database
 from tests.support.builders import build_course
-from tests.support.database import libpq_url
+from tests.support.database import OwnedDatabaseUrls, libpq_url
 from tests.support.people import PersonFactory, TenantFactory
 from tests.support.waiting import until
 
@@ -54,7 +54,7 @@ async def test_a_slow_subscriber_is_closed_and_the_others_are_not() -> None:
 
 
 async def test_a_killed_notify_connection_reconnects_and_says_resync(
-    database_urls: DatabaseUrls, owner_conn: psycopg.Connection
+    database_urls: OwnedDatabaseUrls, owner_conn: psycopg.Connection
 ) -> None:
     backend = PostgresNotifyBackend(libpq_url(database_urls.app))
     bus = EventBus(backend)

@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from lms_graphql import models
-from lms_graphql.kit.db import Database, DatabaseUrls
+from lms_graphql.kit.db import Database
 from lms_graphql.tenancy.tenant import TenantConfig
-from tests.support.database import libpq_url
+from tests.support.database import OwnedDatabaseUrls, libpq_url
 from tests.support.people import TenantFactory
 
 
@@ -62,7 +62,7 @@ async def test_a_tenant_sees_only_its_own_rows(db: Database, two_tenants: tuple[
 
 
 def test_no_tenant_bound_reads_zero_rows_on_a_fresh_connection(
-    database_urls: DatabaseUrls, two_tenants: tuple[Seeded, Seeded]
+    database_urls: OwnedDatabaseUrls, two_tenants: tuple[Seeded, Seeded]
 ) -> None:
     with psycopg.connect(libpq_url(database_urls.app)) as conn:
         for table in ("users", "courses", "modules"):
@@ -71,7 +71,7 @@ def test_no_tenant_bound_reads_zero_rows_on_a_fresh_connection(
 
 
 def test_no_tenant_bound_reads_zero_rows_on_a_reused_connection(
-    database_urls: DatabaseUrls, two_tenants: tuple[Seeded, Seeded]
+    database_urls: OwnedDatabaseUrls, two_tenants: tuple[Seeded, Seeded]
 ) -> None:
     a, _ = two_tenants
     with psycopg.connect(libpq_url(database_urls.app)) as conn:

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import httpx
 import jwt
+import psycopg
 import pytest
 
-from lms_graphql.config import SECRET_SETTINGS, ConfigError, Settings, read_secret_file
-from lms_graphql.kit.db import DatabaseUrls
+from lms_graphql.config import DEFAULT_APP_ROLE, SECRET_SETTINGS, ConfigError, Settings, read_secret_file
+from lms_graphql.migrate import head_revision
+from tests.support.database import OwnedDatabaseUrls
 from tests.support.people import unique_slug
 from tests.support.servers import CONSOLE_SCRIPT, free_port, stop, wait_until_ready
 
@@ -91,15 +93,17 @@ def test_the_cli_answers_a_missing_secret_file_in_one_line(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-def test_serve_runs_on_secrets_from_files_alone(database_urls: DatabaseUrls, tmp_path: Path) -> None:
-    """The way compose runs a replica: every secret is a file, no secret is in the environment."""
+def test_serve_runs_on_secrets_from_files_alone(database_urls: OwnedDatabaseUrls, tmp_path: Path) -> None:
+    """The way compose runs a replica: every secret is a file, no secret is in the environment,
+    and the replica holds the app login only (migrations ran elsewhere, with the owner's)."""
     secrets = {
-        "LMS_DATABASE_URL_FILE": write(tmp_path / "database_url", database_urls.owner.render_as_string(False)),
         "LMS_APP_DATABASE_URL_FILE": write(tmp_path / "app_database_url", database_urls.app.render_as_string(False)),
         "LMS_JWT_SECRET_FILE": write(tmp_path / "jwt_secret", JWT_SECRET + "\n"),
     }
     env = {key: value for key, value in os.environ.items() if not key.startswith("LMS_")}
     env |= {key: str(path) for key, path in secrets.items()} | {"LMS_DATA_DIR": str(tmp_path / "data")}
+    owner_file = write(tmp_path / "database_url", database_urls.owner.render_as_string(False))
+    operator_env = env | {"LMS_DATABASE_URL_FILE": str(owner_file)}
     port = free_port()
     process = subprocess.Popen(
         [CONSOLE_SCRIPT, "serve", "--port", str(port)],
@@ -111,7 +115,7 @@ def test_serve_runs_on_secrets_from_files_alone(database_urls: DatabaseUrls, tmp
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(process, base)  # ready: the app role's login from the file reached the database
-        tenant = _create_tenant(env)
+        tenant = _create_tenant(operator_env)
         login = httpx.post(
             f"{base}/graphql",
             json={"query": 'mutation { login(email: "admin@files.example", password: "files-password-1") { token } }'},
@@ -124,7 +128,38 @@ def test_serve_runs_on_secrets_from_files_alone(database_urls: DatabaseUrls, tmp
     finally:
         output = stop(process)
     assert "Traceback" not in output
+    assert "app login only: migrated elsewhere" in output
     assert not (tmp_path / "data").exists()  # neither an embedded database nor a generated secret
+
+
+def test_an_app_login_alone_neither_migrates_nor_serves_an_old_schema(
+    database_urls: OwnedDatabaseUrls, owner_conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    """Without the owner's login a replica cannot migrate: it refuses a schema that is behind, in
+    one line, and `migrate` says it needs the owner login."""
+    empty = unique_slug("empty").replace("-", "_")
+    owner_conn.execute(f'CREATE DATABASE "{empty}"')
+    try:
+        app_url = database_urls.app.set(database=empty).render_as_string(False)
+        env = {key: value for key, value in os.environ.items() if not key.startswith("LMS_")}
+        env |= {"LMS_APP_DATABASE_URL": app_url, "LMS_DATA_DIR": str(tmp_path / "data")}
+        serve = subprocess.run(
+            [CONSOLE_SCRIPT, "serve", "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert serve.returncode == 1
+        head = head_revision(DEFAULT_APP_ROLE)
+        assert serve.stderr.endswith(
+            f"is at revision empty, not {head}: run `lms-graphql migrate` with the owner login (LMS_DATABASE_URL) first\n"
+        ), serve.stderr
+        assert len(serve.stderr.splitlines()) == 1
+        migrate = subprocess.run([CONSOLE_SCRIPT, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+        assert (migrate.returncode, migrate.stderr) == (
+            2,
+            "lms-graphql: migrate needs the owner login: set LMS_DATABASE_URL (or LMS_DATABASE_URL_FILE)\n",
+        )
+        assert not (tmp_path / "data" / "pgdata").exists()  # no embedded database either
+    finally:
+        owner_conn.execute(f'DROP DATABASE "{empty}" WITH (FORCE)')
 
 
 def _create_tenant(env: dict[str, str]) -> str:

@@ -26,7 +26,9 @@ TENANT_SETTING = "app.current_tenant_id"
 
 @dataclass(frozen=True)
 class DatabaseUrls:
-    owner: URL  # runs migrations, owns the tables
+    # Runs migrations, owns the tables. None: this process holds the app login only (a replica
+    # that serves, while migrations run elsewhere).
+    owner: URL | None
     app: URL  # serves requests as the app role: no superuser, no BYPASSRLS, owns nothing
     app_password_managed: bool  # True when we derive the app login (and set its password)
 
@@ -41,9 +43,11 @@ def normalize_url(raw: str) -> URL:
 
 
 def resolve_database_urls(settings: Settings) -> DatabaseUrls:
-    """Owner and app URLs; starts the embedded server when no database URL is configured."""
-    owner_raw = settings.database_url or start_embedded_postgres(settings.data_dir)
-    owner = normalize_url(owner_raw)
+    """Owner and app URLs; starts the embedded server when no database URL is configured. With
+    only the app URL (LMS_APP_DATABASE_URL and no LMS_DATABASE_URL), there is no owner login."""
+    if settings.app_database_url and not settings.database_url:
+        return DatabaseUrls(None, normalize_url(settings.app_database_url), False)
+    owner = normalize_url(settings.database_url or start_embedded_postgres(settings.data_dir))
     if settings.app_database_url:
         return DatabaseUrls(owner, normalize_url(settings.app_database_url), False)
     app = owner.set(username=settings.app_role, password=derive_app_password(owner, settings.app_role))

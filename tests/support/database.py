@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from types import TracebackType
 
 from sqlalchemy import URL
+
+from lms_graphql.kit.db import DatabaseUrls
+
+
+@dataclass(frozen=True)
+class OwnedDatabaseUrls(DatabaseUrls):
+    """A test database's URLs: the tests always hold its owner login."""
+
+    owner: URL
 
 
 class DatabaseProxy:
