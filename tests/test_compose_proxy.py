@@ -100,7 +100,8 @@ def deployment(server_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Ite
         redis = os.environ.get("LMS_TEST_REDIS_URL", "memory://")
         migrate_env = base | {"LMS_DATABASE_URL_FILE": str(tmp / "database_url"), "LMS_APP_ROLE": app_role}
         cli(migrate_env, "migrate")  # the migrate service, as the owner: creates the app role
-        replica_env = migrate_env | {
+        replica_env = base | {  # as compose.yaml's app service: the app login only
+            "LMS_APP_ROLE": app_role,
             "LMS_APP_DATABASE_URL_FILE": str(tmp / "app_database_url"),
             "LMS_JWT_SECRET_FILE": str(tmp / "jwt_secret"),
             "LMS_BROADCAST_URL": redis,
