@@ -30,6 +30,7 @@ from lms_graphql.kit.transaction import TenantGates
 from lms_graphql.limits.plans import PLAN_LIMITS
 from lms_graphql.limits.ratelimit import limiter_for
 from lms_graphql.operations import revocations
+from lms_graphql.operations.access import AccessMiddleware
 from lms_graphql.operations.middleware import HttpSurfaceMiddleware, RequestIdMiddleware, TenantResolutionMiddleware
 from lms_graphql.operations.sockets import OpenSockets
 from lms_graphql.schema import build_schema
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(AccessMiddleware),
             Middleware(HttpSurfaceMiddleware, max_body=settings.max_body_bytes),
             Middleware(TenantResolutionMiddleware),
         ],

@@ -14,7 +14,7 @@ import psycopg
 from sqlalchemy import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from lms_graphql.config import Settings
+from lms_graphql.config import LOG_FORMATS, LOG_LEVELS, Settings
 from lms_graphql.errors import LmsError
 from lms_graphql.kit.db import Database, DatabaseUrls, describe_url, resolve_database_urls
 from lms_graphql.kit.embedded import EmbeddedDatabaseError
@@ -105,17 +105,23 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import logging.config
+
+    from lms_graphql.observability.logs import logging_config
     from lms_graphql.server import serve
 
     settings.jwt_keys  # noqa: B018 - a bad key configuration fails here, in one line, not in a worker
     # Before the database starts and the demo logins print: a busy port is the likely mistake.
     ensure_port_free(args.host, args.port)
+    log_format, log_level = args.log_format or settings.log_format, args.log_level or settings.log_level
+    log_config = logging_config(log_format, log_level)
+    logging.config.dictConfig(log_config)
     urls = prepare_database(settings)
     if args.demo:
         from lms_graphql.demo import load_demo
 
         _run(lambda db: load_demo(db, only_if_empty=True, port=args.port), urls)
-    serve(urls, host=args.host, port=args.port, workers=args.workers)
+    serve(urls, host=args.host, port=args.port, workers=args.workers, log_config=log_config, log_level=log_level)
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -251,6 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--port", type=_port, default=8000)
     serve_cmd.add_argument("--workers", type=_workers, default=1)
     serve_cmd.add_argument("--demo", action="store_true", help="load the demo data set if no tenant exists")
+    serve_cmd.add_argument(
+        "--log-format", choices=LOG_FORMATS, help="JSON lines (default, or LMS_LOG_FORMAT) or human-readable lines"
+    )
+    serve_cmd.add_argument("--log-level", choices=LOG_LEVELS, help="default info, or LMS_LOG_LEVEL")
     serve_cmd.set_defaults(handler=cmd_serve)
 
     tenant_cmd = commands.add_parser("tenant", help="manage tenants")

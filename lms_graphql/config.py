@@ -12,6 +12,8 @@ from lms_graphql.kit.secrets import read_or_create_secret
 
 DEFAULT_DATA_DIR = "./.lms-data"
 DEFAULT_APP_ROLE = "lms_app"
+LOG_FORMATS = ("json", "human")  # the first is the default
+LOG_LEVELS = ("info", "debug", "warning", "error")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Settings:
     max_body_bytes: int = 1_048_576
     allow_batching: bool = False
     bench: bool = False  # LMS_BENCH: count (and on request return) each request's SQL
+    log_format: str = "json"
+    log_level: str = "info"
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -63,6 +67,8 @@ class Settings:
             max_body_bytes=_int(source, "LMS_MAX_BODY_BYTES", 1_048_576, 1_024, 100 * 1_048_576),
             allow_batching=_bool(source, "LMS_ALLOW_BATCHING", False),
             bench=_bool(source, "LMS_BENCH", False),
+            log_format=_choice(source, "LMS_LOG_FORMAT", LOG_FORMATS),
+            log_level=_choice(source, "LMS_LOG_LEVEL", LOG_LEVELS),
         )
 
     @cached_property
@@ -146,6 +152,16 @@ def _bool(source: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _choice(source: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (any case); the first is the default."""
+    raw = (source.get(name) or "").strip().lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def _int(source: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -46,7 +45,6 @@ from lms_graphql.tenancy.resolution import Resolution, ResolutionError
 from lms_graphql.tenancy.tenant import TenantConfig
 
 log = logging.getLogger("lms_graphql")
-access_log = logging.getLogger("lms_graphql.access")
 MAX_BATCH = 20  # operations in one batched request (LMS_ALLOW_BATCHING)
 
 
@@ -92,15 +90,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             await page(scope, receive, send)
             return
         request = Request(scope, receive)
-        started = time.perf_counter()
         services: Services = scope["app"].state.services
         recorder: list[tuple[str, Any]] | None = [] if services.settings.bench else None
         outcome = await self._serve(request, services, resolution, recorder)
+        state_of(scope).outcome = outcome  # for the access line (operations/access.py)
         response = response_of(outcome, negotiated_media_type(request.headers.get("accept")))
         if recorder is not None and isinstance(outcome, Outcome):
             response = _with_statements(request, outcome, recorder)
         await response(scope, receive, send)
-        _log_request(request, resolution, outcome, time.perf_counter() - started)
 
     async def _serve(
         self, request: Request, services: Services, resolution: Resolution, recorder: list[tuple[str, Any]] | None
@@ -255,27 +252,6 @@ def _with_statements(request: Request, outcome: Outcome, recorder: list[tuple[st
         body = {**body, "extensions": {"sql": [[statement, params] for statement, params in recorder]}}
         return Response(json.dumps(body, default=str), outcome.status, headers, media_type="application/json")
     return Response(orjson.dumps(body), outcome.status, headers, media_type="application/json")
-
-
-def _log_request(request: Request, resolution: Resolution, outcome: Outcome | list[Outcome], seconds: float) -> None:
-    """One structured line per GraphQL request, from plain values only (nothing that a closed
-    transaction could have expired)."""
-    single = outcome if isinstance(outcome, Outcome) else None
-    state = state_of(request.scope)
-    access_log.info(
-        json.dumps(
-            {
-                "requestId": state.request_id,
-                "tenant": resolution.tenant.slug,
-                "user": single.user if single is not None else None,
-                "operation": state.operation_name,
-                "cost": single.cost if single is not None else None,
-                "status": single.status if single is not None else 200,
-                "ms": round(seconds * 1000, 1),
-            },
-            separators=(",", ":"),
-        )
-    )
 
 
 async def _close_expired(socket: WebSocket) -> None:

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -14,7 +15,9 @@ from uvicorn.supervisors import Multiprocess
 from lms_graphql.kit.db import DatabaseUrls
 
 
-def serve(urls: DatabaseUrls, *, host: str, port: int, workers: int) -> None:
+def serve(
+    urls: DatabaseUrls, *, host: str, port: int, workers: int, log_config: dict[str, Any], log_level: str
+) -> None:
     # Workers are separate processes that build the app from the environment: hand them the
     # database this process resolved (the embedded server it started, if any).
     if urls.owner is not None:
@@ -45,7 +48,11 @@ def serve(urls: DatabaseUrls, *, host: str, port: int, workers: int) -> None:
         # from X-Forwarded-For when the peer is one of those proxies; otherwise headers are ignored.
         proxy_headers=bool(os.environ.get("FORWARDED_ALLOW_IPS")),
         server_header=False,
-        log_level="info",
+        # Each worker configures logging with this too; uvicorn's access log is off: the
+        # lms_graphql.access line says more about each request.
+        log_config=log_config,
+        log_level=log_level,
+        access_log=False,
         # SIGTERM: stop accepting, let in-flight requests finish, close websockets (1012),
         # all within this bound; the lifespan then flushes the outbox relay.
         timeout_graceful_shutdown=10,

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode
 from lms_graphql.kit.db import is_database_unavailable
-from lms_graphql.operations.outcome import negotiated_response, refusal, resolution_refusal, unavailable
+from lms_graphql.operations.outcome import Outcome, negotiated_response, refusal, resolution_refusal, unavailable
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError, TenantResolver
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class RequestState:
     resolution: Resolution | None = None  # None: an open path, the IDE page, or a socket to resolve later
     socket: Context | None = None  # a websocket's own context
     operation_name: str | None = None
+    outcome: Outcome | list[Outcome] | None = None  # what was answered, for the access line
 
 
 def state_of(scope: Scope) -> RequestState:
@@ -65,6 +66,12 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
 
 
+async def answer(outcome: Outcome, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer with ``outcome``, noted for the access line."""
+    state_of(scope).outcome = outcome
+    await negotiated_response(outcome, scope)(scope, receive, send)
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -85,9 +92,7 @@ class HttpSurfaceMiddleware:
         headers = Headers(scope=scope)
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in JSON_TYPES:
-            await negotiated_response(refusal(415, "send GraphQL requests as application/json"), scope)(
-                scope, receive, send
-            )
+            await answer(refusal(415, "send GraphQL requests as application/json"), scope, receive, send)
             return
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
@@ -111,7 +116,7 @@ class HttpSurfaceMiddleware:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"the request body is larger than {self.max_body} bytes"
-        await negotiated_response(refusal(413, message), scope)(scope, receive, send)
+        await answer(refusal(413, message), scope, receive, send)
 
 
 def is_graphql_ide_page(scope: Scope) -> bool:
@@ -156,7 +161,7 @@ class TenantResolutionMiddleware:
                 close_code = exc.CLOSE_CODE[exc.status]
                 await send({"type": "websocket.close", "code": close_code, "reason": exc.message})
             else:
-                await negotiated_response(resolution_refusal(exc), scope)(scope, receive, send)
+                await answer(resolution_refusal(exc), scope, receive, send)
             return
         except Exception as exc:
             if not is_database_unavailable(exc):
@@ -166,7 +171,7 @@ class TenantResolutionMiddleware:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1013, "reason": UNAVAILABLE_MESSAGE})
             else:
-                await negotiated_response(unavailable(), scope)(scope, receive, send)
+                await answer(unavailable(), scope, receive, send)
             return
         state_of(scope).resolution = resolution
         await self.app(scope, receive, send)

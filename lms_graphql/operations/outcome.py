@@ -32,6 +32,7 @@ class Outcome:
     # For the access log.
     user: str | None = None
     cost: int | None = None
+    operation: str | None = None  # the name of the operation that ran, as its document names it
 
     @property
     def codes(self) -> list[str]:

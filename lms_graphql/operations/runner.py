@@ -201,6 +201,8 @@ def _answer(data: Any, errors: list[GraphQLError], context: Context, *, started:
     outcome = executed(data, errors, context.charge, unavailable=down)
     outcome.executed = started
     outcome.cost = context.charge.cost if context.charge is not None else None
+    named = context.operation.name if context.operation is not None else None
+    outcome.operation = named.value if named is not None else None
     return outcome
 
 

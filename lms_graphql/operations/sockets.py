@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from typing import Any, cast
 
@@ -30,6 +31,7 @@ from lms_graphql.errors import LmsError
 from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.kit.graphql import coded_errors, operation_type
 from lms_graphql.limits.plans import limits_for
+from lms_graphql.operations.access import record_socket_operation
 from lms_graphql.operations.authorise import TokenExpired
 from lms_graphql.operations.input_checks import request_problem
 from lms_graphql.operations.outcome import Outcome, internal, refusal, unavailable
@@ -99,8 +101,19 @@ class OpenSockets:
 async def answer_or_context(
     view: Any, socket: Context, query: str, variables: dict[str, Any] | None, operation_name: str | None
 ) -> Outcome | Context:
-    """A query or mutation run to its answer, or the context a subscription streams with.
-    Raises ResolutionError when the socket's token or tenant no longer holds."""
+    """A query or mutation run to its answer (recorded like an HTTP request), or the context a
+    subscription streams with. Raises ResolutionError when the socket's token or tenant no
+    longer holds."""
+    started = time.perf_counter()
+    step = await _answer_or_context(view, socket, query, variables, operation_name)
+    if isinstance(step, Outcome):
+        record_socket_operation(socket, operation_name, step, time.perf_counter() - started)
+    return step
+
+
+async def _answer_or_context(
+    view: Any, socket: Context, query: str, variables: dict[str, Any] | None, operation_name: str | None
+) -> Outcome | Context:
     runner: OperationRunner = view.runner
     services = socket.services
     assert socket.resolution is not None

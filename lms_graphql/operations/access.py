@@ -1,0 +1,134 @@
+"""The access line: one record per GraphQL request over HTTP and per query or mutation over a
+websocket, written once the answer has gone.
+
+The line (logger ``lms_graphql.access``, level INFO) carries the request id, tenant, user,
+operation, cost, status, error codes, duration and client address; never variables, tokens or
+the document.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lms_graphql.operations.middleware import state_of
+from lms_graphql.operations.outcome import Outcome
+from lms_graphql.tenancy.tenant import TenantConfig
+
+if TYPE_CHECKING:
+    from lms_graphql.context import Context
+
+access_log = logging.getLogger("lms_graphql.access")
+
+# nginx's code for "the client closed the connection before the answer": nothing was sent.
+CLIENT_CLOSED_REQUEST = 499
+MAX_LOGGED_NAME = 100  # operation names are the client's: a line stays a line
+BATCH = "(batch)"
+
+
+class AccessMiddleware:
+    """Records every HTTP request to ``path``, refusals of the layers below included. A client
+    that goes away before its request was read ends the request quietly: one info line."""
+
+    def __init__(self, app: ASGIApp, path: str = "/graphql") -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless a response starts: an exception escaped
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED_REQUEST  # nobody is left to answer
+        finally:
+            _record_http(scope, status, time.perf_counter() - started)
+
+
+def _record_http(scope: Scope, status: int, seconds: float) -> None:
+    state = state_of(scope)
+    client = scope.get("client")
+    tenant = state.resolution.tenant if state.resolution is not None else None
+    if status == CLIENT_CLOSED_REQUEST:
+        message = f"{scope['method']} {scope['path']}: the client went away before its request was read"
+    else:
+        message = f"{scope['method']} {scope['path']} {status}"
+    _record(
+        message,
+        transport="http",
+        request_id=state.request_id,
+        tenant=tenant,
+        operation_name=state.operation_name,
+        outcome=state.outcome,
+        status=status,
+        seconds=seconds,
+        client=client[0] if client else None,
+        method=scope["method"],
+    )
+
+
+def record_socket_operation(socket: Context, operation_name: str | None, outcome: Outcome, seconds: float) -> None:
+    """A query or mutation answered over ``socket``."""
+    client = socket.request.client
+    _record(
+        f"WS {operation_name or '-'} {outcome.status}",
+        transport="ws",
+        request_id=socket.request_id,
+        tenant=socket.tenant,
+        operation_name=operation_name,
+        outcome=outcome,
+        status=outcome.status,
+        seconds=seconds,
+        client=client.host if client else None,
+    )
+
+
+def _record(
+    message: str,
+    *,
+    transport: str,
+    request_id: str,
+    tenant: TenantConfig | None,
+    operation_name: str | None,
+    outcome: Outcome | list[Outcome] | None,
+    status: int,
+    seconds: float,
+    client: str | None,
+    method: str | None = None,
+) -> None:
+    items = outcome if isinstance(outcome, list) else [outcome] if outcome is not None else []
+    costs = [item.cost for item in items if item.cost is not None]
+    cost = sum(costs) if costs else None
+    codes = [code for item in items for code in item.codes]
+    if isinstance(outcome, list):
+        operation_name = BATCH
+    elif outcome is not None and outcome.operation is not None:
+        operation_name = outcome.operation  # the document's own name, whether or not the request named it
+    fields: dict[str, Any] = {
+        "requestId": request_id,
+        "transport": transport,
+        "method": method,
+        "tenant": tenant.slug if tenant is not None else None,
+        "user": next((item.user for item in items if item.user is not None), None),
+        "operation": operation_name[:MAX_LOGGED_NAME] if operation_name is not None else None,
+        "status": status,
+        "cost": cost,
+        "codes": codes or None,
+        "durationMs": round(seconds * 1000, 1),
+        "client": client,
+    }
+    access_log.info(message, extra=fields)
