@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,13 +12,14 @@ from datetime import timedelta
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from lms_graphql.auth.tokens import TokenService
 from lms_graphql.config import Settings
 from lms_graphql.context import Services
 from lms_graphql.endpoint import GraphQLEndpoint
+from lms_graphql.errors import ErrorCode
 from lms_graphql.events.backends import PostgresNotifyBackend, backend_for
 from lms_graphql.events.bus import EventBus
 from lms_graphql.events.live import LiveFeeds
@@ -29,9 +31,11 @@ from lms_graphql.kit.db import Database, resolve_database_urls
 from lms_graphql.kit.transaction import TenantGates
 from lms_graphql.limits.plans import PLAN_LIMITS
 from lms_graphql.limits.ratelimit import limiter_for
+from lms_graphql.observability import metrics
 from lms_graphql.operations import revocations
 from lms_graphql.operations.access import AccessMiddleware
 from lms_graphql.operations.middleware import HttpSurfaceMiddleware, RequestIdMiddleware, TenantResolutionMiddleware
+from lms_graphql.operations.outcome import refusal, response_of
 from lms_graphql.operations.sockets import OpenSockets
 from lms_graphql.schema import build_schema
 from lms_graphql.tenancy.registry import TenantRegistry
@@ -66,6 +70,12 @@ def build_services(settings: Settings, db: Database) -> Services:
         sweep_seconds=settings.outbox_sweep_seconds,
         retention=timedelta(days=settings.outbox_retention_days),
     )
+    relay.on_published = metrics.observe_publish_delays
+    # Fan-out re-reads get their own small pool (a burst of deliveries must not take the
+    # connections HTTP requests need), their statements bounded like a free tenant's.
+    live_db = Database(db.engine.url, pool_size=4, max_overflow=2, statement_timeout_ms=LIVE_TIMEOUT_MS)
+    metrics.watch_pool(db.engine, "requests")
+    metrics.watch_pool(live_db.engine, "live")
     return Services(
         settings=settings,
         db=db,
@@ -75,9 +85,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         bus=bus,
         control=control,
         relay=relay,
-        # Fan-out re-reads get their own small pool (a burst of deliveries must not take the
-        # connections HTTP requests need), their statements bounded like a free tenant's.
-        live=LiveFeeds(Database(db.engine.url, pool_size=4, max_overflow=2, statement_timeout_ms=LIVE_TIMEOUT_MS), bus),
+        live=LiveFeeds(live_db, bus),
         sockets=OpenSockets(settings.ws_max_connections_per_user),
         limiter=limiter_for(settings.rate_limit_url),
         gates=TenantGates(),
@@ -142,6 +150,24 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+async def metrics_page(request: Request) -> Response:
+    """Prometheus text for a scraper holding the bearer token LMS_METRICS_TOKEN; without
+    the setting, metrics are not served."""
+    services: Services = request.app.state.services
+    token = services.settings.metrics_token
+    if token is None:
+        return response_of(refusal(404, "metrics are turned off: set LMS_METRICS_TOKEN", ErrorCode.NOT_FOUND))
+    scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(offered.strip().encode(), token.encode()):
+        return response_of(refusal(401, "send the metrics token as a bearer token", ErrorCode.UNAUTHENTICATED))
+    try:
+        backlog = await services.relay.backlog()
+    except Exception as exc:  # the rest of the metrics are still worth answering
+        log.warning("metrics: the outbox backlog could not be read (%s)", type(exc).__name__)
+        backlog = None
+    return Response(metrics.exposition(backlog), media_type=metrics.CONTENT_TYPE)
+
+
 async def readyz(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     if await services.db.ping():
@@ -161,8 +187,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             await ensure_app_role_is_confined(database)
             app.state.services = build_services(settings, database)
             async with running(app.state.services):
+                metrics.worker_started()
                 yield
         finally:
+            metrics.worker_stopped()
             if owned:
                 await database.dispose()
 
@@ -176,6 +204,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         Route("/", root),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_page),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
     ]

@@ -14,6 +14,7 @@ DEFAULT_DATA_DIR = "./.lms-data"
 DEFAULT_APP_ROLE = "lms_app"
 LOG_FORMATS = ("json", "human")  # the first is the default
 LOG_LEVELS = ("info", "debug", "warning", "error")
+MIN_METRICS_TOKEN_LENGTH = 16
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     allow_batching: bool = False
     bench: bool = False  # LMS_BENCH: count (and on request return) each request's SQL
+    metrics_token: str | None = field(default=None, repr=False)  # None: GET /metrics answers 404
     log_format: str = "json"
     log_level: str = "info"
 
@@ -67,6 +69,7 @@ class Settings:
             max_body_bytes=_int(source, "LMS_MAX_BODY_BYTES", 1_048_576, 1_024, 100 * 1_048_576),
             allow_batching=_bool(source, "LMS_ALLOW_BATCHING", False),
             bench=_bool(source, "LMS_BENCH", False),
+            metrics_token=_metrics_token(source),
             log_format=_choice(source, "LMS_LOG_FORMAT", LOG_FORMATS),
             log_level=_choice(source, "LMS_LOG_LEVEL", LOG_LEVELS),
         )
@@ -110,6 +113,7 @@ SECRET_SETTINGS = (
     "LMS_JWT_SECRET",
     "LMS_BROADCAST_URL",
     "LMS_RATE_LIMIT_URL",
+    "LMS_METRICS_TOKEN",
 )
 
 
@@ -141,6 +145,13 @@ def read_secret_file(variable: str, path: Path) -> str:
     if not value:
         raise ConfigError(f"{variable}: the file {path} is empty")
     return value
+
+
+def _metrics_token(source: Mapping[str, str]) -> str | None:
+    token = secret_setting(source, "LMS_METRICS_TOKEN")
+    if token is not None and len(token) < MIN_METRICS_TOKEN_LENGTH:
+        raise ConfigError(f"LMS_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters")
+    return token
 
 
 def _bool(source: Mapping[str, str], name: str, default: bool) -> bool:

@@ -28,6 +28,7 @@ from lms_graphql.graphiql import graphiql_page
 from lms_graphql.kit.graphql import operation_type
 from lms_graphql.kit.transaction import PerUseTransactions
 from lms_graphql.limits.plans import limits_for
+from lms_graphql.observability import metrics
 from lms_graphql.operations.authorise import load_viewer
 from lms_graphql.operations.idempotency import KEY_FORMAT
 from lms_graphql.operations.input_checks import parse_body, request_problem
@@ -185,6 +186,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        try:
+            return await self._authenticate_socket(context)
+        except ConnectionRejectionError as exc:
+            code = exc.payload.get("code") if isinstance(exc.payload, dict) else None
+            metrics.count_refusals("ws", [str(code)], metrics.NO_PLAN)
+            raise
+
+    async def _authenticate_socket(self, context: Context) -> UnsetType:
         """Authenticate the socket exactly as an HTTP request: token from the connection_init
         payload ({"authorization": "Bearer ..."}) or the upgrade request's header."""
         socket: Any = context.request

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from types import FrameType
 from typing import Any
 
@@ -13,6 +15,10 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from lms_graphql.kit.db import DatabaseUrls
+
+# Read by prometheus_client when it is imported: nothing in this process may import it before
+# the variable is set (lms_graphql.observability.metrics is imported by the app).
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def serve(
@@ -37,6 +43,17 @@ def serve(
     signal.signal(signal.SIGHUP, _terminate_on_hangup)
     if workers > 1:
         Multiprocess.handle_hup = _supervisor_exits_on_hangup  # type: ignore[method-assign]
+    # Every worker writes its metrics here and a scrape merges them (prometheus_client's
+    # multiprocess mode). Fresh each time: values left by an earlier run would be counted too.
+    metrics_dir = tempfile.mkdtemp(prefix="lms-metrics-")
+    os.environ[MULTIPROCESS_DIR_VARIABLE] = metrics_dir
+    try:
+        _run(host=host, port=port, workers=workers, log_config=log_config, log_level=log_level)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run(*, host: str, port: int, workers: int, log_config: dict[str, Any], log_level: str) -> None:
     uvicorn.run(
         "lms_graphql.app:create_app",
         factory=True,

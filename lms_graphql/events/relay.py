@@ -22,6 +22,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
@@ -29,7 +30,7 @@ from sqlalchemy import select, text
 from lms_graphql import models
 from lms_graphql.audit.repository import IdempotencyRepository
 from lms_graphql.events.bus import EventBus
-from lms_graphql.events.repository import OutboxRepository
+from lms_graphql.events.repository import OutboxRepository, outbox_backlog
 from lms_graphql.kit import channels
 from lms_graphql.kit.db import Database
 
@@ -65,6 +66,8 @@ class OutboxRelay:
         self._tasks: list[asyncio.Task[None]] = []
         self._workers = workers
         self.published = 0
+        # Told, after each batch is published and marked, how long its events waited (seconds).
+        self.on_published: Callable[[list[float]], None] | None = None
         self.swept = asyncio.Event()  # set after the first full sweep
 
     def kick(self, tenant_id: uuid.UUID) -> None:
@@ -122,6 +125,7 @@ class OutboxRelay:
                 rows = await outbox.unpublished(BATCH)
                 if not rows:
                     return total
+                picked = time.monotonic()
                 recipients = {
                     r.event_id: r for r in await outbox.recipients([row.id for row in rows], MAX_NAMED_RECIPIENTS + 1)
                 }
@@ -130,8 +134,16 @@ class OutboxRelay:
                 await outbox.mark_published([row.id for row in rows])
             total += len(rows)
             self.published += len(rows)
+            if self.on_published is not None:
+                waited = time.monotonic() - picked
+                self.on_published([float(row.age_seconds) + waited for row in rows])
             if len(rows) < BATCH:
                 return total
+
+    async def backlog(self) -> tuple[int, float]:
+        """Events of active tenants waiting to be published, and the oldest one's age in seconds."""
+        async with self._db.platform_transaction() as session:
+            return await outbox_backlog(session)
 
     async def _publish(self, tenant_id: uuid.UUID, row: object, recipients: object) -> None:
         event_id: uuid.UUID = row.id  # type: ignore[attr-defined]

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, select, tuple_, update
+from sqlalchemy import Row, and_, delete, func, select, text, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql.kit.pagination import Keyset
 from lms_graphql.kit.repository import TenantScopedRepository
@@ -18,7 +19,13 @@ class OutboxRepository(TenantScopedRepository):
     async def unpublished(self, limit: int) -> list[Row[Any]]:
         """Committed, not yet published events, oldest first; rows another relay holds are skipped."""
         statement = (
-            select(EVENTS.c.id, EVENTS.c.event_type, EVENTS.c.user_id, EVENTS.c.course_id)
+            select(
+                EVENTS.c.id,
+                EVENTS.c.event_type,
+                EVENTS.c.user_id,
+                EVENTS.c.course_id,
+                func.extract("epoch", func.clock_timestamp() - EVENTS.c.occurred_at).label("age_seconds"),
+            )
             .where(self.in_tenant(EVENTS), EVENTS.c.published_at.is_(None))
             .order_by(EVENTS.c.occurred_at, EVENTS.c.id)
             .limit(limit)
@@ -54,6 +61,18 @@ class OutboxRepository(TenantScopedRepository):
             )
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def outbox_backlog(session: AsyncSession) -> tuple[int, float]:
+    """Unpublished events of every active tenant, and the oldest one's age in seconds (0 when
+    none waits): the migration's outbox_backlog() visits each tenant under its own binding."""
+    await session.execute(text("SET LOCAL statement_timeout = '5s'"))
+    row = (
+        await session.execute(
+            text("SELECT events, coalesce(extract(epoch FROM clock_timestamp() - oldest), 0) FROM outbox_backlog()")
+        )
+    ).one()
+    return int(row[0]), float(row[1])
 
 
 class FeedRepository(TenantScopedRepository):

@@ -1,9 +1,9 @@
-"""The access line: one record per GraphQL request over HTTP and per query or mutation over a
-websocket, written once the answer has gone.
+"""The access line and the request metrics: one record per GraphQL request over HTTP and per
+query or mutation over a websocket, written once the answer has gone.
 
 The line (logger ``lms_graphql.access``, level INFO) carries the request id, tenant, user,
 operation, cost, status, error codes, duration and client address; never variables, tokens or
-the document.
+the document. The metrics get the same facts with bounded labels (observability.metrics).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lms_graphql.observability import metrics
 from lms_graphql.operations.middleware import state_of
 from lms_graphql.operations.outcome import Outcome
 from lms_graphql.tenancy.tenant import TenantConfig
@@ -27,7 +28,6 @@ access_log = logging.getLogger("lms_graphql.access")
 # nginx's code for "the client closed the connection before the answer": nothing was sent.
 CLIENT_CLOSED_REQUEST = 499
 MAX_LOGGED_NAME = 100  # operation names are the client's: a line stays a line
-BATCH = "(batch)"
 
 
 class AccessMiddleware:
@@ -114,10 +114,16 @@ def _record(
     costs = [item.cost for item in items if item.cost is not None]
     cost = sum(costs) if costs else None
     codes = [code for item in items for code in item.codes]
+    plan = metrics.plan_label(tenant.plan if tenant is not None else None)
     if isinstance(outcome, list):
-        operation_name = BATCH
+        operation_name = label = metrics.BATCH
     elif outcome is not None and outcome.operation is not None:
         operation_name = outcome.operation  # the document's own name, whether or not the request named it
+        label = metrics.operation_label(operation_name, ran=True)
+    else:
+        label = metrics.operation_label(operation_name, ran=False)
+    metrics.observe_request(transport=transport, operation=label, status=status, plan=plan, seconds=seconds, cost=cost)
+    metrics.count_refusals(transport, codes, plan)
     fields: dict[str, Any] = {
         "requestId": request_id,
         "transport": transport,

@@ -127,7 +127,7 @@ def is_graphql_ide_page(scope: Scope) -> bool:
     return "text/html" in headers.get("accept", "") and b"query=" not in scope.get("query_string", b"")
 
 
-OPEN_PATHS = frozenset({"/", "/healthz", "/readyz"})
+OPEN_PATHS = frozenset({"/", "/healthz", "/readyz", "/metrics"})
 OPEN_PREFIXES = ("/static/",)  # GraphiQL's files: the same for every tenant
 
 

@@ -29,7 +29,7 @@ class Outcome:
     headers: dict[str, str] = field(default_factory=dict)
     # Whether execution started: refusals that ran nothing are not stored under an idempotency key.
     executed: bool = False
-    # For the access log.
+    # For the access log and the metrics.
     user: str | None = None
     cost: int | None = None
     operation: str | None = None  # the name of the operation that ran, as its document names it

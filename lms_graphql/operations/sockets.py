@@ -31,6 +31,7 @@ from lms_graphql.errors import LmsError
 from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.kit.graphql import coded_errors, operation_type
 from lms_graphql.limits.plans import limits_for
+from lms_graphql.observability import metrics
 from lms_graphql.operations.access import record_socket_operation
 from lms_graphql.operations.authorise import TokenExpired
 from lms_graphql.operations.input_checks import request_problem
@@ -65,10 +66,13 @@ class OpenSockets:
             return False
         sockets.add(socket)
         socket.extra["socket_key"] = key
+        metrics.socket_opened()
         return True
 
     def remove(self, socket: Context) -> None:
         key = socket.extra.pop("socket_key", None)
+        if key is not None:
+            metrics.socket_closed()
         sockets = self._by_user.get(key) if key is not None else None
         if sockets is not None:
             sockets.discard(socket)
@@ -219,8 +223,9 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 root_value=self.root_value,
                 operation_name=operation.operation_name,
             )
-            async with aclosing(result_source):
-                await self._send_result_stream(operation, result_source)
+            with metrics.subscription_streaming():
+                async with aclosing(result_source):
+                    await self._send_result_stream(operation, result_source)
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except _OperationStreamClosed:
             return
@@ -330,15 +335,16 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
                 root_value=self.root_value,
             )
             self.subscriptions[operation_id] = result_source
-            first = True
-            async for result in result_source:
-                if first and isinstance(result, PreExecutionError):
-                    assert result.errors
-                    (error,) = coded_errors(result.errors[:1], self.context.request_id)
-                    await self.send_message({"type": "error", "id": operation_id, "payload": error.formatted})
-                    return
-                await self.send_data_message(_coded(result, self.context.request_id), operation_id)
-                first = False
+            with metrics.subscription_streaming():
+                first = True
+                async for result in result_source:
+                    if first and isinstance(result, PreExecutionError):
+                        assert result.errors
+                        (error,) = coded_errors(result.errors[:1], self.context.request_id)
+                        await self.send_message({"type": "error", "id": operation_id, "payload": error.formatted})
+                        return
+                    await self.send_data_message(_coded(result, self.context.request_id), operation_id)
+                    first = False
             await self.send_message({"type": "complete", "id": operation_id})
         except asyncio.CancelledError:
             await self.send_message({"type": "complete", "id": operation_id})
