@@ -27,6 +27,7 @@ keep_or_create() {  # NAME BYTES
 keep_or_create postgres_password 32  # PostgreSQL's superuser, for administrators only
 keep_or_create owner_password 32     # the owner login "lms": runs migrations, owns the tables
 keep_or_create jwt_secret 48         # signs and verifies the API's tokens
+keep_or_create metrics_token 32      # what a Prometheus scraper sends to GET /metrics
 
 owner_password=$(cat "$dir/owner_password")
 # The app role's password, derived from the owner's exactly as `lms-graphql migrate` derives
@@ -36,7 +37,7 @@ app_password=$(printf '%s' "lms-graphql app role lms_app" | openssl dgst -sha256
 
 printf 'postgresql://lms:%s@db:5432/lms\n' "$owner_password" >"$dir/database_url"
 printf 'postgresql://lms_app:%s@db:5432/lms\n' "$app_password" >"$dir/app_database_url"
-for name in postgres_password owner_password jwt_secret database_url app_database_url; do
+for name in postgres_password owner_password jwt_secret metrics_token database_url app_database_url; do
 	chmod 644 "$dir/$name"
 done
-echo "secrets in $dir: postgres_password owner_password jwt_secret database_url app_database_url"
+echo "secrets in $dir: postgres_password owner_password jwt_secret metrics_token database_url app_database_url"

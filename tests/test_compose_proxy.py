@@ -93,6 +93,7 @@ def deployment(server_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 username=app_role, password=derive_app_password(owner_url, app_role)
             ).render_as_string(hide_password=False),
             "jwt_secret": secrets.token_hex(32),
+            "metrics_token": METRICS_TOKEN,
         }
         for name, value in files.items():
             (tmp / name).write_text(value + "\n", encoding="utf-8")
@@ -104,6 +105,7 @@ def deployment(server_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "LMS_APP_ROLE": app_role,
             "LMS_APP_DATABASE_URL_FILE": str(tmp / "app_database_url"),
             "LMS_JWT_SECRET_FILE": str(tmp / "jwt_secret"),
+            "LMS_METRICS_TOKEN_FILE": str(tmp / "metrics_token"),
             "LMS_BROADCAST_URL": redis,
             "LMS_RATE_LIMIT_URL": "" if redis == "memory://" else redis,
             # The proxy connects from 127.0.0.1 here (compose trusts "*": only the proxy reaches a replica).
@@ -171,6 +173,14 @@ def through_proxy(deployment: Deployment) -> str:
 
 
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
+METRICS_TOKEN = secrets.token_hex(16)
+
+
+def test_metrics_come_from_each_replica_never_through_the_proxy(deployment: Deployment) -> None:
+    proxy = through_proxy(deployment)
+    authorised = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    assert httpx.get(f"{deployment.app}/metrics", headers=authorised, timeout=10).status_code == 200
+    assert httpx.get(f"{proxy}/metrics", headers=authorised, timeout=10).status_code == 404
 
 
 async def login(
