@@ -38,6 +38,7 @@ from lms_graphql.operations.middleware import HttpSurfaceMiddleware, RequestIdMi
 from lms_graphql.operations.outcome import refusal, response_of
 from lms_graphql.operations.sockets import OpenSockets
 from lms_graphql.schema import build_schema
+from lms_graphql.server import drain_on_hangup
 from lms_graphql.tenancy.registry import TenantRegistry
 from lms_graphql.tenancy.resolution import TenantResolver
 
@@ -181,8 +182,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        owned = db is None
+        owned = db is None  # a server's app (not a test's, which brings its database)
         database = db or Database(resolve_database_urls(settings).app, record_statements=settings.bench)
+        restore_hangup = drain_on_hangup() if owned else None
         try:
             await ensure_app_role_is_confined(database)
             app.state.services = build_services(settings, database)
@@ -193,6 +195,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             metrics.worker_stopped()
             if owned:
                 await database.dispose()
+            if restore_hangup is not None:
+                restore_hangup()
 
     graphql_app = GraphQLEndpoint(
         build_schema(introspection=settings.introspection),

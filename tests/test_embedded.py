@@ -224,6 +224,8 @@ def test_hangup_of_serve_with_workers_stops_them_and_the_database(data_dir: Path
             process.wait()
     assert "Received SIGHUP, exiting." in output
     assert "restarting processes" not in output
+    # Each worker drained (the hang-up reached it too) rather than dying mid-request.
+    assert output.count("Application shutdown complete") == output.count("Started server process") == 2, output
     assert process.returncode == 0
     assert all(has_exited(worker) for worker in workers)
     assert has_exited(postmaster)

@@ -6,7 +6,8 @@ import json
 
 import httpx
 
-from lms_graphql.operations.outcome import negotiated_media_type
+from lms_graphql.errors import ErrorCode
+from lms_graphql.operations.outcome import negotiated_media_type, refusal, response_of
 from tests.support.people import TenantFactory
 
 
@@ -105,3 +106,12 @@ def test_accept_header_negotiation() -> None:
     }
     for accept, expected in cases.items():
         assert negotiated_media_type(accept) == expected, accept
+
+
+def test_a_server_failure_before_execution_is_no_request_error() -> None:
+    """An INTERNAL error before execution (no data, no path) is the server's: 500, not 400."""
+    failed = refusal(200, "Internal error. Quote request id x when reporting it.", ErrorCode.INTERNAL)
+    assert response_of(failed, GRAPHQL_RESPONSE).status_code == 500
+    invalid = refusal(200, "Cannot query field", ErrorCode.BAD_USER_INPUT)
+    assert response_of(invalid, GRAPHQL_RESPONSE).status_code == 400
+    assert response_of(failed).status_code == 200  # application/json: as it always was

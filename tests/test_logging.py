@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from lms_graphql.config import ConfigError, Settings
-from lms_graphql.observability.logs import logging_config
+from lms_graphql.observability.logs import HumanFormatter, logging_config
+from lms_graphql.operations.access import loggable_name
 from tests.support.http import TEST_JWT_KEYS
 from tests.support.people import PASSWORD, PersonFactory, TenantFactory
 from tests.support.servers import CONSOLE_SCRIPT, free_port, wait_until_ready
@@ -208,3 +209,17 @@ def test_a_client_that_goes_away_mid_request_is_one_info_line(
     assert not [record for record in records if record["level"] in ("ERROR", "CRITICAL")]
     assert "Traceback" not in server.stdout + server.stderr
     assert "ClientDisconnect" not in server.stdout + server.stderr
+
+
+def test_a_client_cannot_forge_a_log_line() -> None:
+    """Operation names are the client's: only GraphQL names reach the logs, and the human
+    format escapes control characters (JSON escapes them anyway)."""
+    assert loggable_name("Dashboard") == "Dashboard"
+    assert loggable_name("X\n2026-11-28 ERROR lms_graphql: forged") == "(invalid)"
+    assert loggable_name(None) is None
+    record = logging.LogRecord("lms_graphql.access", logging.INFO, __file__, 1, "POST /graphql\nforged", None, None)
+    record.operation = "a\r\nb"
+    line = HumanFormatter().format(record)
+    assert "\n" not in line
+    assert "\r" not in line
+    assert "POST /graphql\\nforged" in line

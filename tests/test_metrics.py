@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
+import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from sqlalchemy import text
 
+from lms_graphql import server
 from lms_graphql.config import ConfigError, Settings
 from lms_graphql.kit.db import Database
 from lms_graphql.observability import metrics
@@ -176,7 +181,8 @@ async def test_metrics_count_requests_refusals_sockets_and_the_outbox(
         assert scrape(server.base, "wrong-token-0123456789").status_code == 401
         student = await server.login(world.slug, world.student.email, PASSWORD)
         for _ in range(3):
-            body = await server.gql(NAMED_QUERY, None, **{"X-Tenant-ID": world.slug})
+            # Signed in: only a signed-in user's operations teach the metrics a name.
+            body = await server.gql(NAMED_QUERY, None, Authorization=f"Bearer {student}")
             assert body["data"]["tenant"]["slug"] == world.slug
         bad_token = await server.gql("{ tenant { slug } }", Authorization="Bearer not-a-token")
         assert bad_token["errors"][0]["extensions"]["code"] == "INVALID_TOKEN"
@@ -272,3 +278,34 @@ def test_metrics_sum_the_workers_and_forget_dead_ones(env_for_cli: dict[str, str
         assert value(found, "lms_requests_total", operation="(none)", status="404") == 12
     finally:
         stop(process)
+
+
+async def test_anonymous_clients_teach_no_operation_names(
+    metered_app: httpx.AsyncClient, make_tenant: TenantFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone may send a hundred named queries right after a start: they must not use up the
+    label places that signed-in users' operations need."""
+    monkeypatch.setattr(metrics, "_operation_names", set())
+    tenant = await make_tenant()
+    for n in range(3):
+        query = {"query": f"query Anonymous{n} {{ tenant {{ slug }} }}"}
+        reply = await metered_app.post("/graphql", json=query, headers={"X-Tenant-ID": tenant.slug})
+        assert reply.status_code == 200
+    assert metrics._operation_names == set()
+
+
+def test_a_killed_servers_metrics_directory_goes_at_the_next_start(tmp_path: Path) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    left = Path(tempfile.gettempdir()) / f"{server.METRICS_DIR_PREFIX}{gone.pid}-abc123"
+    mine = Path(tempfile.gettempdir()) / f"{server.METRICS_DIR_PREFIX}{os.getpid()}-abc123"
+    for directory in (left, mine):
+        directory.mkdir()
+        (directory / "counter_1.db").write_bytes(b"")
+    try:
+        server._remove_orphaned_metrics_dirs()
+        assert not left.exists()
+        assert mine.exists()  # a live process's
+    finally:
+        shutil.rmtree(left, ignore_errors=True)
+        shutil.rmtree(mine, ignore_errors=True)

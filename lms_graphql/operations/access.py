@@ -27,7 +27,7 @@ access_log = logging.getLogger("lms_graphql.access")
 
 # nginx's code for "the client closed the connection before the answer": nothing was sent.
 CLIENT_CLOSED_REQUEST = 499
-MAX_LOGGED_NAME = 100  # operation names are the client's: a line stays a line
+INVALID_NAME = "(invalid)"  # an operation name that is no GraphQL name (at most 64 characters)
 
 
 class AccessMiddleware:
@@ -85,7 +85,7 @@ def record_socket_operation(socket: Context, operation_name: str | None, outcome
     """A query or mutation answered over ``socket``."""
     client = socket.request.client
     _record(
-        f"WS {operation_name or '-'} {outcome.status}",
+        f"WS {loggable_name(operation_name) or '-'} {outcome.status}",
         transport="ws",
         request_id=socket.request_id,
         tenant=socket.tenant,
@@ -119,7 +119,7 @@ def _record(
         operation_name = label = metrics.BATCH
     elif outcome is not None and outcome.operation is not None:
         operation_name = outcome.operation  # the document's own name, whether or not the request named it
-        label = metrics.operation_label(operation_name, ran=True)
+        label = metrics.operation_label(operation_name, ran=outcome.user is not None)
     else:
         label = metrics.operation_label(operation_name, ran=False)
     metrics.observe_request(transport=transport, operation=label, status=status, plan=plan, seconds=seconds, cost=cost)
@@ -130,7 +130,7 @@ def _record(
         "method": method,
         "tenant": tenant.slug if tenant is not None else None,
         "user": next((item.user for item in items if item.user is not None), None),
-        "operation": operation_name[:MAX_LOGGED_NAME] if operation_name is not None else None,
+        "operation": loggable_name(operation_name),
         "status": status,
         "cost": cost,
         "codes": codes or None,
@@ -138,3 +138,11 @@ def _record(
         "client": client,
     }
     access_log.info(message, extra=fields)
+
+
+def loggable_name(name: str | None) -> str | None:
+    """A client-chosen operation name as the logs may show it: a GraphQL name, or "(invalid)"
+    (a newline in it would forge a log line in the human format)."""
+    if name is None:
+        return None
+    return name if metrics.GRAPHQL_NAME.match(name) else INVALID_NAME

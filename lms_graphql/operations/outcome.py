@@ -109,7 +109,8 @@ def response_of(outcome: Outcome | list[Outcome], media_type: str = JSON) -> Res
     body, status = outcome.body, outcome.status
     if media_type == GRAPHQL_RESPONSE and outcome.is_request_error:
         body = {key: value for key, value in body.items() if key != "data"}
-        status = 400 if status < 400 else status
+        if status < 400:  # the server's own failure before execution is no fault of the request
+            status = 500 if ErrorCode.INTERNAL.value in outcome.codes else 400
     return Response(orjson.dumps(body), status, outcome.headers, media_type=media_type)
 
 

@@ -97,6 +97,7 @@ class OperationRunner:
             once = IdempotentOperation(tx, resolution.tenant.id, viewer.id, call.idempotency_key, digest)
             answered = await once.claim()
             if answered is not None:
+                answered.user = str(viewer.id)
                 return answered
         try:
             result = await self.schema.execute(
