@@ -10,7 +10,6 @@ top-level first/after)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from lms_graphql.schema import export_schema
+from tests.support.node import node_with_packages
 
 pytestmark = pytest.mark.slow
 
@@ -33,13 +33,7 @@ DESCRIPTION_RULES = {
 
 @pytest.fixture(scope="session")
 def linter() -> Path:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip(
-            "node and npm are not installed: graphql-schema-linter cannot run (test_schema_descriptions still does)"
-        )
-    if not (LINT_DIR / "node_modules" / "graphql-schema-linter").exists():
-        subprocess.run([npm, "ci", "--silent", "--no-audit", "--no-fund"], cwd=LINT_DIR, check=True, timeout=300)
+    node_with_packages(LINT_DIR, "graphql-schema-linter cannot run (test_schema_descriptions still does)")
     return LINT_DIR / "node_modules" / ".bin" / "graphql-schema-linter"
 
 

@@ -121,8 +121,7 @@ try {
     );
   });
   await page.getByRole("button", { name: /^Execute query/ }).click();
-  await subscribed;
-  await page.waitForTimeout(1000); // the subscribe message reaches the server's hub
+  await subscribed; // the test then raises progress until an event shows
   say("subscribed");
   await page.waitForFunction(
     (selector) => document.querySelector(selector)?.CodeMirror.getValue().includes("courseProgressUpdates"),
