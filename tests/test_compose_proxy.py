@@ -24,7 +24,7 @@ from websockets.typing import Subprotocol
 from lms_graphql.kit.db import derive_app_password
 from tests.support.database import libpq_url
 from tests.support.people import unique_slug
-from tests.support.servers import CONSOLE_SCRIPT, LEGACY_WS, TRANSPORT_WS, free_port, stop, wait_until_ready
+from tests.support.servers import CONSOLE_SCRIPT, LEGACY_WS, TRANSPORT_WS, free_port, run_server, stop, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -118,18 +118,10 @@ def deployment(server_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Ite
             *("user", "create", "--tenant", tenant, "--email", "bob@compose.example", "--name", "Bob"),
             *("--role", "student", "--password", PASSWORD),
         )
-        app_port = free_port()
-        replica = subprocess.Popen(
-            [CONSOLE_SCRIPT, "serve", "--host", "127.0.0.1", "--port", str(app_port)],
-            env=replica_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        replica, app = run_server(replica_env, "--host", "127.0.0.1", inherit_environment=False)
         processes.append(replica)
-        app = f"http://127.0.0.1:{app_port}"
         wait_until_ready(replica, app)
-        proxy = start_caddy(tmp, app_port, processes)
+        proxy = start_caddy(tmp, int(app.rsplit(":", 1)[1]), processes)
         yield Deployment(replica_env, app, proxy, tenant)
     finally:
         outputs = [stop(process) for process in reversed(processes)]
@@ -268,15 +260,7 @@ async def test_a_replica_takes_forwarded_addresses_from_its_trusted_proxy_only(d
 def test_without_forwarded_allow_ips_the_header_is_ignored(deployment: Deployment) -> None:
     """The default (no proxy configured): not even a loopback peer chooses its address."""
     env = {key: value for key, value in deployment.env.items() if key != "FORWARDED_ALLOW_IPS"}
-    port = free_port()
-    process = subprocess.Popen(
-        [CONSOLE_SCRIPT, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process, base = run_server(env, inherit_environment=False)
     host = f"{deployment.tenant}.localhost"
     try:
         wait_until_ready(process, base)

@@ -15,7 +15,7 @@ from lms_graphql.config import DEFAULT_APP_ROLE, SECRET_SETTINGS, ConfigError, S
 from lms_graphql.migrate import head_revision
 from tests.support.database import OwnedDatabaseUrls
 from tests.support.people import unique_slug
-from tests.support.servers import CONSOLE_SCRIPT, free_port, stop, wait_until_ready
+from tests.support.servers import CONSOLE_SCRIPT, free_port, run_server, stop, wait_until_ready
 
 JWT_SECRET = "s" * 48
 
@@ -106,15 +106,7 @@ def test_serve_runs_on_secrets_from_files_alone(database_urls: OwnedDatabaseUrls
     env |= {key: str(path) for key, path in secrets.items()} | {"LMS_DATA_DIR": str(tmp_path / "data")}
     owner_file = write(tmp_path / "database_url", database_urls.owner.render_as_string(False))
     operator_env = env | {"LMS_DATABASE_URL_FILE": str(owner_file)}
-    port = free_port()
-    process = subprocess.Popen(
-        [CONSOLE_SCRIPT, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process, base = run_server(env, inherit_environment=False)
     try:
         wait_until_ready(process, base)  # ready: the app role's login from the file reached the database
         tenant = _create_tenant(operator_env)

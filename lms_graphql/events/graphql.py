@@ -19,6 +19,15 @@ from lms_graphql.kit.graphql import parse_id, require_id
 from lms_graphql.kit.shared_execution import Executions, SharedPayloads
 from lms_graphql.notifications.graphql import Notification
 
+# Both feeds resume the same way.
+AfterEventId = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(
+        description="The last eventId received: what came after it (at most 500 items, within the outbox "
+        "retention) is sent first. Null: live items only."
+    ),
+]
+
 
 @strawberry.type(description="A student's progress on a lesson of the course, as it is recorded (lesson.progressed).")
 class ProgressUpdate:
@@ -81,13 +90,7 @@ class LiveSubscriptions:
     async def student_notifications(
         self,
         info: Info,
-        after_event_id: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(
-                description="The last eventId received: what came after it (at most 500 items, within the outbox "
-                "retention) is sent first. Null: live items only."
-            ),
-        ] = None,
+        after_event_id: AfterEventId = None,
     ) -> AsyncGenerator[Notification, None]:
         ctx = info.context
         viewer = _subscriber(ctx)
@@ -104,13 +107,7 @@ class LiveSubscriptions:
         self,
         info: Info,
         course_id: Annotated[strawberry.ID, strawberry.argument(description="The course to watch.")],
-        after_event_id: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(
-                description="The last eventId received: what came after it (at most 500 items, within the outbox "
-                "retention) is sent first. Null: live items only."
-            ),
-        ] = None,
+        after_event_id: AfterEventId = None,
     ) -> AsyncGenerator[ProgressUpdate, None]:
         ctx = info.context
         viewer = _subscriber(ctx)

@@ -165,11 +165,13 @@ def wait_until_ready(process: subprocess.Popen[str], base: str, timeout: float =
     pytest.fail("server did not become ready")
 
 
-def run_server(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], str]:
+def run_server(env: dict[str, str], *args: str, inherit_environment: bool = True) -> tuple[subprocess.Popen[str], str]:
+    """``lms-graphql serve`` on a free port with ``env`` (over this process's environment, unless
+    ``inherit_environment`` is False); returns the process and its base URL."""
     port = free_port()
     process = subprocess.Popen(
         [CONSOLE_SCRIPT, "serve", "--port", str(port), *args],
-        env={**os.environ, **env},
+        env={**os.environ, **env} if inherit_environment else env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
