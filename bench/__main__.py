@@ -1,9 +1,10 @@
-"""The benchmark: python -m bench [--quick] [--write]. See BENCHMARKS.md."""
+"""The benchmark: python -m bench [--quick] [--no-peer] [--workers N]. See BENCHMARKS.md."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -17,10 +18,13 @@ import httpx
 import psutil
 import psycopg
 
-from bench import data, live
+from bench import data, live, peer
+from bench.cpu import postmaster_pid
+from bench.equivalence import compare
 from bench.harness import BENCH_KEYS, bench_database, free_port, raise_file_limit, run_server
 from bench.limits import QUERIES
-from bench.load import capture, drive, graphql_call, raw_sql
+from bench.load import Contender, Outcome, capture, drive, graphql_call, interleaved, raw_sql
+from bench.report import side_by_side, table
 from lms_graphql.auth.tokens import TokenService
 from lms_graphql.config import parse_jwt_keys
 
@@ -91,9 +95,9 @@ async def bare_baseline(total: int, concurrency: int, workers: int) -> dict[str,
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
 
-            async def call(n: int) -> tuple[bool, int | None]:
+            async def call(n: int) -> Outcome:
                 response = await http.post("/graphql", json={"query": "{ ok }"})
-                return response.status_code == 200, None
+                return response.status_code == 200, None, len(response.content)
 
             return (await drive(call, total, concurrency)).summary()
     finally:
@@ -101,10 +105,45 @@ async def bare_baseline(total: int, concurrency: int, workers: int) -> dict[str,
         process.wait(timeout=10)
 
 
+def node_version(node: str) -> str:
+    return subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def start_peer(
+    stack: contextlib.ExitStack, app_conninfo: str, workers: int, results: dict[str, Any]
+) -> tuple[str, int] | None:
+    """PostGraphile on as many processes as our server (its base URL and pid), or None with the
+    reason in the results."""
+    try:
+        node = peer.install()
+        base, pid = stack.enter_context(peer.run_peer(node, app_conninfo, workers))
+    except peer.PeerUnavailable as exc:
+        results["peer"] = {"skipped": str(exc)}
+        print(f"PostGraphile peer skipped: {exc}", file=sys.stderr)
+        return None
+    results["peer"] = {"name": f"PostGraphile {peer.version()}, Node {node_version(node)} cluster", "workers": workers}
+    return base, pid
+
+
+async def equivalence(
+    ours: httpx.AsyncClient, theirs: httpx.AsyncClient, token: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    """Our dashboard and catalogue beside the peer's, for the same student, value by value."""
+    found = {}
+    headers = {"Authorization": f"Bearer {token}"}
+    for name, query in (("dashboard", DASHBOARD), ("catalogue", CATALOGUE)):
+        mine = await ours.post("/graphql", json={"query": query}, headers=headers)
+        other = await theirs.post(
+            "/graphql", json={"query": peer.QUERIES[name], "variables": variables}, headers=headers
+        )
+        found[name] = compare(mine.content, mine.json()["data"], other.content, other.json()["data"])
+    return found
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     quick = args.quick
     sizes = data.Sizes(tenants=10, students=400, courses=60) if quick else data.Sizes(tenants=10)
-    total, concurrency = (150, 8) if quick else (2000, 16)
+    total, concurrency, rounds = (150, 8, 3) if quick else (2000, 16, 4)
     scale_to = 1_000 if quick else 10_000
     raise_file_limit()
     results: dict[str, Any] = {
@@ -114,7 +153,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "sizes": {**sizes.__dict__, "requests": total, "concurrency": concurrency},
+        "sizes": {**sizes.__dict__, "requests": total, "concurrency": concurrency, "rounds": rounds},
     }
     started = time.perf_counter()
     with bench_database() as owner_url:
@@ -126,17 +165,34 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         one, fifty = learner_with(owner_conninfo, dataset, 1), learner_with(owner_conninfo, dataset, 50)
         env = {"LMS_BENCH": "1", "LMS_WS_MAX_CONNECTIONS_PER_USER": "1000000", "LMS_BUS_QUEUE_SIZE": "100000"}
         workers = ("--workers", str(args.workers)) if args.workers > 1 else ()
-        with run_server(owner_url, *workers, **env) as server:
+        database = postmaster_pid(owner_conninfo)
+        with run_server(owner_url, *workers, **env) as server, contextlib.ExitStack() as stack:
             results["workers"] = args.workers
+            peer_server = start_peer(stack, app_conninfo, args.workers, results) if args.peer else None
+            if not args.peer:
+                results["peer"] = {"skipped": "--no-peer"}
             limits = httpx.Limits(max_connections=concurrency * 2)
-            async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=60) as http:
-                await drive(graphql_call(http, DASHBOARD, tokens), 50, concurrency)  # warm up
+            async with (
+                httpx.AsyncClient(base_url=server.base, limits=limits, timeout=60) as http,
+                httpx.AsyncClient(
+                    base_url=peer_server[0] if peer_server else "", limits=limits, timeout=60
+                ) as peer_http,
+            ):
                 scenarios: dict[str, Any] = {}
                 for name, query in (("dashboard", DASHBOARD), ("catalogue", CATALOGUE)):
-                    run = await drive(graphql_call(http, query, tokens), total, concurrency)
+                    contenders = {"server": Contender(graphql_call(http, query, tokens), [server.process.pid])}
+                    if peer_server:
+                        per_request = peer.variables_for(name, dataset.tenant_id, users)
+                        contenders["peer"] = Contender(
+                            graphql_call(peer_http, peer.QUERIES[name], tokens, per_request), [peer_server[1]]
+                        )
+                    for contender in contenders.values():
+                        await drive(contender.call, 50, concurrency)  # warm up
                     captured = [await capture(http, query, token) for token in tokens[:20]]
-                    ceiling = await raw_sql(app_conninfo, captured, total, concurrency)
-                    scenarios[name] = {"server": run.summary(), "raw_sql": ceiling.summary()}
+                    async with raw_sql(app_conninfo, captured, concurrency) as replay:
+                        contenders["raw_sql"] = Contender(replay)
+                        runs = await interleaved(contenders, total, concurrency, rounds, database)
+                    scenarios[name] = {label: run.summary() for label, run in runs.items()}
                 writes = await drive(
                     graphql_call(
                         http,
@@ -148,6 +204,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     concurrency,
                 )
                 scenarios["progress_writes"] = {"server": writes.summary()}
+                if peer_server:
+                    # After the writes: the first students now have recent activity too.
+                    first = peer.variables_for("dashboard", dataset.tenant_id, users)(0)
+                    results["peer"]["equivalence"] = await equivalence(http, peer_http, tokens[0], first)
+                stack.close()  # the peer's part is over
                 counts = {}
                 for label, token in (("1 course", one), ("50 courses", fifty)):
                     response = await http.post(
@@ -188,31 +249,16 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def table(results: dict[str, Any]) -> str:
-    lines = [
-        "| scenario | rps | p50 ms | p95 ms | p99 ms | SQL/request | baseline rps | ratio |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    bare = results["bare_http"]
-    for name, entry in results["scenarios"].items():
-        server = entry["server"]
-        base = entry.get("raw_sql") or bare
-        ratio = round(server["rps"] / base["rps"], 2) if base["rps"] else "-"
-        label = "raw SQL" if "raw_sql" in entry else "bare HTTP"
-        lines.append(
-            f"| {name} | {server['rps']} | {server['p50_ms']} | {server['p95_ms']} | {server['p99_ms']} | "
-            f"{server['sql_per_request']} | {base['rps']} ({label}) | {ratio} |"
-        )
-    lines.append(
-        f"| bare Starlette | {bare['rps']} | {bare['p50_ms']} | {bare['p95_ms']} | {bare['p99_ms']} | - | - | - |"
-    )
-    return "\n".join(lines)
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, under two minutes (CI smoke test)")
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON too")
+    parser.add_argument(
+        "--no-peer",
+        dest="peer",
+        action="store_false",
+        help="skip PostGraphile (the peer runs by default when node and npm are installed)",
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -222,6 +268,7 @@ if __name__ == "__main__":
     arguments = parser.parse_args()
     outcome = asyncio.run(main(arguments))
     print(table(outcome))
+    print(side_by_side(outcome))
     print(
         json.dumps({k: v for k, v in outcome.items() if k != "scenarios"} if not arguments.json else outcome, indent=2)
     )
