@@ -32,9 +32,10 @@ def postmaster_pid(conninfo: str) -> int | None:
     children); None when it is elsewhere or out of reach."""
     with psycopg.connect(conninfo) as conn:
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    with contextlib.suppress(psutil.Error):
-        parent = psutil.Process(int(row[0])).parent()
-        if parent is not None and "postgres" in parent.name():
-            return int(parent.pid)
+        assert row is not None
+        # Looked up while the connection is open: its backend exits when it closes.
+        with contextlib.suppress(psutil.Error):
+            postmaster = psutil.Process(int(row[0])).parent()
+            if postmaster is not None and "postgres" in postmaster.name():
+                return int(postmaster.pid)
     return None
