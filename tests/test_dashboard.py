@@ -9,7 +9,7 @@ import httpx
 import psycopg
 
 from lms_graphql.kit.db import Database
-from tests.support.builders import build_course, count_statements
+from tests.support.builders import build_course, count_statements, enroll
 from tests.support.http import gql, login
 from tests.support.people import PersonFactory, TenantFactory
 
@@ -192,3 +192,24 @@ async def test_dashboard_fetches_only_what_is_selected(
     # binding, viewer, and one statement for the enrollments with their courses
     assert len(statements) == 3, statements
     assert not any("modules" in statement or "lateral" in statement.lower() for statement in statements)
+
+
+async def test_overall_progress_rounds_the_exact_mean_half_up(
+    client: httpx.AsyncClient,
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    db: Database,
+    owner_conn: psycopg.Connection,
+) -> None:
+    """1.00 and 1.01 average 1.005 exactly: 1.01 (the sum of the floats, 2.01, halves to 1.00499...)."""
+    tenant = await make_tenant()
+    teacher, student = await make_user(tenant, "instructor"), await make_user(tenant)
+    for percent in ("1.00", "1.01"):
+        course = await build_course(db, tenant, teacher.id)
+        await enroll(db, tenant, student.id, course.id)
+        owner_conn.execute(
+            "UPDATE enrollments SET progress_pct = %s WHERE user_id = %s AND course_id = %s",
+            (percent, student.id, course.id),
+        )
+    reply = await gql(client, "{ myDashboard { overallProgress } }", token=await login(client, student))
+    assert reply.data["myDashboard"]["overallProgress"] == 1.01

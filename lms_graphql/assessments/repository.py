@@ -22,7 +22,12 @@ class AssessmentRepository(TenantScopedRepository):
         statement = (
             select(ASSESSMENTS)
             .where(self.in_tenant(ASSESSMENTS), ASSESSMENTS.c.course_id.in_(course_ids))
-            .order_by(ASSESSMENTS.c.course_id, ASSESSMENTS.c.due_at.asc().nulls_last(), ASSESSMENTS.c.created_at)
+            .order_by(
+                ASSESSMENTS.c.course_id,
+                ASSESSMENTS.c.due_at.asc().nulls_last(),
+                ASSESSMENTS.c.created_at,
+                ASSESSMENTS.c.id,
+            )
         )
         return list((await self.session.execute(statement)).all())
 
@@ -36,7 +41,7 @@ class AssessmentRepository(TenantScopedRepository):
                 SUBMISSIONS.c.assessment_id.in_(assessment_ids),
                 SUBMISSIONS.c.status != "in_progress",
             )
-            .order_by(SUBMISSIONS.c.assessment_id, SUBMISSIONS.c.attempt_number.desc())
+            .order_by(SUBMISSIONS.c.assessment_id, SUBMISSIONS.c.attempt_number.desc(), SUBMISSIONS.c.id)
         )
         return list((await self.session.execute(statement)).all())
 

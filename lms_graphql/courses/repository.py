@@ -26,7 +26,7 @@ class CourseFilter:
     search: str | None = None
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -48,7 +48,7 @@ class CourseRepository(TenantScopedRepository):
         if course_filter.status is not None:
             clauses.append(COURSES.c.status == course_filter.status)
         if course_filter.search:
-            pattern = f"%{_escape_like(course_filter.search)}%"
+            pattern = f"%{escape_like(course_filter.search)}%"
             clauses.append(
                 or_(
                     COURSES.c.title.ilike(pattern, escape="\\"),
@@ -78,7 +78,7 @@ class CourseRepository(TenantScopedRepository):
         statement = (
             select(MODULES)
             .where(self.in_tenant(MODULES), MODULES.c.course_id.in_(course_ids))
-            .order_by(MODULES.c.course_id, MODULES.c.position, MODULES.c.created_at)
+            .order_by(MODULES.c.course_id, MODULES.c.position, MODULES.c.created_at, MODULES.c.id)
         )
         return list((await self.session.execute(statement)).all())
 
@@ -90,7 +90,7 @@ class CourseRepository(TenantScopedRepository):
         statement = (
             select(LESSONS)
             .where(self.in_tenant(LESSONS), LESSONS.c.module_id.in_(module_ids))
-            .order_by(LESSONS.c.module_id, LESSONS.c.position, LESSONS.c.created_at)
+            .order_by(LESSONS.c.module_id, LESSONS.c.position, LESSONS.c.created_at, LESSONS.c.id)
         )
         return list((await self.session.execute(statement)).all())
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 import strawberry
 from strawberry.scalars import JSON
@@ -47,6 +48,7 @@ class EnrolledCourseProgress:
     next_lesson: Lesson | None = strawberry.field(
         description="The first lesson not completed, in module and lesson order; null when every lesson is."
     )
+    percent: strawberry.Private[Decimal]  # progress_percent as stored (2 decimals)
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,9 @@ class StudentDashboard:
         enrolled = await self._enrolled(info.context)
         if not enrolled:
             return 0.0
-        return round(sum(entry.progress_percent for entry in enrolled) / len(enrolled), 2)
+        # In decimals, rounded half up: what PostgreSQL's round(avg(...), 2) gives (compiled reads).
+        mean = sum((entry.percent for entry in enrolled), Decimal(0)) / len(enrolled)
+        return float(mean.quantize(Decimal("0.01"), ROUND_HALF_UP))
 
     @strawberry.field(description="How many certificates the user has earned.")
     async def certificates_earned(self, info: Info) -> int:

@@ -46,6 +46,7 @@ def prime_enrolled(
         entries.append(
             EnrolledCourseProgress(
                 progress_percent=float(enrollment.progress_pct),
+                percent=enrollment.progress_pct,
                 last_accessed_at=enrollment.last_accessed_at,
                 course=Course.from_row(course, modules=trees.get(course.id)),
                 next_lesson=next_lesson,

@@ -167,7 +167,14 @@ def next_lesson_of_course() -> Select[Any]:
             LESSONS.c.course_id == COURSES.c.id,
             or_(done.c.status.is_(None), done.c.status != "completed"),
         )
-        .order_by(MODULES.c.position, MODULES.c.created_at, LESSONS.c.position, LESSONS.c.created_at)
+        .order_by(
+            MODULES.c.position,
+            MODULES.c.created_at,
+            MODULES.c.id,
+            LESSONS.c.position,
+            LESSONS.c.created_at,
+            LESSONS.c.id,
+        )
         .limit(1)
     )
 
@@ -185,7 +192,15 @@ COURSE_TREES = (
         )
     )
     .where(MODULES.c.tenant_id == TENANT, MODULES.c.course_id.in_(bindparam("course_ids", expanding=True)))
-    .order_by(MODULES.c.course_id, MODULES.c.position, MODULES.c.created_at, LESSONS.c.position, LESSONS.c.created_at)
+    .order_by(
+        MODULES.c.course_id,
+        MODULES.c.position,
+        MODULES.c.created_at,
+        MODULES.c.id,
+        LESSONS.c.position,
+        LESSONS.c.created_at,
+        LESSONS.c.id,
+    )
 )
 
 UPCOMING_ASSESSMENTS = (
@@ -207,7 +222,7 @@ UPCOMING_ASSESSMENTS = (
         ),
         or_(ASSESSMENTS.c.due_at.is_(None), ASSESSMENTS.c.due_at > bindparam("now")),
     )
-    .order_by(ASSESSMENTS.c.due_at.asc().nulls_last(), ASSESSMENTS.c.created_at)
+    .order_by(ASSESSMENTS.c.due_at.asc().nulls_last(), ASSESSMENTS.c.created_at, ASSESSMENTS.c.id)
 )
 
 CERTIFICATES_OF_USER = (
@@ -216,7 +231,7 @@ CERTIFICATES_OF_USER = (
         CERTIFICATES.join(COURSES, same_tenant(COURSES, CERTIFICATES, COURSES.c.id == CERTIFICATES.c.course_id))
     )
     .where(CERTIFICATES.c.tenant_id == TENANT, CERTIFICATES.c.user_id == USER)
-    .order_by(CERTIFICATES.c.issued_at.desc())
+    .order_by(CERTIFICATES.c.issued_at.desc(), CERTIFICATES.c.id)
 )
 
 RECENT_ACTIVITY = (
