@@ -40,6 +40,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     allow_batching: bool = False
     bench: bool = False  # LMS_BENCH: count (and on request return) each request's SQL
+    compiled_reads: bool = True  # LMS_COMPILED_READS: answer the read types' queries with one statement
     metrics_token: str | None = field(default=None, repr=False)  # None: GET /metrics answers 404
     log_format: str = "json"
     log_level: str = "info"
@@ -69,6 +70,7 @@ class Settings:
             max_body_bytes=_int(source, "LMS_MAX_BODY_BYTES", 1_048_576, 1_024, 100 * 1_048_576),
             allow_batching=_bool(source, "LMS_ALLOW_BATCHING", False),
             bench=_bool(source, "LMS_BENCH", False),
+            compiled_reads=_bool(source, "LMS_COMPILED_READS", True),
             metrics_token=_metrics_token(source),
             log_format=_choice(source, "LMS_LOG_FORMAT", LOG_FORMATS),
             log_level=_choice(source, "LMS_LOG_LEVEL", LOG_LEVELS),

@@ -256,9 +256,12 @@ def _with_statements(request: Request, outcome: Outcome, recorder: list[tuple[st
     """Benchmarks only (LMS_BENCH): how many statements the request issued and, asked for
     with X-Bench-Capture, which ones (for the raw-SQL baseline)."""
     headers = {**outcome.headers, "X-SQL-Statements": str(len(recorder))}
+    if outcome.execution is not None:
+        headers["X-Execution"] = outcome.execution
     body = outcome.body
     if request.headers.get("x-bench-capture"):
-        body = {**body, "extensions": {"sql": [[statement, params] for statement, params in recorder]}}
+        # A compiled answer's data is an orjson Fragment, which only orjson can write.
+        body = {**orjson.loads(orjson.dumps(body)), "extensions": {"sql": [[s, p] for s, p in recorder]}}
         return Response(json.dumps(body, default=str), outcome.status, headers, media_type="application/json")
     return Response(orjson.dumps(body), outcome.status, headers, media_type="application/json")
 

@@ -16,6 +16,7 @@ from lms_graphql.analytics.graphql import AnalyticsQueries
 from lms_graphql.assessments.graphql import AssessmentMutations, AssessmentQueries
 from lms_graphql.audit.graphql import AuditQueries
 from lms_graphql.auth.graphql import AuthMutations
+from lms_graphql.compiled.graphql import CompiledReads
 from lms_graphql.courses.graphql import CourseMutations, CourseQueries
 from lms_graphql.dashboard.graphql import DashboardQueries
 from lms_graphql.enrollments.graphql import EnrollmentMutations, EnrollmentQueries
@@ -100,8 +101,9 @@ def build_schema(*, introspection: bool = True) -> LmsSchema:
     (LMS_INTROSPECTION=false) "did you mean" suggestions are off too, so errors reveal no names
     of fields, arguments, input fields, types or enum values the client did not write."""
     # QueryLimits sets the parser's token limit, so it goes before DocumentCache; StorableInput
-    # refuses unstorable literals before QueryLimits charges anything.
-    extensions: list[Any] = [StorableInput, QueryLimits, DocumentCache]
+    # refuses unstorable literals before QueryLimits charges anything; CompiledReads answers
+    # only what QueryLimits let through.
+    extensions: list[Any] = [StorableInput, QueryLimits, DocumentCache, CompiledReads]
     if not introspection:
         extensions.append(DisableIntrospection)
     return LmsSchema(

@@ -11,6 +11,10 @@ from lms_graphql.auth.permissions import Permission
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses.repository import CourseFilter
 from lms_graphql.errors import ErrorCode, LmsError
+from lms_graphql.kit.json_plan import ViewerRights
+
+NOBODY = uuid.UUID(int=0)  # no user has this id
+MAX_SEARCH = 200  # characters of a catalogue search
 
 
 def listing_filter(viewer: Viewer, *, status: str | None = None, search: str | None = None) -> CourseFilter:
@@ -40,3 +44,13 @@ def require_member(viewer: Viewer, what: str) -> None:
 def actor_id(viewer: Viewer) -> uuid.UUID | None:
     """The user an event names as its actor: none for a visiting operator (not a user here)."""
     return None if viewer.cross_tenant else viewer.id
+
+
+def course_rights(viewer: Viewer) -> ViewerRights:
+    """The viewer's rights over courses as compiled reads write them into SQL. may_edit_course
+    depends on the course only through whether the viewer teaches it, so asking it of a
+    course taught by nobody and of one the viewer teaches says all there is."""
+    return ViewerRights(
+        edit_any_course=policies.may_edit_course(viewer, NOBODY),
+        edit_own_courses=policies.may_edit_course(viewer, viewer.id),
+    )

@@ -14,8 +14,6 @@ from lms_graphql.errors import bad_input, not_found
 from lms_graphql.kit.graphql import require_id
 from lms_graphql.kit.pagination import decode_cursor, page_size
 
-MAX_SEARCH = 200
-
 
 @strawberry.input(description="Which page of a connection: `first` items after the cursor `after`.")
 class PaginationInput:
@@ -129,8 +127,8 @@ class CourseQueries:
     ) -> CourseConnection:
         ctx = info.context
         viewer = ctx.require_viewer()
-        if search is not None and len(search) > MAX_SEARCH:
-            raise bad_input(f"search must be at most {MAX_SEARCH} characters")
+        if search is not None and len(search) > access.MAX_SEARCH:
+            raise bad_input(f"search must be at most {access.MAX_SEARCH} characters")
         limit = page_size(pagination.first if pagination else None)
         after = decode_cursor(pagination.after) if pagination and pagination.after else None
         course_filter = access.listing_filter(

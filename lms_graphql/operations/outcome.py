@@ -33,6 +33,7 @@ class Outcome:
     user: str | None = None
     cost: int | None = None
     operation: str | None = None  # the name of the operation that ran, as its document names it
+    execution: str | None = None  # "compiled" or "interpreted" once execution started
 
     @property
     def codes(self) -> list[str]:

@@ -23,6 +23,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from lms_graphql.audit.service import record_mutations
+from lms_graphql.compiled.graphql import EXECUTION, INTERPRETED
 from lms_graphql.context import Context, Services
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.kit.db import is_database_unavailable
@@ -204,6 +205,8 @@ def _answer(data: Any, errors: list[GraphQLError], context: Context, *, started:
     outcome.cost = context.charge.cost if context.charge is not None else None
     named = context.operation.name if context.operation is not None else None
     outcome.operation = named.value if named is not None else None
+    if started:
+        outcome.execution = context.extra.get(EXECUTION, INTERPRETED)
     return outcome
 
 

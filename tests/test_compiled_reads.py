@@ -1,0 +1,187 @@
+"""Compiled reads: the same bytes as the ordinary path, for every document of the corpus and
+every kind of viewer; one statement for a whole dashboard; and the ordinary path for what
+cannot be compiled (or not proven equal)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from lms_graphql.compiled.execution import is_utc
+from lms_graphql.kit.db import Database
+from tests.support.builders import count_statements
+from tests.support.compiled_corpus import BENCH_DASHBOARD, CATALOGUE_FULL, CORPUS
+from tests.support.compiled_world import Viewer, World, build_world, client_of, two_apps
+from tests.support.people import PersonFactory, TenantFactory
+
+
+@pytest.fixture
+async def apps(db: Database, env_for_cli: dict[str, str]) -> AsyncIterator[tuple[Any, Any]]:
+    async with two_apps(db, env_for_cli) as pair:
+        yield pair
+
+
+@pytest.fixture
+async def clients(apps: tuple[Any, Any]) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    async with client_of(apps[0]) as compiled, client_of(apps[1]) as interpreted:
+        yield compiled, interpreted
+
+
+@pytest.fixture
+async def world(
+    apps: tuple[Any, Any],
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    db: Database,
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    owner_conn: psycopg.Connection,
+) -> World:
+    return await build_world(clients[1], apps, db, make_tenant, make_user, owner_conn)
+
+
+async def ask(client: httpx.AsyncClient, viewer: Viewer, query: str, variables: dict[str, Any]) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {viewer.token}", "X-Tenant-ID": viewer.tenant}
+    return await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+
+
+async def both(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient], viewer: Viewer, query: str, variables: dict[str, Any]
+) -> tuple[httpx.Response, httpx.Response]:
+    compiled = await ask(clients[0], viewer, query, variables)
+    interpreted = await ask(clients[1], viewer, query, variables)
+    assert interpreted.headers.get("x-execution") in ("interpreted", None), interpreted.headers
+    return compiled, interpreted
+
+
+def difference(compiled: httpx.Response, interpreted: httpx.Response) -> str:
+    left, right = compiled.text.replace(",", ",\n").splitlines(), interpreted.text.replace(",", ",\n").splitlines()
+    return "\n".join(difflib.unified_diff(right, left, "interpreted", "compiled", lineterm="", n=2))
+
+
+def assert_identical(compiled: httpx.Response, interpreted: httpx.Response, what: Any) -> None:
+    assert compiled.status_code == interpreted.status_code, (what, compiled.text[:500], interpreted.text[:500])
+    assert compiled.content == interpreted.content, (what, difference(compiled, interpreted))
+
+
+async def test_the_corpus_is_compiled_and_answers_the_same_bytes(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient], world: World
+) -> None:
+    for query, variables in CORPUS:
+        for role, viewer in world.viewers.items():
+            compiled, interpreted = await both(clients, viewer, query, variables)
+            assert compiled.headers["x-execution"] == "compiled", (role, query, compiled.text[:300])
+            assert "errors" not in compiled.json(), (role, query, compiled.text[:300])
+            assert_identical(compiled, interpreted, (role, query, variables))
+
+
+async def test_pages_follow_each_other_with_the_same_cursors(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient], world: World
+) -> None:
+    for role in ("student", "instructor", "admin"):
+        viewer, after, seen = world.viewers[role], None, 0
+        while True:
+            variables = {"p": {"first": 2, "after": after}}
+            compiled, interpreted = await both(clients, viewer, CATALOGUE_FULL, variables)
+            assert compiled.headers["x-execution"] == "compiled"
+            assert_identical(compiled, interpreted, (role, variables))
+            page = compiled.json()["data"]["courses"]
+            seen += len(page["edges"])
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert seen == page["totalCount"] > 2
+
+
+async def test_a_whole_dashboard_is_one_statement(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient], world: World, db: Database, apps: tuple[Any, Any]
+) -> None:
+    viewer = world.viewers["student"]
+    for client in clients:
+        await ask(client, viewer, "{ __typename }", {})  # the tenant registry caches the tenant
+    for app in apps:
+        await app.state.services.relay.idle()  # the relay's own statements are not the request's
+    counts, seen = [], []
+    for client in clients:
+        with count_statements(db.engine) as statements:
+            reply = await ask(client, viewer, BENCH_DASHBOARD, {})
+        assert reply.status_code == 200
+        counts.append(len(statements))
+        seen.append([s[:90] for s in statements])
+    # tenant binding, the viewer, then the dashboard: one statement compiled, eight not
+    assert counts == [3, 8], (counts, seen)
+
+
+QUERIES_THAT_FALL_BACK: list[tuple[str, dict[str, Any]]] = [
+    # a root field that is not compiled beside one that is
+    ("{ me { id } myDashboard { overallProgress } }", {}),
+    # arguments the resolver refuses: its error, as it words it
+    ("query($q: String) { courses(search: $q) { totalCount } }", {"q": "x" * 201}),
+    ("{ courses(pagination: {first: 101}) { totalCount } }", {}),
+    ('{ courses(pagination: {after: "not a cursor"}) { totalCount } }', {}),
+    # a variable that does not coerce
+    ("query($p: PaginationInput) { courses(pagination: $p) { totalCount } }", {"p": {"first": "x"}}),
+    # introspection
+    ("{ myDashboard { __typename } __schema { queryType { name } } }", {}),
+]
+
+
+async def test_what_is_not_compiled_runs_as_always(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient], world: World
+) -> None:
+    for query, variables in QUERIES_THAT_FALL_BACK:
+        compiled, interpreted = await both(clients, world.viewers["student"], query, variables)
+        assert compiled.headers.get("x-execution") in ("interpreted", None), (query, compiled.text[:300])
+        assert_identical(compiled, interpreted, query)
+
+
+async def test_signed_out_requests_run_as_always(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient], world: World
+) -> None:
+    headers = {"X-Tenant-ID": world.viewers["student"].tenant}
+    for query in ("{ myDashboard { overallProgress } }", "{ courses { totalCount } }"):
+        compiled = await clients[0].post("/graphql", json={"query": query}, headers=headers)
+        interpreted = await clients[1].post("/graphql", json={"query": query}, headers=headers)
+        assert compiled.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert_identical(compiled, interpreted, query)
+
+
+async def test_a_json_number_a_float_would_print_otherwise_falls_back(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient], world: World, owner_conn: psycopg.Connection
+) -> None:
+    viewer = world.viewers["newcomer"]
+    query = "{ myDashboard { recentActivity { payload } } }"
+    compiled, _ = await both(clients, viewer, query, {})
+    assert compiled.headers["x-execution"] == "compiled"
+    user = compiled_user(owner_conn, viewer)
+    for number in ("1.50", "0.000001", "1234567890123456789", "1234567890.123456789"):
+        owner_conn.execute(
+            "INSERT INTO domain_events (tenant_id, user_id, event_type, payload)"
+            " SELECT tenant_id, id, 'odd.number', %s::jsonb FROM users WHERE id = %s",
+            (f'{{"x": {number}}}', user),
+        )
+        compiled, interpreted = await both(clients, viewer, query, {})
+        assert compiled.headers["x-execution"] == "interpreted", number
+        assert_identical(compiled, interpreted, number)
+        owner_conn.execute("DELETE FROM domain_events WHERE user_id = %s AND event_type = 'odd.number'", (user,))
+
+
+def compiled_user(owner_conn: psycopg.Connection, viewer: Viewer) -> Any:
+    import jwt
+
+    return jwt.decode(viewer.token, options={"verify_signature": False})["sub"]
+
+
+def test_only_utc_connections_are_compiled() -> None:
+    from datetime import UTC, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    assert is_utc(UTC)
+    assert is_utc(ZoneInfo("Etc/UTC"))
+    assert is_utc(ZoneInfo("UTC"))
+    assert not is_utc(ZoneInfo("Europe/Paris"))
+    assert not is_utc(timezone(timedelta(hours=1)))
