@@ -4,68 +4,18 @@ cannot be compiled (or not proven equal)."""
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import psycopg
-import pytest
 
 from lms_graphql.compiled.execution import is_utc
 from lms_graphql.kit.db import Database
 from tests.support.builders import count_statements
-from tests.support.compiled_corpus import BENCH_DASHBOARD, CATALOGUE_FULL, CORPUS
-from tests.support.compiled_world import Viewer, World, build_world, client_of, two_apps
-from tests.support.people import PersonFactory, TenantFactory
+from tests.support.compiled_corpus import BENCH_DASHBOARD, CATALOGUE_FULL, CORPUS, COURSE_FIELDS
+from tests.support.compiled_world import Viewer, World, apps, ask, assert_identical, both, clients, world
 
-
-@pytest.fixture
-async def apps(db: Database, env_for_cli: dict[str, str]) -> AsyncIterator[tuple[Any, Any]]:
-    async with two_apps(db, env_for_cli) as pair:
-        yield pair
-
-
-@pytest.fixture
-async def clients(apps: tuple[Any, Any]) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
-    async with client_of(apps[0]) as compiled, client_of(apps[1]) as interpreted:
-        yield compiled, interpreted
-
-
-@pytest.fixture
-async def world(
-    apps: tuple[Any, Any],
-    clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
-    db: Database,
-    make_tenant: TenantFactory,
-    make_user: PersonFactory,
-    owner_conn: psycopg.Connection,
-) -> World:
-    return await build_world(clients[1], apps, db, make_tenant, make_user, owner_conn)
-
-
-async def ask(client: httpx.AsyncClient, viewer: Viewer, query: str, variables: dict[str, Any]) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {viewer.token}", "X-Tenant-ID": viewer.tenant}
-    return await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
-
-
-async def both(
-    clients: tuple[httpx.AsyncClient, httpx.AsyncClient], viewer: Viewer, query: str, variables: dict[str, Any]
-) -> tuple[httpx.Response, httpx.Response]:
-    compiled = await ask(clients[0], viewer, query, variables)
-    interpreted = await ask(clients[1], viewer, query, variables)
-    assert interpreted.headers.get("x-execution") in ("interpreted", None), interpreted.headers
-    return compiled, interpreted
-
-
-def difference(compiled: httpx.Response, interpreted: httpx.Response) -> str:
-    left, right = compiled.text.replace(",", ",\n").splitlines(), interpreted.text.replace(",", ",\n").splitlines()
-    return "\n".join(difflib.unified_diff(right, left, "interpreted", "compiled", lineterm="", n=2))
-
-
-def assert_identical(compiled: httpx.Response, interpreted: httpx.Response, what: Any) -> None:
-    assert compiled.status_code == interpreted.status_code, (what, compiled.text[:500], interpreted.text[:500])
-    assert compiled.content == interpreted.content, (what, difference(compiled, interpreted))
+__all__ = ["apps", "clients", "world"]  # fixtures
 
 
 async def test_the_corpus_is_compiled_and_answers_the_same_bytes(
@@ -95,6 +45,18 @@ async def test_pages_follow_each_other_with_the_same_cursors(
                 break
             after = page["pageInfo"]["endCursor"]
         assert seen == page["totalCount"] > 2
+
+
+async def test_one_course_is_compiled_when_visible_and_not_found_as_always_otherwise(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient], world: World
+) -> None:
+    query = "query($c: ID!) { course(id: $c) {" + COURSE_FIELDS + "} again: course(id: $c) { id } }"
+    for role, viewer in world.viewers.items():
+        for course_id in [*world.course_ids, "not-an-id", "00000000-0000-0000-0000-000000000000"]:
+            compiled, interpreted = await both(clients, viewer, query, {"c": course_id})
+            assert_identical(compiled, interpreted, (role, course_id))
+            found = (compiled.json().get("data") or {}).get("course") is not None
+            assert compiled.headers["x-execution"] == ("compiled" if found else "interpreted"), (role, course_id)
 
 
 async def test_a_whole_dashboard_is_one_statement(

@@ -25,7 +25,8 @@ from graphql import (
 
 from lms_graphql.kit.db import Database
 from lms_graphql.schema import schema
-from tests.support.builders import BuiltCourse, build_course, enroll
+from tests.support.builders import BuiltCourse, build_course, count_statements, enroll
+from tests.support.compiled_corpus import BENCH_DASHBOARD, CATALOGUE_FULL, COURSE_FIELDS
 from tests.support.http import gql, login
 from tests.support.people import Person, PersonFactory, TenantFactory
 
@@ -185,6 +186,41 @@ async def test_tenant_b_gets_nothing_of_tenant_a(
             data = reply.body.get("data")
             assert data is None or all(value is None for value in data.values()), (name, reply.body)
     assert snapshot(owner_conn, a.admin.tenant.id) == before
+
+
+COMPILED_READS = [CATALOGUE_FULL, BENCH_DASHBOARD, "query($id: ID!) { course(id: $id) {" + COURSE_FIELDS + "} }"]
+
+
+@pytest.mark.parametrize("role", ["student", "instructor", "admin"])
+async def test_tenant_b_reads_nothing_of_tenant_a_through_compiled_reads(
+    client: httpx.AsyncClient,
+    app: Any,
+    db: Database,
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    owner_conn: psycopg.Connection,
+    role: str,
+) -> None:
+    """The catalogue, the dashboard and one course, compiled into one statement each (binding,
+    viewer, statement: 3), run in tenant B's transaction: nothing of A comes back."""
+    a = await tenant_a(db, make_tenant, make_user, owner_conn)
+    token = await login(client, await make_user(await make_tenant(plan="enterprise"), role))
+    await app.state.services.relay.idle()  # the relay's own statements are not the request's
+    for query in COMPILED_READS:
+        for course_id in (str(a.course.id), "not-an-id"):
+            with count_statements(db.engine) as statements:
+                reply = await gql(client, query, {"id": course_id}, token=token)
+            assert reply.status == 200, reply.body
+            assert MARKER not in str(reply.body)
+            if "course(id:" in query:  # compiled, found nothing: the resolver says why
+                assert reply.codes == ["NOT_FOUND"], reply.body
+                assert reply.body["data"] == {"course": None}
+                continue
+            assert "errors" not in reply.body, reply.body
+            assert len(statements) == 3, statements
+            data = reply.body["data"]
+            assert data.get("courses", {}).get("totalCount", 0) == 0
+            assert data.get("myDashboard", {}).get("enrolledCourses", []) == []
 
 
 def _malformed(variables: dict[str, Any]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ class Prepared:
     statement: str
     params: dict[str, Any]
     first_field: FieldNode | None  # where an error of the statement is reported
-    first_key: str
+    first_key: str | None  # None: every root field was skipped
 
 
 def prepare(plans: Plans, operation: Operation, viewer: Viewer, tenant_id: Any) -> Prepared | None:
@@ -57,8 +57,8 @@ def prepare(plans: Plans, operation: Operation, viewer: Viewer, tenant_id: Any) 
     except (Fallback, NotCompilable):
         return None
     params.update(tenant_id=tenant_id, viewer_id=viewer.id, now=datetime.now(UTC), answer_keys=_ANSWER_KEYS)
-    first = plan.roots[0].node
-    return Prepared(statement, params, first.source, first.key)
+    first = plan.roots[0].node if plan.roots else None
+    return Prepared(statement, params, first.source if first else None, first.key if first else None)
 
 
 async def run(session: AsyncSession, prepared: Prepared) -> str | None:

@@ -76,7 +76,8 @@ async def _answer(execution: Any, context: Any) -> ExecutionResult | None:
         # The statement failed (its timeout, the database going away): the transaction is
         # over, as it would be for a resolver's statement. The runner codes the error.
         nodes = [prepared.first_field] if prepared.first_field is not None else None
-        error = GraphQLError(str(exc), nodes=nodes, path=[prepared.first_key], original_error=exc)
+        path = [prepared.first_key] if prepared.first_key is not None else None
+        error = GraphQLError(str(exc), nodes=nodes, path=path, original_error=exc)
         return ExecutionResult(data=None, errors=[error])
     if text is None:
         return None

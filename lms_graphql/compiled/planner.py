@@ -45,7 +45,7 @@ from lms_graphql.assessments import json_repository as assessments
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses import json_repository as courses
 from lms_graphql.courses.access import course_rights
-from lms_graphql.courses.compiled_reads import CATALOGUE
+from lms_graphql.courses.compiled_reads import CATALOGUE, COURSE
 from lms_graphql.dashboard import json_repository as dashboard
 from lms_graphql.enrollments import json_repository as enrollments
 from lms_graphql.kit import json_sql
@@ -76,6 +76,7 @@ def _types(*contributions: Mapping[str, Mapping[str, FieldSql]]) -> dict[str, Ob
 TYPES = _types(courses.FIELDS, users.FIELDS, enrollments.FIELDS, assessments.FIELDS, dashboard.FIELDS)
 ROOT_FIELDS: dict[str, RootField] = {
     "courses": CATALOGUE,
+    "course": COURSE,
     "myDashboard": RootField("StudentDashboard", lambda arguments, viewer: Reading(), dashboard.my_dashboard),
 }
 _PLACEHOLDER = re.compile(r"%\(\w+\)s")

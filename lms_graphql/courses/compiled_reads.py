@@ -8,8 +8,9 @@ from typing import Any
 
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses import access
-from lms_graphql.courses.json_repository import catalogue, catalogue_reading
+from lms_graphql.courses.json_repository import catalogue, catalogue_reading, one_course
 from lms_graphql.errors import LmsError
+from lms_graphql.kit.graphql import parse_id
 from lms_graphql.kit.json_plan import Fallback, Reading, RootField
 from lms_graphql.kit.pagination import decode_cursor, page_size
 
@@ -31,3 +32,13 @@ def read_catalogue(arguments: dict[str, Any], viewer: Viewer) -> Reading:
 
 
 CATALOGUE = RootField("CourseConnection", read_catalogue, catalogue)
+
+
+def read_course(arguments: dict[str, Any], viewer: Viewer) -> Reading:
+    course_id = parse_id(arguments["id"])
+    if course_id is None:
+        raise Fallback  # NOT_FOUND, as the resolver words it
+    return Reading((), {"id": course_id})
+
+
+COURSE = RootField("Course", read_course, one_course)

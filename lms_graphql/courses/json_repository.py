@@ -225,3 +225,23 @@ def _page_info(node: Node, page: str, limit: str) -> str:
         else:
             raise NotCompilable(f"PageInfo.{child.name} is not compiled")
     return js.json_object(fields)
+
+
+# --- one course: Query.course ----------------------------------------------------------
+
+
+def one_course(node: Node, facts: object, scope: Scope) -> str:
+    """The course ``id`` if the viewer may see it (visible_course in courses/graphql.py:
+    published, editable by the viewer, or one the viewer has an enrollment in, of any
+    status). None found is FALLBACK: the resolver answers NOT_FOUND."""
+    course, enrolled = scope.alias("c"), scope.alias("ce")
+    visible = (
+        f"({course}.status = 'published' OR {scope.rights.may_edit_course(f'{course}.instructor_id')}"
+        f" OR EXISTS (SELECT 1 FROM {ENROLLMENTS.name} {enrolled} WHERE {tenant_filter(enrolled)}"
+        f" AND {enrolled}.user_id = %(viewer_id)s AND {enrolled}.course_id = {course}.id))"
+    )
+    sources = (
+        f"FROM {COURSES.name} {course} WHERE {tenant_filter(course)} AND {course}.id = {node.param('id')}::uuid"
+        f" AND {visible}"
+    )
+    return js.required(js.scalar_subquery(scope.object("Course", node, {"course": course}), sources))

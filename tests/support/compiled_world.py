@@ -5,16 +5,18 @@ characters, JSON payloads, half-way roundings), seen by every kind of viewer."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from lms_graphql.config import Settings
 from lms_graphql.kit.db import Database
@@ -41,6 +43,10 @@ class Viewer:
 class World:
     viewers: dict[str, Viewer]
     course_ids: list[str]
+    cursors: list[str] = field(default_factory=list)  # an endCursor, and ones that are not
+
+    def __repr__(self) -> str:  # Hypothesis prints a failing example's arguments
+        return f"World({sorted(self.viewers)})"
 
 
 @asynccontextmanager
@@ -186,3 +192,59 @@ async def build_world(
     viewers["operator"] = Viewer(await login(client, operator), tenant.slug)
     ids = [str(course.id) for course in (published, draft, archived, hollow, empty_module, *others)]
     return World(viewers, ids)
+
+
+# --- fixtures and helpers of the compiled-read tests ------------------------------------
+
+
+@pytest.fixture
+async def apps(db: Database, env_for_cli: dict[str, str]) -> AsyncIterator[tuple[Any, Any]]:
+    async with two_apps(db, env_for_cli) as pair:
+        yield pair
+
+
+@pytest.fixture
+async def clients(apps: tuple[Any, Any]) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    async with client_of(apps[0]) as compiled, client_of(apps[1]) as interpreted:
+        yield compiled, interpreted
+
+
+@pytest.fixture
+async def world(
+    apps: tuple[Any, Any],
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    db: Database,
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    owner_conn: psycopg.Connection,
+) -> World:
+    built = await build_world(clients[1], apps, db, make_tenant, make_user, owner_conn)
+    page = await ask(
+        clients[1], built.viewers["admin"], "{ courses(pagination: {first: 3}) { pageInfo { endCursor } } }", {}
+    )
+    built.cursors = [page.json()["data"]["courses"]["pageInfo"]["endCursor"], "bad cursor", ""]
+    return built
+
+
+async def ask(client: httpx.AsyncClient, viewer: Viewer, query: str, variables: dict[str, Any]) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {viewer.token}", "X-Tenant-ID": viewer.tenant}
+    return await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+
+
+async def both(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient], viewer: Viewer, query: str, variables: dict[str, Any]
+) -> tuple[httpx.Response, httpx.Response]:
+    compiled = await ask(clients[0], viewer, query, variables)
+    interpreted = await ask(clients[1], viewer, query, variables)
+    assert interpreted.headers.get("x-execution") in ("interpreted", None), interpreted.headers
+    return compiled, interpreted
+
+
+def difference(compiled: httpx.Response, interpreted: httpx.Response) -> str:
+    left, right = compiled.text.replace(",", ",\n").splitlines(), interpreted.text.replace(",", ",\n").splitlines()
+    return "\n".join(difflib.unified_diff(right, left, "interpreted", "compiled", lineterm="", n=2))
+
+
+def assert_identical(compiled: httpx.Response, interpreted: httpx.Response, what: Any) -> None:
+    assert compiled.status_code == interpreted.status_code, (what, compiled.text[:500], interpreted.text[:500])
+    assert compiled.content == interpreted.content, (what, difference(compiled, interpreted))
