@@ -32,6 +32,7 @@ SCHEMA = schema._schema
 CLASHING = ["id", "title", "a"]
 SEARCHES = ["", "  ", "page", "PAGE", "é", "50%", "_", "\\", "quoted", "nothing at all"]
 STATUSES = ["DRAFT", "PUBLISHED", "ARCHIVED"]
+ROOTS = ["courses", "course", "myDashboard", "myEnrollments", "notifications", "__typename"]
 
 
 class Writer:
@@ -104,9 +105,7 @@ class Writer:
     def root(self) -> str:
         query = SCHEMA.query_type
         assert query is not None
-        name: str = self.draw(
-            st.sampled_from(["courses", "courses", "myDashboard", "myDashboard", "course", "__typename"])
-        )
+        name: str = self.draw(st.sampled_from([*ROOTS, "courses", "myDashboard"]))
         if name == "__typename":
             return name
         arguments = self.root_arguments(name)
@@ -123,6 +122,10 @@ class Writer:
             course_id = self.draw(st.sampled_from([*self.world.course_ids, "not-an-id"]))
             literal = '"' + course_id + '"'
             return f"(id: {self.argument('ID!', literal, course_id)})"
+        if name == "notifications" and self.draw(st.booleans()):
+            unread = self.draw(st.sampled_from([None, True, False]))
+            literal = "null" if unread is None else str(unread).lower()
+            return f"(unreadOnly: {self.argument('Boolean', literal, unread)})"
         if name != "courses":
             return ""
         if self.draw(st.booleans()):

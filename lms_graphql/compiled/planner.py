@@ -59,6 +59,7 @@ from lms_graphql.kit.json_plan import (
     Scope,
     ViewerRights,
 )
+from lms_graphql.notifications import json_repository as notifications
 from lms_graphql.users import json_repository as users
 
 CACHED_PLANS = 512
@@ -73,11 +74,19 @@ def _types(*contributions: Mapping[str, Mapping[str, FieldSql]]) -> dict[str, Ob
     return {name: ObjectType(name, writers) for name, writers in fields.items()}
 
 
-TYPES = _types(courses.FIELDS, users.FIELDS, enrollments.FIELDS, assessments.FIELDS, dashboard.FIELDS)
+TYPES = _types(
+    courses.FIELDS, users.FIELDS, enrollments.FIELDS, assessments.FIELDS, dashboard.FIELDS, notifications.FIELDS
+)
 ROOT_FIELDS: dict[str, RootField] = {
     "courses": CATALOGUE,
     "course": COURSE,
     "myDashboard": RootField("StudentDashboard", lambda arguments, viewer: Reading(), dashboard.my_dashboard),
+    "myEnrollments": RootField("Enrollment", lambda arguments, viewer: Reading(), enrollments.my_enrollments),
+    "notifications": RootField(
+        "Notification",
+        lambda arguments, viewer: Reading(bool(arguments.get("unreadOnly"))),
+        notifications.my_notifications,
+    ),
 }
 _PLACEHOLDER = re.compile(r"%\(\w+\)s")
 

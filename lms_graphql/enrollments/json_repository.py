@@ -6,7 +6,7 @@ from __future__ import annotations
 from lms_graphql.enrollments.repository import ACTIVE_STATUSES
 from lms_graphql.kit import json_sql as js
 from lms_graphql.kit.json_plan import FieldSql, Node, Row, Scope, column, linked, optional, tenant_filter
-from lms_graphql.models.tables import ENROLLMENTS, LESSONS, PROGRESS, USERS
+from lms_graphql.models.tables import COURSES, ENROLLMENTS, LESSONS, PROGRESS, USERS
 
 SEATED = "(" + ", ".join(js.literal(status) for status in ACTIVE_STATUSES) + ")"
 
@@ -49,6 +49,23 @@ FIELDS: dict[str, dict[str, FieldSql]] = {
         "lesson": linked(LESSONS.name, "Lesson", "lesson", "progress", "lesson_id"),
         "user": linked(USERS.name, "User", "user", "progress", "user_id"),
     },
+    "Enrollment": {
+        "id": column("enrollment", js.identifier, "id"),
+        "status": column("enrollment", js.enum, "status"),
+        "enrolledAt": column("enrollment", js.timestamp, "enrolled_at"),
+        "completedAt": column("enrollment", optional(js.timestamp), "completed_at"),
+        "progressPercent": column("enrollment", js.decimal, "progress_pct"),
+        "user": linked(USERS.name, "User", "user", "enrollment", "user_id"),
+        "course": linked(COURSES.name, "Course", "course", "enrollment", "course_id"),
+    },
     "Lesson": {"myProgress": _my_progress},
     "Course": {"enrollmentCount": _enrollment_count, "completionRate": _completion_rate},
 }
+
+
+def my_enrollments(node: Node, facts: object, scope: Scope) -> str:
+    """Query.myEnrollments: the viewer's own, any status, newest first (EnrollmentRepository.of_user)."""
+    alias = scope.alias("e")
+    sources = f"FROM {ENROLLMENTS.name} {alias} WHERE {tenant_filter(alias)} AND {alias}.user_id = %(viewer_id)s"
+    element = scope.object("Enrollment", node, {"enrollment": alias})
+    return js.json_array(element, sources, [f"{alias}.enrolled_at DESC", f"{alias}.id"])

@@ -100,4 +100,17 @@ CORPUS: list[tuple[str, dict[str, Any]]] = [
         {},
     ),
     ("query One { x: __typename courses { __typename pageInfo { __typename } edges { __typename } } }", {}),
+    (
+        "{ myEnrollments { id status enrolledAt completedAt progressPercent user { id fullName } course {"
+        + COURSE_FIELDS
+        + "} } }",
+        {},
+    ),
+    ("{ notifications { id eventType title body payload createdAt readAt eventId } }", {}),
+    (
+        "query($u: Boolean) { unread: notifications(unreadOnly: $u) { id title readAt }"
+        " all: notifications(unreadOnly: false) { id } }",
+        {"u": True},
+    ),
+    ("query($u: Boolean) { notifications(unreadOnly: $u) { id title readAt } }", {"u": None}),
 ]

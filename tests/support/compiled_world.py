@@ -185,6 +185,15 @@ async def build_world(
         " VALUES (%s, %s, 'custom.event', NULL, %s, date_trunc('second', now()))",
         (tenant.id, student.id, json.dumps(payload)),
     )
+    for title, body, read, notice in (
+        (TRICKY, CONTROL, True, {"score": 7.5, "max": 10.0, "who": TRICKY}),
+        ("Unread", None, False, {}),
+    ):
+        owner_conn.execute(
+            "INSERT INTO notifications (tenant_id, user_id, event_type, title, body, payload, read_at)"
+            " VALUES (%s, %s, 'assessment.graded', %s, %s, %s, CASE WHEN %s THEN now() END)",
+            (tenant.id, student.id, title, body, json.dumps(notice), read),
+        )
     viewers = {role: Viewer(await login(client, person), tenant.slug) for role, person in people.items()}
     stranger = await make_user(await lifted_tenant(), "student")
     viewers["stranger"] = Viewer(await login(client, stranger), stranger.tenant.slug)
