@@ -14,6 +14,7 @@ from lms_graphql.kit.db import Database
 from tests.support.builders import count_statements
 from tests.support.compiled_corpus import BENCH_DASHBOARD, CATALOGUE_FULL, CORPUS, COURSE_FIELDS
 from tests.support.compiled_world import Viewer, World, apps, ask, assert_identical, both, clients, world
+from tests.support.database import OwnedDatabaseUrls, libpq_url
 
 __all__ = ["apps", "clients", "world"]  # fixtures
 
@@ -147,3 +148,34 @@ def test_only_utc_connections_are_compiled() -> None:
     assert is_utc(ZoneInfo("UTC"))
     assert not is_utc(ZoneInfo("Europe/Paris"))
     assert not is_utc(timezone(timedelta(hours=1)))
+
+
+async def test_a_compiled_read_out_of_time_is_stopped_and_answered_as_a_resolver_would_be(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    world: World,
+    apps: tuple[Any, Any],
+    owner_conn: psycopg.Connection,
+    database_urls: OwnedDatabaseUrls,
+) -> None:
+    """The statement runs under the tenant's statement timeout: held up by a lock past it, it
+    is cancelled, and the answer is the timeout's error (no data), retryable."""
+    owner_conn.execute(
+        "UPDATE tenants SET settings = jsonb_set(settings, '{limits,statement_timeout_ms}', '300') WHERE id = %s",
+        (world.tenant.id,),
+    )
+    for app in apps:
+        app.state.services.registry.invalidate(world.tenant.slug)
+    viewer = world.viewers["student"]
+    await ask(clients[0], viewer, "{ __typename }", {})  # the tenant and viewer, read before the lock
+    with psycopg.connect(libpq_url(database_urls.owner)) as locker:
+        locker.execute("LOCK TABLE courses IN ACCESS EXCLUSIVE MODE")
+        reply = await ask(clients[0], viewer, BENCH_DASHBOARD, {})
+        locker.rollback()
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["data"] is None
+    assert [error["extensions"] for error in body["errors"]] == [{"retryable": True, "code": "QUERY_TOO_COMPLEX"}]
+    assert body["errors"][0]["path"] == ["myDashboard"]
+    assert reply.headers["x-execution"] == "compiled"
+    # and the next one, unhindered, is answered
+    assert "errors" not in (await ask(clients[0], viewer, BENCH_DASHBOARD, {})).json()

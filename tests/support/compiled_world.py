@@ -43,6 +43,7 @@ class Viewer:
 class World:
     viewers: dict[str, Viewer]
     course_ids: list[str]
+    tenant: TenantConfig
     cursors: list[str] = field(default_factory=list)  # an endCursor, and ones that are not
 
     def __repr__(self) -> str:  # Hypothesis prints a failing example's arguments
@@ -200,7 +201,7 @@ async def build_world(
     operator = await make_user(await lifted_tenant(), "super_admin")
     viewers["operator"] = Viewer(await login(client, operator), tenant.slug)
     ids = [str(course.id) for course in (published, draft, archived, hollow, empty_module, *others)]
-    return World(viewers, ids)
+    return World(viewers, ids, tenant)
 
 
 # --- fixtures and helpers of the compiled-read tests ------------------------------------
