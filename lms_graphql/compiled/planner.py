@@ -80,10 +80,9 @@ TYPES = _types(
 ROOT_FIELDS: dict[str, RootField] = {
     "courses": CATALOGUE,
     "course": COURSE,
-    "myDashboard": RootField("StudentDashboard", lambda arguments, viewer: Reading(), dashboard.my_dashboard),
-    "myEnrollments": RootField("Enrollment", lambda arguments, viewer: Reading(), enrollments.my_enrollments),
+    "myDashboard": RootField(lambda arguments, viewer: Reading(), dashboard.my_dashboard),
+    "myEnrollments": RootField(lambda arguments, viewer: Reading(), enrollments.my_enrollments),
     "notifications": RootField(
-        "Notification",
         lambda arguments, viewer: Reading(bool(arguments.get("unreadOnly"))),
         notifications.my_notifications,
     ),
@@ -198,7 +197,7 @@ class Plan:
     def _write(self, facts: Any) -> str:
         readings = iter(facts)
         per_root = {root.node.number: next(readings) for root in self.roots if root.field is not None}
-        scope = Scope(TYPES, self.rights, per_root)
+        scope = Scope(TYPES, self.rights)
         fields = []
         for root in self.roots:
             if root.field is None:

@@ -31,7 +31,7 @@ def read_catalogue(arguments: dict[str, Any], viewer: Viewer) -> Reading:
     return catalogue_reading(course_filter, keyset, limit)
 
 
-CATALOGUE = RootField("CourseConnection", read_catalogue, catalogue)
+CATALOGUE = RootField(read_catalogue, catalogue)
 
 
 def read_course(arguments: dict[str, Any], viewer: Viewer) -> Reading:
@@ -41,4 +41,4 @@ def read_course(arguments: dict[str, Any], viewer: Viewer) -> Reading:
     return Reading((), {"id": course_id})
 
 
-COURSE = RootField("Course", read_course, one_course)
+COURSE = RootField(read_course, one_course)

@@ -88,7 +88,6 @@ class Reading:
 
 @dataclass(frozen=True)
 class RootField:
-    type_name: str
     # (arguments as graphql-core coerced them, the viewer) -> Reading; raises Fallback
     read: Callable[[dict[str, Any], Any], Reading]
     # (node, its Reading's facts, scope) -> JSON text of the field
@@ -96,18 +95,11 @@ class RootField:
 
 
 class Scope:
-    """One statement being written: the object types, the viewer's rights, each root field's
-    facts, and fresh alias names."""
+    """One statement being written: the object types, the viewer's rights, fresh alias names."""
 
-    def __init__(
-        self,
-        types: Mapping[str, ObjectType],
-        rights: ViewerRights,
-        facts: Mapping[int, Any] | None = None,
-    ) -> None:
+    def __init__(self, types: Mapping[str, ObjectType], rights: ViewerRights) -> None:
         self.types = types
         self.rights = rights
-        self.facts = facts or {}
         self._numbers: Iterator[int] = itertools.count(1)
 
     def alias(self, prefix: str) -> str:
