@@ -179,3 +179,28 @@ async def test_a_compiled_read_out_of_time_is_stopped_and_answered_as_a_resolver
     assert reply.headers["x-execution"] == "compiled"
     # and the next one, unhindered, is answered
     assert "errors" not in (await ask(clients[0], viewer, BENCH_DASHBOARD, {})).json()
+
+
+async def test_a_session_time_zone_other_than_utc_runs_as_always(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    world: World,
+    db: Database,
+    owner_conn: psycopg.Connection,
+    database_urls: OwnedDatabaseUrls,
+) -> None:
+    """Timestamps are written in UTC by the statement; a database whose sessions live in another
+    zone gets its offsets from the ordinary path (psycopg's), so it is not compiled."""
+    name = database_urls.owner.database
+    owner_conn.execute(f"ALTER DATABASE \"{name}\" SET timezone = 'America/St_Johns'")
+    await db.engine.dispose()  # new connections take the zone
+    try:
+        for query in (BENCH_DASHBOARD, CATALOGUE_FULL):
+            compiled, interpreted = await both(clients, world.viewers["student"], query, {})
+            assert compiled.headers["x-execution"] == "interpreted"
+            assert_identical(compiled, interpreted, query)
+            assert "-03:30" in compiled.text or "-02:30" in compiled.text
+    finally:
+        owner_conn.execute(f'ALTER DATABASE "{name}" RESET timezone')
+        await db.engine.dispose()
+    compiled, _ = await both(clients, world.viewers["student"], BENCH_DASHBOARD, {})
+    assert compiled.headers["x-execution"] == "compiled"

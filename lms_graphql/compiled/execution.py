@@ -63,10 +63,12 @@ def prepare(plans: Plans, operation: Operation, viewer: Viewer, tenant_id: Any) 
 
 async def run(session: AsyncSession, prepared: Prepared) -> str | None:
     """The ``data`` of the response as JSON text, or None when the connection's time zone is
-    not UTC or a value could not be written as the ordinary path would (FALLBACK)."""
+    not UTC, its string literals are not standard (the statement's regular expressions have
+    backslashes), or a value could not be written as the ordinary path would (FALLBACK)."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    if not is_utc(raw.driver_connection.info.timezone):  # type: ignore[union-attr]
+    info = raw.driver_connection.info  # type: ignore[union-attr]
+    if not is_utc(info.timezone) or info.parameter_status("standard_conforming_strings") != "on":
         return None
     result = await finish_then_cancel(connection.exec_driver_sql(prepared.statement, prepared.params))
     text = result.scalar_one()
