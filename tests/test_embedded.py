@@ -197,6 +197,16 @@ def wait_until_ready_reading(process: subprocess.Popen[bytes], base: str, termin
     pytest.fail(f"server did not become ready:\n{output.decode(errors='replace')}")
 
 
+def catches_hangup(process: psutil.Process) -> bool:
+    """Whether ``process`` has a SIGHUP handler (its SigCgt mask in /proc)."""
+    try:
+        status = Path(f"/proc/{process.pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught, 16) & (1 << (signal.SIGHUP - 1)))
+
+
 @pytest.mark.slow
 def test_hangup_of_serve_with_workers_stops_them_and_the_database(data_dir: Path) -> None:
     pgdata = data_dir / "pgdata"
@@ -215,6 +225,10 @@ def test_hangup_of_serve_with_workers_stops_them_and_the_database(data_dir: Path
         assert postmaster is not None
         workers = psutil.Process(process.pid).children()
         assert len(workers) >= 2
+        # /readyz answered by one worker: wait until both have started (and catch a hang-up).
+        waiting = time.monotonic() + 30
+        while sum(catches_hangup(worker) for worker in workers) < 2 and time.monotonic() < waiting:
+            time.sleep(0.1)
         # What a shell does with its jobs when its terminal closes: SIGHUP to the whole process group.
         os.killpg(process.pid, signal.SIGHUP)
         output, _ = process.communicate(timeout=30)
