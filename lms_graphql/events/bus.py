@@ -130,6 +130,11 @@ class EventBus:
                         await self._backend.unsubscribe(channel)
 
     @property
+    def queue_size(self) -> int:
+        """How many messages a subscriber may fall behind before it is closed."""
+        return self._queue_size
+
+    @property
     def subscriber_count(self) -> int:
         return len({s for subs in self._subscriptions.values() for s in subs})
 

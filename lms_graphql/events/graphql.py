@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Hashable
 from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
+from graphql import ExecutionResult
 
 from lms_graphql.auth import policies
 from lms_graphql.auth.viewer import Viewer
@@ -15,9 +16,18 @@ from lms_graphql.context import Context, Info
 from lms_graphql.courses import service as course_service
 from lms_graphql.enrollments.types import ProgressStatus
 from lms_graphql.errors import ErrorCode, LmsError, bad_input
+from lms_graphql.events.fanout import Render
 from lms_graphql.kit.graphql import parse_id, require_id
-from lms_graphql.kit.shared_execution import Executions, SharedPayloads
+from lms_graphql.kit.shared_execution import (
+    Executions,
+    LmsExecutionContext,
+    SharedPayloads,
+    execute_event,
+    subscription_executor,
+    view_key,
+)
 from lms_graphql.notifications.graphql import Notification
+from lms_graphql.operations.frames import live_frames, rendered_payload
 
 # Both feeds resume the same way.
 AfterEventId = Annotated[
@@ -117,5 +127,33 @@ class LiveSubscriptions:
             course = await course_service.visible(session, ctx.tenant.id, viewer, key)
         if not policies.may_watch_progress(viewer, course.instructor_id):
             raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may watch its progress")
-        async for row in ctx.services.live.course_progress(ctx.tenant.id, viewer, key, after):
-            yield PROGRESS_UPDATES.get(row.id, functools.partial(ProgressUpdate.from_event, row))
+        live = ctx.services.live
+        frames, executor = live_frames(ctx), subscription_executor(ctx)
+        if frames is None or executor is None:
+            async for row in live.course_progress(ctx.tenant.id, viewer, key, after):
+                yield _progress_update(row)
+            return
+        # Over a websocket: each event rendered once per view and written by this task itself,
+        # not executed and serialised again by graphql-core and strawberry for each subscriber.
+        render, view = _rendering(info, executor)
+        async for message in live.course_progress(ctx.tenant.id, viewer, key, after, render, view):
+            await frames.send(message)
+
+
+def _progress_update(row: Any) -> ProgressUpdate:
+    return PROGRESS_UPDATES.get(row.id, functools.partial(ProgressUpdate.from_event, row))
+
+
+def _rendering(info: Info, executor: LmsExecutionContext) -> tuple[Render, Hashable]:
+    """How this subscription renders an event, and the key of the subscriptions that render it
+    alike. ProgressUpdate's fields read only the event (no viewer, no context), so the document
+    and its variables decide; a field that looked at the viewer would need its visibility in
+    the key."""
+
+    async def render(row: Any) -> str | ExecutionResult:
+        result = await execute_event(executor, _progress_update(row))
+        if result.errors:
+            info.schema.process_errors(result.errors)
+        return rendered_payload(result)
+
+    return render, view_key(executor) or object()

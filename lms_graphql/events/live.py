@@ -6,21 +6,25 @@ id it passes, from the outbox's retention window, at most REPLAY_LIMIT items), t
 live messages, skipping what it already sent (a replayed event can also arrive live). When
 the bus reconnects (RESYNC) the feed replays from the last item it sent, so a dropped bus
 connection loses nothing either.
+
+A student's notifications are the student's own: each feed follows the bus itself. A course's
+progress is the same for all its watchers: feeds join the course's channel in this process
+(fanout.py), which reads and authorises each event once for all of them, and renders it once
+per view; the feed keeps what is its own (resuming, what it already sent).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from lms_graphql.auth import policies
 from lms_graphql.auth.viewer import Viewer
-from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.events.batch import FeedBatches
 from lms_graphql.events.bus import RESYNC, EventBus, Subscription, SubscriptionClosed
+from lms_graphql.events.fanout import CourseChannels, Delivery, Inbox, Member, Render, closed_error, revoked
 from lms_graphql.events.repository import FeedRepository
 from lms_graphql.kit import channels
 from lms_graphql.kit.db import Database
@@ -34,20 +38,25 @@ class Seen:
     """Ids already sent, bounded (oldest forgotten first)."""
 
     def __init__(self) -> None:
-        self._ids: OrderedDict[uuid.UUID, None] = OrderedDict()
+        # By the id's integer: a UUID's own hash is a Python call, and this runs per delivery.
+        self._ids: OrderedDict[int, None] = OrderedDict()
 
     def add(self, item_id: uuid.UUID) -> bool:
         """True if new."""
-        if item_id in self._ids:
+        key = item_id.int
+        if key in self._ids:
             return False
-        self._ids[item_id] = None
+        self._ids[key] = None
         if len(self._ids) > SEEN_LIMIT:
             self._ids.popitem(last=False)
         return True
 
 
-def revoked() -> LmsError:
-    return LmsError(ErrorCode.FORBIDDEN, "access revoked: subscribe again after signing in")
+async def _as_row(row: Any) -> Any:
+    return row
+
+
+ROWS = "rows"  # the view of subscribers that take the event rows themselves
 
 
 Backlog = Callable[[FeedRepository, Keyset], Awaitable[list[Any]]]
@@ -60,6 +69,7 @@ class LiveFeeds:
         self._db = db
         self._bus = bus
         self._batches = FeedBatches(db)
+        self._courses = CourseChannels(bus, self._batches)
 
     async def dispose(self) -> None:
         await self._db.dispose()
@@ -136,36 +146,51 @@ class LiveFeeds:
             yield row
 
     async def course_progress(
-        self, tenant_id: uuid.UUID, viewer: Viewer, course_id: uuid.UUID, after_event_id: uuid.UUID | None
+        self,
+        tenant_id: uuid.UUID,
+        viewer: Viewer,
+        course_id: uuid.UUID,
+        after_event_id: uuid.UUID | None,
+        render: Render = _as_row,
+        view_key: Hashable = ROWS,
     ) -> AsyncGenerator[Any, None]:
-        async def may_receive() -> bool:
-            user = await self._active(tenant_id, viewer)
-            if user is None:
-                return False
-            now = Viewer(user=user, home_tenant_id=viewer.home_tenant_id, cross_tenant=viewer.cross_tenant)
-            if policies.may_watch_progress(now, None):  # any course: no need to read this one
-                return True
-            course = await self._batches.instructor.load((tenant_id, course_id))
-            return course is not None and policies.may_watch_progress(now, course.instructor_id)
-
+        """The course's progress events (rows), or what ``render`` makes of each; subscribers
+        whose ``view_key`` is equal get one rendering of each live event (fanout.py)."""
         start = None
         if after_event_id is not None:
             resume_from = after_event_id
             start = await self._start(tenant_id, lambda feed: feed.event(resume_from))
+        member = Member(viewer, view_key, render, Inbox(self._bus.queue_size))
+        async with self._courses.join(tenant_id, course_id, member) as channel:
+            seen = Seen()
+            joined = Keyset(datetime.now(UTC), uuid.UUID(int=0))
+            last: Delivery | None = None  # the last item sent: where a replay starts
 
-        async def backlog(feed: FeedRepository, after: Keyset) -> list[Any]:
-            return await feed.progress_events(course_id, after=after, limit=REPLAY_LIMIT)
+            async def catch_up() -> list[Delivery]:
+                if not (await channel.verdicts({member.verdict: viewer}))[member.verdict]:
+                    raise revoked()
+                after = Keyset(last.occurred_at, last.event_id) if last is not None else start or joined
+                async with self._db.tenant_transaction(tenant_id) as session:
+                    feed = FeedRepository(session, tenant_id)
+                    rows = await feed.progress_events(course_id, after=after, limit=REPLAY_LIMIT)
+                return [Delivery(row.id, row.occurred_at, await render(row)) for row in rows]
 
-        async def live(event_id: uuid.UUID) -> list[Any]:
-            row = await self._batches.event.load((tenant_id, event_id))
-            wanted = row is not None and row.course_id == course_id and row.event_type == "lesson.progressed"
-            return [row] if wanted else []
-
-        async for row in self._follow(
-            tenant_id, [channels.course(tenant_id, course_id)], start, backlog, live, may_receive,
-            lambda row: row.occurred_at,
-        ):  # fmt: skip
-            yield row
+            pending: Sequence[Delivery] = await catch_up() if start is not None else ()
+            while True:
+                for item in pending:
+                    if seen.add(item.event_id):
+                        last = item
+                        yield item.view
+                received = await member.inbox.get()
+                if received is None:
+                    return
+                if not isinstance(received, Delivery):  # RESYNC: the bus may have lost messages
+                    pending = await catch_up()
+                    continue
+                pending = ()
+                if seen.add(received.event_id):
+                    last = received
+                    yield received.view
 
     async def _start(self, tenant_id: uuid.UUID, locate: Callable[[FeedRepository], Awaitable[Any]]) -> Keyset | None:
         async with self._db.tenant_transaction(tenant_id) as session:
@@ -184,6 +209,6 @@ async def _next(subscription: Subscription) -> Any:
 
 
 def _raise_if_closed(subscription: Subscription) -> None:
-    reason = subscription.closed_reason
-    if reason and reason != "unsubscribed":
-        raise LmsError(ErrorCode.RATE_LIMITED if "behind" in reason else ErrorCode.INTERNAL, reason)
+    error = closed_error(subscription.closed_reason)
+    if error is not None:
+        raise error

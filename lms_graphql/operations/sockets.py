@@ -17,6 +17,7 @@ import uuid
 from typing import Any, cast
 
 from graphql import OperationType
+from starlette.websockets import WebSocket
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -34,6 +35,7 @@ from lms_graphql.limits.plans import limits_for
 from lms_graphql.observability import metrics
 from lms_graphql.operations.access import record_socket_operation
 from lms_graphql.operations.authorise import TokenExpired
+from lms_graphql.operations.frames import LiveFrames, attach
 from lms_graphql.operations.input_checks import request_problem
 from lms_graphql.operations.outcome import Outcome, internal, refusal, unavailable
 from lms_graphql.operations.runner import OperationCall, OperationRunner
@@ -179,6 +181,12 @@ def _close_code(error: ResolutionError) -> int:
     return EXPIRED_CLOSE_CODE if isinstance(error, TokenExpired) else REVOKED_CLOSE_CODE
 
 
+def _starlette(adapter: Any) -> WebSocket:
+    """The Starlette websocket under strawberry's adapter: live messages are written to it directly."""
+    websocket: WebSocket = adapter.ws
+    return websocket
+
+
 def _coded(result: ExecutionResult, request_id: str) -> ExecutionResult:
     if result.errors:
         result.errors = coded_errors(result.errors, request_id)
@@ -215,6 +223,7 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if isinstance(step, Outcome):
             await self._send_outcome(operation, step)
             return
+        attach(step, LiveFrames(_starlette(self.websocket), operation.id, False, step.request_id))
         try:
             result_source = await self.schema.stream(
                 operation.query,
@@ -326,6 +335,7 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
         variables: dict[str, object] | None,
         context: Context,
     ) -> None:
+        attach(context, LiveFrames(_starlette(self.websocket), operation_id, True, context.request_id))
         try:
             result_source = await self.schema.subscribe(
                 query=query,
