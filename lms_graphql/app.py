@@ -38,7 +38,7 @@ from lms_graphql.operations.middleware import HttpSurfaceMiddleware, RequestIdMi
 from lms_graphql.operations.outcome import refusal, response_of
 from lms_graphql.operations.sockets import OpenSockets
 from lms_graphql.schema import build_schema
-from lms_graphql.server import drain_on_hangup
+from lms_graphql.server import drain_on_hangup, settle_collector
 from lms_graphql.tenancy.registry import TenantRegistry
 from lms_graphql.tenancy.resolution import TenantResolver
 
@@ -190,6 +190,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             app.state.services = build_services(settings, database)
             async with running(app.state.services):
                 metrics.worker_started()
+                if owned:
+                    settle_collector()
                 yield
         finally:
             metrics.worker_stopped()
