@@ -1,9 +1,10 @@
-"""Process-wide batching of what live feeds re-read for each message.
+"""Process-wide batching of what notification feeds re-read for each message.
 
-One message reaches every subscriber at once; each must re-check its subscriber and re-read
-the data. Batching turns N subscribers' reads into one statement per kind and tenant; keys
-asked for in the same batch share one future (most subscribers of a message ask for the same
-event and course). Nothing outlives its batch: every message is checked afresh.
+A message to all students reaches every subscriber at once; each must re-check its subscriber
+and re-read its notification. Batching turns N subscribers' reads into one statement per kind
+and tenant; keys asked for in the same batch share one future. Nothing outlives its batch:
+every message is checked afresh. (A course's progress subscribers share one channel instead,
+which reads once for all of them: fanout.py.)
 """
 
 from __future__ import annotations
@@ -47,8 +48,6 @@ def _batched(
 class FeedBatches:
     def __init__(self, db: Database) -> None:
         self.subscriber = _batched(db, lambda repo, ids: repo.subscribers(ids), lambda row: row.id)
-        self.instructor = _batched(db, lambda repo, ids: repo.instructors(ids), lambda row: row.id)
-        self.event = _batched(db, lambda repo, ids: repo.events(ids), lambda row: row.id)
         self.notification = _batched(
             db, lambda repo, keys: repo.notifications(keys), lambda row: (row.user_id, row.event_id)
         )

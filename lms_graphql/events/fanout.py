@@ -2,8 +2,8 @@
 of each event done once for all of its subscribers.
 
 An event on a course reaches everyone watching it, often hundreds of sockets. Per subscriber
-only what is the subscriber's own remains: the authorisation verdict (read in one batch for
-all of them: their user rows and the course's instructor, then decided per distinct viewer),
+only what is the subscriber's own remains: the authorisation verdict (read in one transaction
+for all of them: their user rows and the course's instructor, then decided per distinct viewer),
 its position for resuming, and writing to its socket. The event row is read once, and each
 distinct view of it (a subscription's document and variables: ``view_key``) is rendered once,
 by the render function the subscribers of that view brought. Over a websocket that function
@@ -28,9 +28,10 @@ from typing import Any
 from lms_graphql.auth import policies
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.errors import ErrorCode, LmsError
-from lms_graphql.events.batch import FeedBatches
 from lms_graphql.events.bus import RESYNC, EventBus, Resync, Subscription, SubscriptionClosed
+from lms_graphql.events.repository import FeedBatchRepository
 from lms_graphql.kit import channels
+from lms_graphql.kit.db import Database
 
 PROGRESSED = "lesson.progressed"
 
@@ -133,8 +134,8 @@ class CourseChannel:
     in groups of the same verdict key and view, so an event costs one decision per verdict, one
     rendering per view, and for each subscriber only the hand-over to its inbox."""
 
-    def __init__(self, bus: EventBus, batches: FeedBatches, tenant_id: uuid.UUID, course_id: uuid.UUID) -> None:
-        self._bus, self._batches = bus, batches
+    def __init__(self, bus: EventBus, db: Database, tenant_id: uuid.UUID, course_id: uuid.UUID) -> None:
+        self._bus, self._db = bus, db
         self.tenant_id, self.course_id = tenant_id, course_id
         self._groups: dict[tuple[Hashable, Hashable], set[Member]] = {}
         self.size = 0
@@ -192,10 +193,7 @@ class CourseChannel:
 
     async def _deliver(self, event_id: uuid.UUID) -> None:
         groups = [(verdict, view, list(members)) for (verdict, view), members in self._groups.items()]
-        row, allowed = await asyncio.gather(
-            self._batches.event.load((self.tenant_id, event_id)),
-            self.verdicts({verdict: members[0].viewer for verdict, _, members in groups}),
-        )
+        row, allowed = await self._read(event_id, {verdict: members[0].viewer for verdict, _, members in groups})
         wanted = row is not None and row.course_id == self.course_id and row.event_type == PROGRESSED
         deliveries: dict[Hashable, Delivery] = {}  # one per view, shared by its subscribers
         for verdict, view, members in groups:
@@ -213,23 +211,31 @@ class CourseChannel:
                 member.inbox.put(delivery)
 
     async def verdicts(self, viewers: Mapping[Hashable, Viewer]) -> dict[Hashable, bool]:
-        """May each viewer (by verdict key) still watch? Their rows and the course's instructor
-        read in one batch."""
+        """May each viewer (by verdict key) still watch?"""
+        return (await self._read(None, viewers))[1]
+
+    async def _read(
+        self, event_id: uuid.UUID | None, viewers: Mapping[Hashable, Viewer]
+    ) -> tuple[Any, dict[Hashable, bool]]:
+        """The event (when asked for), and whether each viewer may still watch: the viewers' rows
+        and the course's instructor. One transaction, one statement each, whatever the number of
+        subscribers."""
         user_ids = list({viewer.id for viewer in viewers.values()})
-        rows, course = await asyncio.gather(
-            self._batches.subscriber.load_many([(self.tenant_id, user_id) for user_id in user_ids]),
-            self._batches.instructor.load((self.tenant_id, self.course_id)),
-        )
-        by_id = dict(zip(user_ids, rows, strict=True))
-        instructor_id = course.instructor_id if course is not None else None
-        return {key: may_watch(viewer, by_id[viewer.id], instructor_id) for key, viewer in viewers.items()}
+        async with self._db.tenant_transaction(self.tenant_id) as session:
+            feed = FeedBatchRepository(session, self.tenant_id)
+            events = await feed.events([event_id]) if event_id is not None else []
+            users = {row.id: row for row in await feed.subscribers(user_ids)}
+            courses = await feed.instructors([self.course_id])
+        instructor_id = courses[0].instructor_id if courses else None
+        allowed = {key: may_watch(viewer, users.get(viewer.id), instructor_id) for key, viewer in viewers.items()}
+        return (events[0] if events else None), allowed
 
 
 class CourseChannels:
     """This process's course channels: opened by their first subscriber, closed after their last."""
 
-    def __init__(self, bus: EventBus, batches: FeedBatches) -> None:
-        self._bus, self._batches = bus, batches
+    def __init__(self, bus: EventBus, db: Database) -> None:
+        self._bus, self._db = bus, db
         self._open: dict[tuple[uuid.UUID, uuid.UUID], CourseChannel] = {}
 
     @contextlib.asynccontextmanager
@@ -238,7 +244,7 @@ class CourseChannels:
         key = (tenant_id, course_id)
         channel = self._open.get(key)
         if channel is None or channel.task.done():
-            channel = self._open[key] = CourseChannel(self._bus, self._batches, tenant_id, course_id)
+            channel = self._open[key] = CourseChannel(self._bus, self._db, tenant_id, course_id)
         channel.add(member)
         try:
             await asyncio.shield(channel.subscribed)

@@ -69,7 +69,7 @@ class LiveFeeds:
         self._db = db
         self._bus = bus
         self._batches = FeedBatches(db)
-        self._courses = CourseChannels(bus, self._batches)
+        self._courses = CourseChannels(bus, db)
 
     async def dispose(self) -> None:
         await self._db.dispose()
