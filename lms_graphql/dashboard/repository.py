@@ -153,6 +153,17 @@ def seats_of_course() -> Select[int, int]:
     )
 
 
+# A course's lessons in reading order: module then lesson position (ids break ties).
+LESSON_ORDER = (
+    MODULES.c.position,
+    MODULES.c.created_at,
+    MODULES.c.id,
+    LESSONS.c.position,
+    LESSONS.c.created_at,
+    LESSONS.c.id,
+)
+
+
 def next_lesson_of_course() -> Select[Any]:
     done = PROGRESS.alias("done")
     return (
@@ -167,14 +178,7 @@ def next_lesson_of_course() -> Select[Any]:
             LESSONS.c.course_id == COURSES.c.id,
             or_(done.c.status.is_(None), done.c.status != "completed"),
         )
-        .order_by(
-            MODULES.c.position,
-            MODULES.c.created_at,
-            MODULES.c.id,
-            LESSONS.c.position,
-            LESSONS.c.created_at,
-            LESSONS.c.id,
-        )
+        .order_by(*LESSON_ORDER)
         .limit(1)
     )
 
@@ -192,15 +196,7 @@ COURSE_TREES = (
         )
     )
     .where(MODULES.c.tenant_id == TENANT, MODULES.c.course_id.in_(bindparam("course_ids", expanding=True)))
-    .order_by(
-        MODULES.c.course_id,
-        MODULES.c.position,
-        MODULES.c.created_at,
-        MODULES.c.id,
-        LESSONS.c.position,
-        LESSONS.c.created_at,
-        LESSONS.c.id,
-    )
+    .order_by(MODULES.c.course_id, *LESSON_ORDER)
 )
 
 UPCOMING_ASSESSMENTS = (
