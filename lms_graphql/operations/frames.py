@@ -51,9 +51,7 @@ class LiveFrames:
             payload["errors"] = [error.formatted for error in coded_errors(result.errors, self._request_id)]
         if result.extensions:
             payload["extensions"] = result.extensions
-        if self._legacy:
-            return orjson.dumps({"type": "data", "id": self._operation_id, "payload": payload}).decode()
-        return orjson.dumps({"id": self._operation_id, "type": "next", "payload": payload}).decode()
+        return self._prefix + orjson.dumps(payload).decode() + "}"
 
 
 def rendered_payload(result: ExecutionResult) -> str | ExecutionResult:

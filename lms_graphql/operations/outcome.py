@@ -115,7 +115,7 @@ def response_of(outcome: Outcome | list[Outcome], media_type: str = JSON) -> Res
     return Response(orjson.dumps(body), status, outcome.headers, media_type=media_type)
 
 
-def negotiated_response(outcome: Outcome, scope: Scope) -> Response:
+def negotiated_response(outcome: Outcome | list[Outcome], scope: Scope) -> Response:
     """An outcome in the media type the request's Accept header asks for."""
     return response_of(outcome, negotiated_media_type(Headers(scope=scope).get("accept")))
 
