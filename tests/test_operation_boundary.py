@@ -4,17 +4,21 @@ database that went away. (Websockets: tests/test_socket_authorisation.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from lms_graphql.config import Settings
-from lms_graphql.kit.db import Database, DatabaseUrls
+from lms_graphql.kit.db import PING_AFTER_IDLE_SECONDS, Database, DatabaseUrls, is_database_unavailable
 from lms_graphql.operations import runner
 from tests.support.builders import build_course
 from tests.support.database import DatabaseProxy
@@ -67,6 +71,7 @@ async def test_text_postgresql_cannot_store_is_bad_user_input(
         (create, {"t": "a\x00b"}),  # a NUL in a variable
         (create, {"t": "fine", "extra": "\x00"}),  # in a variable the document does not declare
         ('mutation { createCourse(input: {title: "a\\u0000b"}) { id } }', {}),  # in a literal
+        ('mutation { createCourse(input: {title: "a\\u0000b"}) { id } }', {}),  # again: its check is kept
         ("mutation($t: String!) { createCourse(input: {title: $t}) { id } }", {"t": "ok", "k\x00": 1}),
     ]
     for query, variables in attempts:
@@ -191,9 +196,40 @@ async def test_a_database_outage_answers_503_retryable(
             await db.dispose()
 
 
-async def test_the_commit_is_checked_not_assumed(db: Database, make_tenant: TenantFactory) -> None:
-    from sqlalchemy import text
+async def test_a_pooled_connection_closed_while_idle_is_replaced_before_use(
+    database_urls: DatabaseUrls, make_tenant: TenantFactory, owner_conn: psycopg.Connection
+) -> None:
+    tenant = await make_tenant()
+    db = Database(database_urls.app, pool_size=1, max_overflow=0)
 
+    async def backend() -> int:
+        async with db.tenant_transaction(tenant.id) as session:
+            return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+    def terminate(pid: int) -> None:
+        owner_conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        while owner_conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+            time.sleep(0.01)
+
+    try:
+        # Idle past PING_AFTER_IDLE_SECONDS: pinged at checkout, found dead, replaced.
+        first = await backend()
+        terminate(first)
+        await asyncio.sleep(PING_AFTER_IDLE_SECONDS + 0.1)
+        second = await backend()
+        assert second != first
+        # In steady use it is not pinged: the one use that meets it fails as "unavailable"
+        # (503, retryable, for a request) and the pool replaces it for the next.
+        terminate(second)
+        with pytest.raises(DBAPIError) as failure:
+            await backend()
+        assert is_database_unavailable(failure.value)
+        assert await backend() not in (first, second)
+    finally:
+        await db.dispose()
+
+
+async def test_the_commit_is_checked_not_assumed(db: Database, make_tenant: TenantFactory) -> None:
     from lms_graphql.kit.transaction import CommitFailed, RequestTransaction
 
     tenant = await make_tenant()

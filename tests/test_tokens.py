@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +15,8 @@ import psycopg
 import pytest
 
 from lms_graphql.auth.permissions import permissions_of
-from lms_graphql.auth.tokens import TokenService
+from lms_graphql.auth.tokens import LEEWAY, TOKEN_LIFETIME, InvalidTokenError, TokenService
+from lms_graphql.config import parse_jwt_keys
 from tests.support.http import LOGIN, TEST_JWT_KEYS, gql, login
 from tests.support.people import PASSWORD, PersonFactory, TenantFactory
 
@@ -251,3 +254,16 @@ async def test_the_database_role_decides_not_the_token(
     )
     assert reply.codes == ["FORBIDDEN"]
     assert (await gql(client, ME, token=token)).data == {"me": {"id": str(admin.id), "role": "STUDENT"}}
+
+
+async def test_a_token_checked_before_is_refused_once_it_expires() -> None:
+    service = TokenService(parse_jwt_keys([TEST_JWT_KEYS], "tests"))
+    # Issued so that it expires (leeway included) one to two seconds from now.
+    issued = datetime.now(UTC) - TOKEN_LIFETIME - LEEWAY + timedelta(seconds=2)
+    token, _ = service.issue(
+        user_id=uuid.uuid4(), tenant_id=uuid.uuid4(), tenant_slug="t", role="student", token_version=0, now=issued
+    )
+    assert service.decode(token) is service.decode(token)  # checked once, then remembered
+    await asyncio.sleep(2.1)
+    with pytest.raises(InvalidTokenError, match="expired"):
+        service.decode(token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +23,14 @@ from lms_graphql.kit.redaction import redact_database_error
 from lms_graphql.kit.session import StatementSafeSession
 
 TENANT_SETTING = "app.current_tenant_id"
+_BIND = "SELECT set_config(%(name)s, %(tenant)s, true)"
+# One round trip for both: the tenant, and how long any statement of the request may run.
+_BIND_WITH_TIMEOUT = "SELECT set_config(%(name)s, %(tenant)s, true), set_config('statement_timeout', %(timeout)s, true)"
+# A pooled connection idle this long is pinged before it is used again: the server, a proxy or a
+# failover may have closed it meanwhile. One in steady use is not: the ping is a round trip (and
+# SQLAlchemy's pre-ping two autocommit switches more) on every request, and a connection that
+# breaks anyway answers 503, retryable, while SQLAlchemy invalidates the pool's older connections.
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -110,15 +119,33 @@ def _bind_tenant(session: Session, transaction: SessionTransaction, connection: 
         return
     timeout = session.info.get("statement_timeout_ms")
     if timeout is None:
-        connection.execute(
-            text("SELECT set_config(:name, :tenant, true)"), {"name": TENANT_SETTING, "tenant": str(tenant_id)}
-        )
+        connection.exec_driver_sql(_BIND, {"name": TENANT_SETTING, "tenant": str(tenant_id)})
     else:
-        # One round trip for both: the tenant, and how long any statement of the request may run.
-        connection.execute(
-            text("SELECT set_config(:name, :tenant, true), set_config('statement_timeout', :timeout, true)"),
-            {"name": TENANT_SETTING, "tenant": str(tenant_id), "timeout": f"{int(timeout)}ms"},
+        connection.exec_driver_sql(
+            _BIND_WITH_TIMEOUT, {"name": TENANT_SETTING, "tenant": str(tenant_id), "timeout": f"{int(timeout)}ms"}
         )
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    sync = engine.sync_engine
+    dialect = sync.dialect
+
+    @event.listens_for(sync, "checkin")
+    def _returned(dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(sync, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except psycopg.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):  # type: ignore[arg-type]
+                # The pool discards this connection and checks out another (or a new one).
+                raise exc.DisconnectionError(str(error)) from error
+            raise
 
 
 def _record_statement(conn: Connection, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
@@ -150,12 +177,12 @@ class Database:
             app_url,
             pool_size=pool_size,
             max_overflow=max_overflow,
-            pool_pre_ping=True,
             pool_timeout=10,
             # Errors (and so logs) name the statement, never its values: see kit/redaction.py.
             hide_parameters=True,
         )
         event.listen(self.engine.sync_engine, "handle_error", redact_database_error)
+        _ping_idle_connections(self.engine)
         self._sessions = async_sessionmaker(
             self.engine, class_=StatementSafeSession, sync_session_class=TenantBoundSession, expire_on_commit=False
         )

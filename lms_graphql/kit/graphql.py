@@ -101,7 +101,8 @@ CACHED_DOCUMENTS = 512
 
 # Touched only from the event loop's thread; the work itself may run in a worker thread.
 _parsed: LRUCache[tuple[str, int | None], DocumentNode] = LRUCache(maxsize=CACHED_DOCUMENTS)
-_validated: LRUCache[tuple[GraphQLSchema, DocumentNode, tuple[Any, ...]], list[GraphQLError]] = LRUCache(
+# By text and token limit, as the parsed documents are: hashing a DocumentNode walks all of it.
+_validated: LRUCache[tuple[GraphQLSchema, str, int | None, tuple[Any, ...]], list[GraphQLError]] = LRUCache(
     maxsize=CACHED_DOCUMENTS
 )
 
@@ -157,11 +158,15 @@ class DocumentCache(SchemaExtension):
         document = execution.graphql_document
         if document is not None and execution.validation_rules:
             schema, rules = execution.schema._schema, tuple(execution.validation_rules)
-            errors = _validated.get((schema, document, rules)) if self._cacheable() else None
+            # The document is the one parsed from this text (on_parse), or the text is too long
+            # to be cached at all.
+            key = (schema, execution.query or "", execution.parse_options.get("max_tokens"), rules)
+            cacheable = self._cacheable()
+            errors = _validated.get(key) if cacheable else None
             if errors is None:
                 errors = await asyncio.to_thread(validate, schema, document, rules)
-                if self._cacheable():
-                    _validated[(schema, document, rules)] = errors
+                if cacheable:
+                    _validated[key] = errors
             # A copy: the cached list is shared by every request with this document.
             execution.pre_execution_errors = list(errors)
         yield

@@ -7,25 +7,29 @@ are also bounded in depth and list length, so coercing them cannot recurse or ba
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
+from cachetools import LRUCache
 from graphql import DocumentNode, StringValueNode, visit
 from graphql.language import Visitor
 from strawberry.extensions import SchemaExtension
 
 from lms_graphql.errors import ErrorCode, LmsError
+from lms_graphql.kit.graphql import CACHED_DOCUMENT_CHARS, CACHED_DOCUMENTS
 
 MAX_LIST_ITEMS = 1_000
 MAX_VARIABLE_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def unstorable(text: str) -> str | None:
     """Why ``text`` cannot be stored, or None."""
     if "\x00" in text:
         return "text must not contain a NUL character (\\u0000)"
-    if any("\ud800" <= char <= "\udfff" for char in text):
+    if _SURROGATE.search(text):
         return "text must not contain a lone UTF-16 surrogate"
     return None
 
@@ -81,12 +85,25 @@ def document_problem(document: DocumentNode) -> str | None:
     return strings.problem
 
 
+# By document text, as the parsed documents are kept (kit/graphql.py): the same text has the
+# same string literals.
+_problems: LRUCache[str, str | None] = LRUCache(maxsize=CACHED_DOCUMENTS)
+
+
 class StorableInput(SchemaExtension):
     """Refuses, before anything runs, a document whose string literals cannot be stored."""
 
     def on_execute(self) -> Iterator[None]:
-        document = self.execution_context.graphql_document
-        problem = document_problem(document) if document is not None else None
+        execution = self.execution_context
+        document, query = execution.graphql_document, execution.query
+        if document is None:
+            problem = None
+        elif query is None or len(query) > CACHED_DOCUMENT_CHARS:
+            problem = document_problem(document)
+        elif query in _problems:
+            problem = _problems[query]
+        else:
+            problem = _problems[query] = document_problem(document)
         if problem:
             raise LmsError(ErrorCode.BAD_USER_INPUT, problem)
         yield

@@ -43,8 +43,10 @@ class UserRepository(TenantScopedRepository):
 
     async def viewer_row(self, user_id: uuid.UUID) -> Row[Any] | None:
         """What a request knows of its signed-in user: a plain row, never expired by a rollback."""
-        columns = [getattr(models.User, name) for name in (*PUBLIC_COLUMNS, "token_version")]
-        statement = select(*columns).where(self.in_tenant(models.User), models.User.id == user_id)
+        # Core columns: an ORM statement costs more to run, and a plain row is all this needs.
+        table = models.User.__table__
+        columns = [table.c[name] for name in (*PUBLIC_COLUMNS, "token_version")]
+        statement = select(*columns).where(self.in_tenant(table), table.c.id == user_id)
         return (await self.session.execute(statement)).one_or_none()
 
     async def get(self, user_id: uuid.UUID) -> models.User | None:
