@@ -41,8 +41,8 @@ def side_by_side(results: dict[str, Any]) -> str:
         lines.append(f"PostGraphile peer skipped: {peer['skipped']}")
     lines += [
         "| scenario | contender | rps | p50 ms | p99 ms | errors | bytes/response | server CPU ms/request "
-        "| PostgreSQL CPU ms/request | rps / PostGraphile |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| PostgreSQL CPU ms/request | load generator CPU ms/request | rps / PostGraphile |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in ("dashboard", "catalogue"):
         entry = results["scenarios"][name]
@@ -52,7 +52,7 @@ def side_by_side(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {name} | {LABELS[label]} | {run['rps']} | {run['p50_ms']} | {run['p99_ms']} | {run['errors']} | "
                 f"{shown(run['bytes'])} | {shown(run['server_cpu_ms'])} | {shown(run['database_cpu_ms'])} | "
-                f"{shown(ratio)} |"
+                f"{shown(run.get('client_cpu_ms'))} | {shown(ratio)} |"
             )
     for name, found in peer.get("equivalence", {}).items():
         lines.append(
