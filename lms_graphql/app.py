@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from lms_graphql.auth.tokens import TokenService
 from lms_graphql.config import Settings
 from lms_graphql.context import Services
+from lms_graphql.documents.store import DocumentStore
 from lms_graphql.endpoint import GraphQLEndpoint
 from lms_graphql.errors import ErrorCode
 from lms_graphql.events.backends import PostgresNotifyBackend, backend_for
@@ -90,6 +91,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         sockets=OpenSockets(settings.ws_max_connections_per_user),
         limiter=limiter_for(settings.rate_limit_url),
         gates=TenantGates(),
+        documents=DocumentStore(db),
     )
 
 
@@ -113,6 +115,12 @@ async def running(services: Services) -> AsyncIterator[None]:
     async def forget_all_tenants() -> None:
         services.registry.clear()
 
+    async def forget_documents(message: str) -> None:
+        services.documents.forget(message)
+
+    async def forget_all_documents() -> None:
+        services.documents.clear()
+
     async def close_revoked(message: str) -> None:
         await revocations.close_revoked_sockets(services, message)
 
@@ -126,6 +134,9 @@ async def running(services: Services) -> AsyncIterator[None]:
         ),
         asyncio.create_task(
             revocations.follow(services, channels.REVOCATIONS, close_revoked, authorise_sockets), name="revocations"
+        ),
+        asyncio.create_task(
+            revocations.follow(services, channels.DOCUMENTS, forget_documents, forget_all_documents), name="documents"
         ),
     ]
     try:

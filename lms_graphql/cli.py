@@ -87,7 +87,7 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(original).__name__
 
 
-def _run(coroutine_factory: Callable[[Database], Coroutine[Any, Any, None]], urls: DatabaseUrls) -> None:
+def run_with_database(coroutine_factory: Callable[[Database], Coroutine[Any, Any, None]], urls: DatabaseUrls) -> None:
     async def runner() -> None:
         db = Database(urls.app, pool_size=2, max_overflow=0)
         try:
@@ -120,7 +120,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if args.demo:
         from lms_graphql.demo import load_demo
 
-        _run(lambda db: load_demo(db, only_if_empty=True, port=args.port), urls)
+        run_with_database(lambda db: load_demo(db, only_if_empty=True, port=args.port), urls)
     serve(urls, host=args.host, port=args.port, workers=args.workers, log_config=log_config, log_level=log_level)
 
 
@@ -160,7 +160,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from lms_graphql.demo import load_demo
 
     urls = prepare_database(settings)
-    _run(lambda db: load_demo(db, only_if_empty=False), urls)
+    run_with_database(lambda db: load_demo(db, only_if_empty=False), urls)
 
 
 def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -174,7 +174,7 @@ def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> None:
             await announce_tenant(session, tenant.slug)  # a server that was asked for it forgets the miss
         print(tenant.id)
 
-    _run(create, urls)
+    run_with_database(create, urls)
 
 
 def cmd_tenant_set_active(args: argparse.Namespace, settings: Settings) -> None:
@@ -191,7 +191,7 @@ def cmd_tenant_set_active(args: argparse.Namespace, settings: Settings) -> None:
             await set_tenant_active(session, tenant.id, active)
         print(f"tenant {args.slug} is now {'active' if active else 'inactive'}")
 
-    _run(change, urls)
+    run_with_database(change, urls)
 
 
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -216,7 +216,7 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> None:
             )
         print(user.id)
 
-    _run(create, urls)
+    run_with_database(create, urls)
 
 
 def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
@@ -287,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo_cmd = commands.add_parser("demo", help="load the demo data set and print how to log in")
     demo_cmd.set_defaults(handler=cmd_demo)
+
+    from lms_graphql.document_commands import add_documents_commands
+
+    add_documents_commands(commands)
 
     export_cmd = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export_cmd.set_defaults(handler=cmd_export_schema)

@@ -13,6 +13,8 @@ from lms_graphql.kit.secrets import read_or_create_secret
 DEFAULT_DATA_DIR = "./.lms-data"
 DEFAULT_APP_ROLE = "lms_app"
 LOG_FORMATS = ("json", "human")  # the first is the default
+# Which documents a tenant's clients may send: any, or registered ones only (documents/policy.py).
+DOCUMENT_MODES = ("any", "trusted-only")  # the first is the default
 LOG_LEVELS = ("info", "debug", "warning", "error")
 MIN_METRICS_TOKEN_LENGTH = 16
 
@@ -41,6 +43,7 @@ class Settings:
     allow_batching: bool = False
     bench: bool = False  # LMS_BENCH: count (and on request return) each request's SQL
     compiled_reads: bool = True  # LMS_COMPILED_READS: answer the read types' queries with one statement
+    documents: str = "any"  # LMS_TRUSTED_DOCUMENTS: "trusted-only" holds every tenant to registered documents
     metrics_token: str | None = field(default=None, repr=False)  # None: GET /metrics answers 404
     log_format: str = "json"
     log_level: str = "info"
@@ -71,6 +74,7 @@ class Settings:
             allow_batching=_bool(source, "LMS_ALLOW_BATCHING", False),
             bench=_bool(source, "LMS_BENCH", False),
             compiled_reads=_bool(source, "LMS_COMPILED_READS", True),
+            documents=_choice(source, "LMS_TRUSTED_DOCUMENTS", DOCUMENT_MODES),
             metrics_token=_metrics_token(source),
             log_format=_choice(source, "LMS_LOG_FORMAT", LOG_FORMATS),
             log_level=_choice(source, "LMS_LOG_LEVEL", LOG_LEVELS),

@@ -26,6 +26,7 @@ from lms_graphql.tenancy.resolution import Resolution, TenantResolver
 from lms_graphql.tenancy.tenant import TenantConfig
 
 if TYPE_CHECKING:
+    from lms_graphql.documents.store import DocumentStore
     from lms_graphql.events.bus import EventBus
     from lms_graphql.events.live import LiveFeeds
     from lms_graphql.events.relay import OutboxRelay
@@ -52,6 +53,7 @@ class Services:
     sockets: OpenSockets
     limiter: Limiter
     gates: TenantGates
+    documents: DocumentStore  # registered documents and automatic persisted queries
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,10 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from lms_graphql.context import Context, Services
+from lms_graphql.documents.requests import Requested, requested_document
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.graphiql import graphiql_page
+from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.kit.graphql import operation_type
 from lms_graphql.kit.transaction import PerUseTransactions
 from lms_graphql.limits.plans import limits_for
@@ -39,6 +41,7 @@ from lms_graphql.operations.outcome import (
     refusal,
     resolution_refusal,
     response_of,
+    unavailable,
 )
 from lms_graphql.operations.runner import OperationCall, OperationRunner, transaction_for
 from lms_graphql.operations.sockets import LegacyWsHandler, TransportWsHandler
@@ -106,7 +109,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if request.method == "GET":
             item: Any = _from_query_string(request)
             if item is None:
-                return refusal(400, "'variables' in the query string must be a JSON object")
+                return refusal(400, "'variables' and 'extensions' in the query string must be JSON objects")
         else:
             item = parse_body(await request.body())
             if item is None:
@@ -131,6 +134,16 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         *,
         batched: bool = False,
     ) -> Outcome:
+        try:
+            requested = await requested_document(services.documents, resolution.tenant.id, item)
+        except LmsError as exc:
+            return refusal(400, exc.message, exc.code)
+        except Exception as exc:
+            if is_database_unavailable(exc):  # looking the id up
+                return unavailable()
+            raise
+        if requested is not None:
+            item = {**item, "query": requested.query}
         problem = request_problem(item)
         if problem:
             return refusal(400, problem)
@@ -162,11 +175,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             else frozenset({OperationType.QUERY, OperationType.MUTATION}),
             idempotency_key=key,
             recorder=recorder,
+            trusted=requested.trusted if requested is not None else None,
         )
         try:
-            return await self.runner.run(services, call)
+            outcome = await self.runner.run(services, call)
         except ResolutionError as exc:
             return resolution_refusal(exc)
+        if request.method == "GET":
+            _cacheable_if_public(outcome, requested)
+        return outcome
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         """A websocket's own context: authenticated at connection_init (on_ws_connect); each
@@ -239,16 +256,41 @@ def _param(params: dict[str, Any], name: str) -> str | None:
     return None
 
 
+# How long a shared cache may keep the answer to a GET of a persisted document asked without a
+# token (the tenant's public data, e.g. its catalogue); anything personal is never stored.
+PUBLIC_MAX_AGE_SECONDS = 60
+
+
+def _cacheable_if_public(outcome: Outcome, requested: Requested | None) -> None:
+    public = (
+        requested is not None
+        and requested.by_id
+        and outcome.user is None
+        and outcome.status == 200
+        and "errors" not in outcome.body
+    )
+    if public:
+        outcome.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE_SECONDS}"
+        # The tenant comes from the host or X-Tenant-ID; a token makes it another answer.
+        outcome.headers["Vary"] = "Host, X-Tenant-ID, Authorization, Accept"
+    else:
+        outcome.headers["Cache-Control"] = "private, no-store"
+
+
 def _from_query_string(request: Request) -> dict[str, Any] | None:
     """GET /graphql?query=...&variables=...&operationName=... as a request body."""
     params = request.query_params
     item: dict[str, Any] = {"query": params.get("query"), "operationName": params.get("operationName")}
-    raw = params.get("variables")
-    if raw:
-        variables = parse_body(raw.encode())
-        if not isinstance(variables, dict):
-            return None
-        item["variables"] = variables
+    for name in ("variables", "extensions"):
+        raw = params.get(name)
+        if raw:
+            value = parse_body(raw.encode())
+            if not isinstance(value, dict):
+                return None
+            item[name] = value
+    for name in ("documentId", "doc_id"):
+        if params.get(name) is not None:
+            item[name] = params[name]
     return item
 
 

@@ -21,6 +21,10 @@ class ErrorCode(StrEnum):
     TENANT_NOT_FOUND = "TENANT_NOT_FOUND"
     TENANT_MISMATCH = "TENANT_MISMATCH"
     INVALID_TOKEN = "INVALID_TOKEN"  # noqa: S105 - an error code, not a secret
+    # Persisted documents (README): an id this server does not know (Apollo's code: the
+    # client sends the text again), and a document a trusted-only tenant has not registered.
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    DOCUMENT_NOT_TRUSTED = "DOCUMENT_NOT_TRUSTED"
 
 
 class LmsError(Exception):

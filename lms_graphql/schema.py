@@ -19,6 +19,7 @@ from lms_graphql.auth.graphql import AuthMutations
 from lms_graphql.compiled.graphql import CompiledReads
 from lms_graphql.courses.graphql import CourseMutations, CourseQueries
 from lms_graphql.dashboard.graphql import DashboardQueries
+from lms_graphql.documents.graphql import DocumentQueries
 from lms_graphql.enrollments.graphql import EnrollmentMutations, EnrollmentQueries
 from lms_graphql.events.graphql import LiveSubscriptions
 from lms_graphql.kit.graphql import DocumentCache
@@ -44,6 +45,7 @@ class Query(
     AssessmentQueries,
     NotificationQueries,
     AuditQueries,
+    DocumentQueries,
 ):
     @strawberry.field(description="Version of the lms-graphql server answering.")
     def server_version(self) -> str:

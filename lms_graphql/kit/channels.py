@@ -6,6 +6,7 @@ import json
 import uuid
 
 REGISTRY = "registry"  # a tenant changed: message is its slug
+DOCUMENTS = "documents"  # registered documents changed: message is the tenant's id, or "platform"
 
 
 def course(tenant_id: uuid.UUID, course_id: uuid.UUID) -> str:

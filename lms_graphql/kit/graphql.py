@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import hashlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -20,6 +22,7 @@ from graphql import (
     OperationType,
     get_operation_ast,
     parse,
+    print_schema,
     validate,
 )
 from strawberry.extensions import SchemaExtension
@@ -107,6 +110,17 @@ _validated: LRUCache[tuple[GraphQLSchema, str, int | None, tuple[Any, ...]], lis
 )
 
 
+# The key in an operation's Context.extra holding the hash of the schema its document was
+# validated against when it was registered (documents/): it is not validated again.
+VALIDATED_AGAINST = "validated_against"
+
+
+@functools.cache
+def schema_hash(schema: GraphQLSchema) -> str:
+    """Names a schema: a document registered against another one is validated again."""
+    return hashlib.sha256(print_schema(schema).encode()).hexdigest()
+
+
 async def parsed(query: str, max_tokens: int | None) -> DocumentNode:
     """The parsed document, from the cache or parsed in a worker thread (a document at the token
     limit takes tens of milliseconds). Raises GraphQLError when it does not parse."""
@@ -156,7 +170,10 @@ class DocumentCache(SchemaExtension):
     async def on_validate(self) -> AsyncIterator[None]:
         execution = self.execution_context
         document = execution.graphql_document
-        if document is not None and execution.validation_rules:
+        extra = getattr(execution.context, "extra", None) or {}
+        if document is not None and extra.get(VALIDATED_AGAINST) == schema_hash(execution.schema._schema):
+            execution.pre_execution_errors = []
+        elif document is not None and execution.validation_rules:
             schema, rules = execution.schema._schema, tuple(execution.validation_rules)
             # The document is the one parsed from this text (on_parse), or the text is too long
             # to be cached at all.

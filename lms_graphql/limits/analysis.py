@@ -28,8 +28,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from cachetools import LRUCache
 from graphql import (
+    ArgumentNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -44,12 +46,15 @@ from graphql import (
     SelectionSetNode,
     TypeMetaFieldDef,
     TypeNameMetaFieldDef,
+    VariableNode,
+    Visitor,
     is_enum_type,
     is_input_object_type,
     is_interface_type,
     is_object_type,
     is_union_type,
     value_from_ast_untyped,
+    visit,
 )
 
 from lms_graphql.kit.graphql import CACHED_DOCUMENT_CHARS, CACHED_DOCUMENTS
@@ -290,7 +295,8 @@ def analyse(
     return Shape(summary.depth, summary.aliases, math.ceil(total), analysis.visits)
 
 
-_shapes: LRUCache[tuple[GraphQLSchema, str, str | None], Shape] = LRUCache(maxsize=CACHED_DOCUMENTS)
+_shapes: LRUCache[tuple[Any, ...], Shape] = LRUCache(maxsize=CACHED_DOCUMENTS)
+_page_variables: LRUCache[tuple[str, str | None], frozenset[str]] = LRUCache(maxsize=CACHED_DOCUMENTS)
 
 
 def shape_of(
@@ -300,14 +306,50 @@ def shape_of(
     operation: OperationDefinitionNode,
     variables: dict[str, Any],
 ) -> Shape:
-    """The operation's shape, kept like its parsed document (same text, same size limit)
-    when no variable can change it."""
-    cacheable = query is not None and len(query) <= CACHED_DOCUMENT_CHARS and not operation.variable_definitions
-    key = (schema, query or "", operation.name.value if operation.name is not None else None)
-    if cacheable and (cached := _shapes.get(key)) is not None:
-        return cached
+    """The operation's shape, kept like its parsed document (same text, same size limit) and
+    the values of the variables it takes page sizes from: only those change it."""
+    cacheable = query is not None and len(query) <= CACHED_DOCUMENT_CHARS
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    key: tuple[Any, ...] | None = None
+    if cacheable and query is not None:
+        name = operation.name.value if operation.name is not None else None
+        sizing = _page_variables.get((query, name))
+        if sizing is None:
+            sizing = _page_variables[(query, name)] = page_variables(operation, fragments)
+        key = (schema, query, name, *(_frozen(variables, variable) for variable in sorted(sizing)))
+        if (cached := _shapes.get(key)) is not None:
+            return cached
     shape = analyse(schema, operation, fragments, variables)
-    if cacheable:
+    if key is not None:
         _shapes[key] = shape
     return shape
+
+
+def page_variables(operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]) -> frozenset[str]:
+    """The variables inside page-size arguments (``first``, ``pagination``) anywhere in the
+    operation or the document's fragments: the only ones its shape depends on."""
+    found: set[str] = set()
+
+    class _Pages(Visitor):
+        def enter_argument(self, node: ArgumentNode, *args: Any) -> None:
+            if node.name.value in PAGE_ARGUMENTS:
+                visit(node.value, _Names())
+
+    class _Names(Visitor):
+        def enter_variable(self, node: VariableNode, *args: Any) -> None:
+            found.add(node.name.value)
+
+    for definition in (operation, *fragments.values()):
+        visit(definition, _Pages())
+    return frozenset(found)
+
+
+_ABSENT = ("absent",)  # not a JSON value: an absent variable takes its default, null does not
+
+
+def _frozen(variables: dict[str, Any], name: str) -> Any:
+    """A variable's JSON value, hashable."""
+    value = variables.get(name, _ABSENT)
+    if isinstance(value, dict | list):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return value

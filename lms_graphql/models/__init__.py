@@ -5,6 +5,7 @@ from lms_graphql.models.audit import AuditEntry
 from lms_graphql.models.base import Base
 from lms_graphql.models.certificate import Certificate
 from lms_graphql.models.course import Course, Lesson, Module
+from lms_graphql.models.document import PlatformDocument, TrustedDocument
 from lms_graphql.models.enrollment import Enrollment, LessonProgress
 from lms_graphql.models.event import DomainEvent
 from lms_graphql.models.idempotency import IdempotencyKey
@@ -28,8 +29,10 @@ __all__ = [
     "LessonProgress",
     "Module",
     "Notification",
+    "PlatformDocument",
     "Submission",
     "SubmissionGrade",
     "Tenant",
+    "TrustedDocument",
     "User",
 ]

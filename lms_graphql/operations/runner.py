@@ -25,9 +25,11 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 from lms_graphql.audit.service import record_mutations
 from lms_graphql.compiled.graphql import EXECUTION, INTERPRETED
 from lms_graphql.context import Context, Services
+from lms_graphql.documents.policy import refuse_untrusted
+from lms_graphql.documents.store import Registered
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.kit.db import is_database_unavailable
-from lms_graphql.kit.graphql import coded_errors, timed_out, unavailable
+from lms_graphql.kit.graphql import VALIDATED_AGAINST, coded_errors, timed_out, unavailable
 from lms_graphql.kit.transaction import PerUseTransactions, RequestTransaction
 from lms_graphql.limits.plans import limits_for
 from lms_graphql.operations.authorise import current_tenant, load_viewer
@@ -59,6 +61,7 @@ class OperationCall:
     recheck_tenant: bool = False
     connection_params: dict[str, Any] | None = None
     recorder: list[tuple[str, Any]] | None = None  # benchmarks: the statements it issued
+    trusted: Registered | None = None  # the registered document the query is (documents/)
 
 
 class OperationRunner:
@@ -90,6 +93,9 @@ class OperationRunner:
         resolution = await current_tenant(services, call.resolution) if call.recheck_tenant else call.resolution
         context = await _authorised(services, resolution, tx, call.connection, call.request_id, call.connection_params)
         viewer = context.viewer
+        refuse_untrusted(services.settings, resolution.tenant, viewer, call.trusted)
+        if call.trusted is not None:
+            context.extra[VALIDATED_AGAINST] = call.trusted.schema_hash
         once = None
         if call.idempotency_key is not None and viewer is not None and call.kind == OperationType.MUTATION:
             digest = request_hash(

@@ -28,9 +28,12 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from lms_graphql.context import Context
-from lms_graphql.errors import LmsError
+from lms_graphql.documents.policy import refuse_untrusted
+from lms_graphql.documents.requests import with_document
+from lms_graphql.documents.store import Registered
+from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode, LmsError, unavailable_extensions
 from lms_graphql.kit.db import is_database_unavailable
-from lms_graphql.kit.graphql import coded_errors, operation_type
+from lms_graphql.kit.graphql import VALIDATED_AGAINST, coded_errors, operation_type
 from lms_graphql.limits.plans import limits_for
 from lms_graphql.observability import metrics
 from lms_graphql.operations.access import record_socket_operation
@@ -105,20 +108,30 @@ class OpenSockets:
 
 
 async def answer_or_context(
-    view: Any, socket: Context, query: str, variables: dict[str, Any] | None, operation_name: str | None
+    view: Any,
+    socket: Context,
+    query: str,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+    trusted: Registered | None = None,
 ) -> Outcome | Context:
     """A query or mutation run to its answer (recorded like an HTTP request), or the context a
     subscription streams with. Raises ResolutionError when the socket's token or tenant no
     longer holds."""
     started = time.perf_counter()
-    step = await _answer_or_context(view, socket, query, variables, operation_name)
+    step = await _answer_or_context(view, socket, query, variables, operation_name, trusted)
     if isinstance(step, Outcome):
         record_socket_operation(socket, operation_name, step, time.perf_counter() - started)
     return step
 
 
 async def _answer_or_context(
-    view: Any, socket: Context, query: str, variables: dict[str, Any] | None, operation_name: str | None
+    view: Any,
+    socket: Context,
+    query: str,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+    trusted: Registered | None,
 ) -> Outcome | Context:
     runner: OperationRunner = view.runner
     services = socket.services
@@ -141,10 +154,18 @@ async def _answer_or_context(
             kind=kind,
             recheck_tenant=True,
             connection_params=socket.connection_params,
+            trusted=trusted,
         )
         return await runner.run(services, call)
     try:
-        return await runner.subscription_context(services, socket)
+        context = await runner.subscription_context(services, socket)
+        refuse_untrusted(services.settings, context.tenant, context.viewer, trusted)
+        if trusted is not None:
+            context.extra[VALIDATED_AGAINST] = trusted.schema_hash
+        return context
+    except LmsError as exc:  # not trusted here, or the tenant's share of the pool stayed full
+        details = {k: v for k, v in exc.extensions.items() if k != "code"}
+        return refusal(429 if exc.code == ErrorCode.RATE_LIMITED else 400, exc.message, exc.code, **details)
     except ResolutionError:
         raise
     except Exception as exc:
@@ -152,6 +173,18 @@ async def _answer_or_context(
             return unavailable()
         log.error("subscription of request %s failed to start", socket.request_id, exc_info=exc)
         return internal(socket.request_id)
+
+
+async def _with_document(socket: Context, message: Any, kinds: tuple[str, ...]) -> tuple[Any, Registered | None]:
+    try:
+        return await with_document(socket.services.documents, socket.tenant.id, message, kinds)
+    except LmsError:
+        raise
+    except Exception as exc:
+        if is_database_unavailable(exc):  # looking the id up
+            details = {k: v for k, v in unavailable_extensions().items() if k != "code"}
+            raise LmsError(ErrorCode.INTERNAL, UNAVAILABLE_MESSAGE, **details) from exc
+        raise
 
 
 def _payload_problem(payload: Any) -> str | None:
@@ -199,22 +232,36 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.context.close_socket = self.close_revoked
+        self.trusted: dict[str, Registered] = {}  # by operation id, until the operation starts
 
     async def close_revoked(self, reason: str, code: int = REVOKED_CLOSE_CODE) -> None:
         with contextlib.suppress(Exception):
             await self.websocket.close(code=code, reason=reason[:120])
 
     async def handle_message(self, message: Any) -> None:
+        try:
+            message, trusted = await _with_document(self.context, message, ("subscribe",))
+        except LmsError as exc:
+            error = {"message": exc.message, "extensions": exc.extensions}
+            await self.send_message(cast(Any, {"id": message.get("id"), "type": "error", "payload": [error]}))
+            return
         problem = _message_problem(message, ("subscribe",))
         if problem:
             await self.handle_invalid_message(problem)
             return
+        if trusted is not None:
+            self.trusted[message["id"]] = trusted
         await super().handle_message(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         try:
             step = await answer_or_context(
-                self.view, self.context, operation.query, operation.variables, operation.operation_name
+                self.view,
+                self.context,
+                operation.query,
+                operation.variables,
+                operation.operation_name,
+                self.trusted.pop(operation.id, None),
             )
         except ResolutionError as exc:
             self.operations.pop(operation.id, None)
@@ -278,6 +325,7 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.context.close_socket = self.close_revoked
+        self.trusted: dict[str, Registered] = {}  # by operation id, until the operation starts
 
     async def close_revoked(self, reason: str, code: int = REVOKED_CLOSE_CODE) -> None:
         with contextlib.suppress(Exception):
@@ -287,6 +335,12 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
             await self.websocket.close(code=code, reason=reason[:120])
 
     async def handle_message(self, message: Any) -> None:
+        try:
+            message, trusted = await _with_document(self.context, message, ("start",))
+        except LmsError as exc:
+            error = {"message": exc.message, "extensions": exc.extensions}
+            await self.send_message(cast(Any, {"type": "error", "id": message.get("id"), "payload": error}))
+            return
         problem = _message_problem(message, ("start",))
         if problem:
             operation_id = message.get("id") if isinstance(message, dict) else None
@@ -300,13 +354,16 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
         if message["type"] == "connection_init" and self.connection_acknowledged:
             await self.close_revoked("too many initialisation requests", TOO_MANY_INITS_CLOSE_CODE)
             return
+        if trusted is not None:
+            self.trusted[message["id"]] = trusted
         await super().handle_message(message)
 
     async def handle_async_results(
         self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None
     ) -> None:
         try:
-            step = await answer_or_context(self.view, self.context, query, variables, operation_name)
+            trusted = self.trusted.pop(operation_id, None)
+            step = await answer_or_context(self.view, self.context, query, variables, operation_name, trusted)
         except ResolutionError as exc:
             self.tasks.pop(operation_id, None)
             await self.close_revoked(exc.message, _close_code(exc))

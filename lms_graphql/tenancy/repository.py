@@ -33,6 +33,15 @@ class TenantRepository:
             await self.session.refresh(tenant)
         return tenant
 
+    async def set_setting(self, tenant_id: uuid.UUID, name: str, value: object) -> models.Tenant | None:
+        """One key of the tenant's settings (jsonb), the others kept."""
+        tenant = await self.lock_for_update(tenant_id)
+        if tenant is not None:
+            tenant.settings = {**tenant.settings, name: value}
+            await self.session.flush()
+            await self.session.refresh(tenant)
+        return tenant
+
     async def lock_for_update(self, tenant_id: uuid.UUID) -> models.Tenant | None:
         result = await self.session.execute(
             select(models.Tenant).where(models.Tenant.id == tenant_id).with_for_update()

@@ -55,6 +55,16 @@ async def set_tenant_active(session: AsyncSession, tenant_id: uuid.UUID, active:
     return TenantConfig.from_row(row)
 
 
+async def set_tenant_setting(session: AsyncSession, tenant_id: uuid.UUID, name: str, value: object) -> TenantConfig:
+    """Running servers hear of the change when the transaction commits."""
+    repository = TenantRepository(session)
+    row = await repository.set_setting(tenant_id, name, value)
+    if row is None:
+        raise not_found("tenant not found")
+    await repository.announce(row.slug)
+    return TenantConfig.from_row(row)
+
+
 async def create_tenant_as_operator(
     db: Database, registry: TenantRegistry, viewer: Viewer, *, slug: str, name: str, plan: str, max_users: int | None
 ) -> TenantConfig:
