@@ -44,7 +44,7 @@ from lms_graphql.operations.outcome import (
     unavailable,
 )
 from lms_graphql.operations.runner import OperationCall, OperationRunner, transaction_for
-from lms_graphql.operations.sockets import LegacyWsHandler, TransportWsHandler
+from lms_graphql.operations.socket_protocols import LegacyWsHandler, TransportWsHandler
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError
 from lms_graphql.tenancy.tenant import TenantConfig
 
