@@ -125,12 +125,20 @@ async def interleaved(
 
 
 def graphql_call(
-    http: httpx.AsyncClient, query: str, tokens: list[str], variables: Callable[[int], dict[str, Any]] | None = None
+    http: httpx.AsyncClient,
+    query: str,
+    tokens: list[str],
+    variables: Callable[[int], dict[str, Any]] | None = None,
+    *,
+    document_id: str | None = None,
 ) -> Call:
+    """Posts ``query``, or with ``document_id`` the registered document's id instead of its text."""
+    named = {"documentId": document_id} if document_id is not None else {"query": query}
+
     async def call(n: int) -> Outcome:
         response = await http.post(
             "/graphql",
-            json={"query": query, "variables": variables(n) if variables else {}},
+            json={**named, "variables": variables(n) if variables else {}},
             headers={"Authorization": f"Bearer {tokens[n % len(tokens)]}"},
         )
         # Not parsed: decoding a 117 KB dashboard cost the load generator about as much CPU as

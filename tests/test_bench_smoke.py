@@ -34,3 +34,21 @@ def test_quick_bench_runs_end_to_end() -> None:
     statements = report["dashboard_statements"]
     assert statements["1 course"] == statements["50 courses"] <= 8, statements
     assert report["live"]["fan_out"]["deliveries"] == 100 * 10
+
+
+def test_documents_bench_runs_end_to_end() -> None:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("LMS_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.documents", "--quick"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    report = json.loads(result.stdout[result.stdout.index("{") :])
+    for scenario in ("dashboard", "catalogue", "first sight"):
+        for sent in ("by_id", "as_text"):
+            assert report[scenario][sent]["errors"] == 0, (scenario, sent, report[scenario][sent])
