@@ -181,6 +181,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             outcome = await self.runner.run(services, call)
         except ResolutionError as exc:
             return resolution_refusal(exc)
+        if requested is not None:
+            requested.remember_if_it_ran(services.documents, outcome.executed)
         if request.method == "GET":
             _cacheable_if_public(outcome, requested)
         return outcome

@@ -273,6 +273,11 @@ async def test_automatic_persisted_queries_as_apollo_client_sends_them(
     ):
         response = await client.post("/graphql", json={"extensions": bad}, headers=auth)
         assert (response.status_code, codes(response)) == (400, ["BAD_USER_INPUT"]), bad
+    # A text that does not validate (or parse) takes no place in the cache.
+    for junk in ("{ nope }", "{ tenant { slug "):
+        await client.post("/graphql", json={"query": junk, "extensions": persisted(junk)}, headers=auth)
+        again = await client.post("/graphql", json={"extensions": persisted(junk)}, headers=auth)
+        assert codes(again) == ["PERSISTED_QUERY_NOT_FOUND"], junk
     mixed = await client.post("/graphql", json={"documentId": "other", "extensions": persisted(document)}, headers=auth)
     assert codes(mixed) == ["BAD_USER_INPUT"]
 

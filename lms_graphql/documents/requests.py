@@ -33,6 +33,13 @@ class Requested:
     query: str
     trusted: Registered | None  # the registered document it is, if it is one
     by_id: bool  # named by id only: its text came from this server
+    # An automatic persisted query's (hash, text), to remember once the operation ran: a text
+    # that does not parse, validate or pass the limits must not take a place in the cache.
+    register: tuple[str, str] | None = None
+
+    def remember_if_it_ran(self, store: DocumentStore, ran: bool) -> None:
+        if self.register is not None and ran:
+            store.remember_automatic(*self.register)
 
 
 def _bad(message: str) -> LmsError:
@@ -75,12 +82,11 @@ async def requested_document(store: DocumentStore, tenant_id: uuid.UUID, item: A
         return None
     query = item.get("query")
     if isinstance(query, str) and query:
-        if sha is not None:
-            if hashlib.sha256(query.encode()).hexdigest() != sha:
-                raise _bad("provided sha does not match query")
-            store.remember_automatic(sha, query)
+        if sha is not None and hashlib.sha256(query.encode()).hexdigest() != sha:
+            raise _bad("provided sha does not match query")
         registered = await store.registered(tenant_id, ident)
-        return Requested(query, registered if registered is not None and registered.body == query else None, False)
+        trusted = registered if registered is not None and registered.body == query else None
+        return Requested(query, trusted, False, (sha, query) if sha is not None else None)
     registered = await store.registered(tenant_id, ident)
     if registered is not None:
         return Requested(registered.body, registered, True)
@@ -92,13 +98,13 @@ async def requested_document(store: DocumentStore, tenant_id: uuid.UUID, item: A
 
 async def with_document(
     store: DocumentStore, tenant_id: uuid.UUID, message: Any, kinds: tuple[str, ...]
-) -> tuple[Any, Registered | None]:
+) -> tuple[Any, Requested | None]:
     """A websocket message of one of ``kinds`` with the text of the document its payload names
-    by id, and the registered document it is (None: not one). Raises as requested_document."""
+    by id, and what was requested (None: no id). Raises as requested_document."""
     payload = message.get("payload") if isinstance(message, dict) and message.get("type") in kinds else None
     if not isinstance(payload, dict):
         return message, None
     requested = await requested_document(store, tenant_id, payload)
     if requested is None:
         return message, None
-    return {**message, "payload": {**payload, "query": requested.query}}, requested.trusted
+    return {**message, "payload": {**payload, "query": requested.query}}, requested

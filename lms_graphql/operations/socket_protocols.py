@@ -20,8 +20,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from lms_graphql.context import Context
-from lms_graphql.documents.requests import with_document
-from lms_graphql.documents.store import Registered
+from lms_graphql.documents.requests import Requested, with_document
 from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode, LmsError, unavailable_extensions
 from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.kit.graphql import coded_errors
@@ -41,7 +40,7 @@ from lms_graphql.tenancy.resolution import ResolutionError
 log = logging.getLogger("lms_graphql.sockets")
 
 
-async def _with_document(socket: Context, message: Any, kinds: tuple[str, ...]) -> tuple[Any, Registered | None]:
+async def _with_document(socket: Context, message: Any, kinds: tuple[str, ...]) -> tuple[Any, Requested | None]:
     try:
         return await with_document(socket.services.documents, socket.tenant.id, message, kinds)
     except LmsError:
@@ -51,6 +50,12 @@ async def _with_document(socket: Context, message: Any, kinds: tuple[str, ...]) 
             details = {k: v for k, v in unavailable_extensions().items() if k != "code"}
             raise LmsError(ErrorCode.INTERNAL, UNAVAILABLE_MESSAGE, **details) from exc
         raise
+
+
+def _remember(socket: Context, requested: Requested | None, step: Outcome | Context) -> None:
+    """An automatic persisted query's text, once its operation ran (or its subscription started)."""
+    if requested is not None:
+        requested.remember_if_it_ran(socket.services.documents, not isinstance(step, Outcome) or step.executed)
 
 
 def _payload_problem(payload: Any) -> str | None:
@@ -98,7 +103,7 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.context.close_socket = self.close_revoked
-        self.trusted: dict[str, Registered] = {}  # by operation id, until the operation starts
+        self.requested: dict[str, Requested] = {}  # documents named by id, until their operation starts
 
     async def close_revoked(self, reason: str, code: int = REVOKED_CLOSE_CODE) -> None:
         with contextlib.suppress(Exception):
@@ -106,7 +111,7 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_message(self, message: Any) -> None:
         try:
-            message, trusted = await _with_document(self.context, message, ("subscribe",))
+            message, requested = await _with_document(self.context, message, ("subscribe",))
         except LmsError as exc:
             error = {"message": exc.message, "extensions": exc.extensions}
             await self.send_message(cast(Any, {"id": message.get("id"), "type": "error", "payload": [error]}))
@@ -115,20 +120,22 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if problem:
             await self.handle_invalid_message(problem)
             return
-        if trusted is not None:
-            self.trusted[message["id"]] = trusted
+        if requested is not None:
+            self.requested[message["id"]] = requested
         await super().handle_message(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         try:
+            requested = self.requested.pop(operation.id, None)
             step = await answer_or_context(
                 self.view,
                 self.context,
                 operation.query,
                 operation.variables,
                 operation.operation_name,
-                self.trusted.pop(operation.id, None),
+                requested.trusted if requested is not None else None,
             )
+            _remember(self.context, requested, step)
         except ResolutionError as exc:
             self.operations.pop(operation.id, None)
             await self.close_revoked(exc.message, _close_code(exc))
@@ -191,7 +198,7 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.context.close_socket = self.close_revoked
-        self.trusted: dict[str, Registered] = {}  # by operation id, until the operation starts
+        self.requested: dict[str, Requested] = {}  # documents named by id, until their operation starts
 
     async def close_revoked(self, reason: str, code: int = REVOKED_CLOSE_CODE) -> None:
         with contextlib.suppress(Exception):
@@ -202,7 +209,7 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
 
     async def handle_message(self, message: Any) -> None:
         try:
-            message, trusted = await _with_document(self.context, message, ("start",))
+            message, requested = await _with_document(self.context, message, ("start",))
         except LmsError as exc:
             error = {"message": exc.message, "extensions": exc.extensions}
             await self.send_message(cast(Any, {"type": "error", "id": message.get("id"), "payload": error}))
@@ -220,16 +227,18 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
         if message["type"] == "connection_init" and self.connection_acknowledged:
             await self.close_revoked("too many initialisation requests", TOO_MANY_INITS_CLOSE_CODE)
             return
-        if trusted is not None:
-            self.trusted[message["id"]] = trusted
+        if requested is not None:
+            self.requested[message["id"]] = requested
         await super().handle_message(message)
 
     async def handle_async_results(
         self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None
     ) -> None:
         try:
-            trusted = self.trusted.pop(operation_id, None)
+            requested = self.requested.pop(operation_id, None)
+            trusted = requested.trusted if requested is not None else None
             step = await answer_or_context(self.view, self.context, query, variables, operation_name, trusted)
+            _remember(self.context, requested, step)
         except ResolutionError as exc:
             self.tasks.pop(operation_id, None)
             await self.close_revoked(exc.message, _close_code(exc))
