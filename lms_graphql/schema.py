@@ -16,6 +16,7 @@ from lms_graphql.analytics.graphql import AnalyticsQueries
 from lms_graphql.assessments.graphql import AssessmentMutations, AssessmentQueries
 from lms_graphql.audit.graphql import AuditQueries
 from lms_graphql.auth.graphql import AuthMutations
+from lms_graphql.authoring.graphql import AuthoringMutations
 from lms_graphql.compiled.graphql import CompiledReads
 from lms_graphql.courses.graphql import CourseMutations, CourseQueries
 from lms_graphql.dashboard.graphql import DashboardQueries
@@ -62,6 +63,7 @@ class Mutation(
     EnrollmentMutations,
     AssessmentMutations,
     CourseMutations,
+    AuthoringMutations,
     UserMutations,
     NotificationMutations,
     TenantMutations,

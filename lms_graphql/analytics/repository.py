@@ -9,7 +9,17 @@ from sqlalchemy import Row, Table, and_, func, select
 
 from lms_graphql.enrollments.repository import ACTIVE_STATUSES
 from lms_graphql.kit.repository import TenantScopedRepository
-from lms_graphql.models.tables import ASSESSMENTS, COURSES, ENROLLMENTS, LESSONS, MODULES, PROGRESS, SUBMISSIONS, USERS
+from lms_graphql.models.tables import (
+    ASSESSMENTS,
+    COURSES,
+    ENROLLMENTS,
+    LESSONS,
+    MODULES,
+    PROGRESS,
+    SUBMISSIONS,
+    USERS,
+    live,
+)
 
 
 class AnalyticsRepository(TenantScopedRepository):
@@ -73,7 +83,7 @@ class AnalyticsRepository(TenantScopedRepository):
         statement = (
             select(LESSONS, completed.label("completed_count"))
             .join(MODULES, and_(MODULES.c.tenant_id == LESSONS.c.tenant_id, MODULES.c.id == LESSONS.c.module_id))
-            .where(self.in_tenant(LESSONS), LESSONS.c.course_id == course_id)
+            .where(self.in_tenant(LESSONS), LESSONS.c.course_id == course_id, live(LESSONS))
             .order_by(MODULES.c.position, MODULES.c.created_at, LESSONS.c.position, LESSONS.c.created_at)
         )
         return list((await self.session.execute(statement)).all())

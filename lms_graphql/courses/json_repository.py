@@ -65,7 +65,7 @@ def _modules(node: Node, row: Row, scope: Scope) -> str:
             f", (SELECT {content_visible(scope, f'{course}.id', f'{course}.instructor_id')} AS v OFFSET 0) {shown}"
         )
         visible = f"{shown}.v"
-    sources += f" WHERE {tenant_filter(alias)} AND {alias}.course_id = {course}.id"
+    sources += f" WHERE {tenant_filter(alias)} AND {alias}.course_id = {course}.id AND {alias}.archived_at IS NULL"
     module_row = {"module": alias} if visible is None else {"module": alias, "content_visible": visible}
     return js.json_array(scope.object("Module", node, module_row), sources, ordered(alias, MODULE_ORDER))
 
@@ -73,7 +73,10 @@ def _modules(node: Node, row: Row, scope: Scope) -> str:
 def _lessons(node: Node, row: Row, scope: Scope) -> str:
     module = row["module"]
     alias = scope.alias("l")
-    sources = f"FROM {LESSONS.name} {alias} WHERE {tenant_filter(alias)} AND {alias}.module_id = {module}.id"
+    sources = (
+        f"FROM {LESSONS.name} {alias} WHERE {tenant_filter(alias)} AND {alias}.module_id = {module}.id"
+        f" AND {alias}.archived_at IS NULL"
+    )
     lesson_row = {"lesson": alias}
     if "content_visible" in row:
         lesson_row["content_visible"] = row["content_visible"]

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Numeric, Row, Table, and_, case, cast, fun
 from lms_graphql import models
 from lms_graphql.kit.pagination import Keyset
 from lms_graphql.kit.repository import TenantScopedRepository
-from lms_graphql.models.tables import COURSES, ENROLLMENTS, LESSONS, MODULES, PROGRESS
+from lms_graphql.models.tables import COURSES, ENROLLMENTS, LESSONS, MODULES, PROGRESS, live, same_lesson
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class CourseRepository(TenantScopedRepository):
     async def modules_of(self, course_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
         statement = (
             select(MODULES)
-            .where(self.in_tenant(MODULES), MODULES.c.course_id.in_(course_ids))
+            .where(self.in_tenant(MODULES), MODULES.c.course_id.in_(course_ids), live(MODULES))
             .order_by(MODULES.c.course_id, MODULES.c.position, MODULES.c.created_at, MODULES.c.id)
         )
         return list((await self.session.execute(statement)).all())
@@ -89,26 +89,37 @@ class CourseRepository(TenantScopedRepository):
     async def lessons_of(self, module_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
         statement = (
             select(LESSONS)
-            .where(self.in_tenant(LESSONS), LESSONS.c.module_id.in_(module_ids))
+            .where(self.in_tenant(LESSONS), LESSONS.c.module_id.in_(module_ids), live(LESSONS))
             .order_by(LESSONS.c.module_id, LESSONS.c.position, LESSONS.c.created_at, LESSONS.c.id)
         )
         return list((await self.session.execute(statement)).all())
 
     async def lessons_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        """Archived ones too: a progress row still names its lesson."""
         statement = select(LESSONS).where(self.in_tenant(LESSONS), LESSONS.c.id.in_(ids))
         return list((await self.session.execute(statement)).all())
+
+    async def live_lesson(self, lesson_id: uuid.UUID) -> Row[Any] | None:
+        """The lesson, unless archived; key-share locked, so that removing it (authoring/service.py)
+        waits for this transaction, or this one for the removal and then finds no lesson."""
+        statement = (
+            select(LESSONS)
+            .where(self.in_tenant(LESSONS), LESSONS.c.id == lesson_id, live(LESSONS))
+            .with_for_update(key_share=True)
+        )
+        return (await self.session.execute(statement)).first()
 
     async def content_counts(self, course_id: uuid.UUID) -> tuple[int, int]:
         modules = (
             select(func.count())
             .select_from(MODULES)
-            .where(self.in_tenant(MODULES), MODULES.c.course_id == course_id)
+            .where(self.in_tenant(MODULES), MODULES.c.course_id == course_id, live(MODULES))
             .scalar_subquery()
         )
         lessons = (
             select(func.count())
             .select_from(LESSONS)
-            .where(self.in_tenant(LESSONS), LESSONS.c.course_id == course_id)
+            .where(self.in_tenant(LESSONS), LESSONS.c.course_id == course_id, live(LESSONS))
             .scalar_subquery()
         )
         row = (await self.session.execute(select(modules, lessons))).one()
@@ -127,29 +138,31 @@ class CourseRepository(TenantScopedRepository):
         return await self.session.get(models.Module, (self.tenant_id, module_id))
 
     async def module_position(self, course_id: uuid.UUID, position: int | None) -> int:
-        scope = and_(self.in_tenant(MODULES), MODULES.c.course_id == course_id)
+        scope = and_(self.in_tenant(MODULES), MODULES.c.course_id == course_id, live(MODULES))
         return await self._place(MODULES, scope, position)
 
     async def lesson_position(self, module_id: uuid.UUID, position: int | None) -> int:
-        scope = and_(self.in_tenant(LESSONS), LESSONS.c.module_id == module_id)
+        scope = and_(self.in_tenant(LESSONS), LESSONS.c.module_id == module_id, live(LESSONS))
         return await self._place(LESSONS, scope, position)
 
     async def recompute_enrolled_percents(self, course_id: uuid.UUID) -> None:
-        """After the course's lesson count changed: every enrollment's percent, in one statement."""
+        """After the course's live lessons changed: every enrollment's percent, in one statement
+        (completed live lessons over live lessons; archived ones count for nothing)."""
         total = (
             select(func.count())
             .select_from(LESSONS)
-            .where(self.in_tenant(LESSONS), LESSONS.c.course_id == course_id)
+            .where(self.in_tenant(LESSONS), LESSONS.c.course_id == course_id, live(LESSONS))
             .scalar_subquery()
         )
         completed = (
             select(func.count())
-            .select_from(PROGRESS)
+            .select_from(PROGRESS.join(LESSONS, same_lesson()))
             .where(
                 PROGRESS.c.tenant_id == ENROLLMENTS.c.tenant_id,
                 PROGRESS.c.user_id == ENROLLMENTS.c.user_id,
                 PROGRESS.c.course_id == ENROLLMENTS.c.course_id,
                 PROGRESS.c.status == "completed",
+                live(LESSONS),
             )
             .scalar_subquery()
         )

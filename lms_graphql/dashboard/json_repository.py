@@ -91,7 +91,7 @@ def _next_lesson(node: Node, row: Row, scope: Scope) -> str:
         f" ON {module}.tenant_id = {lesson}.tenant_id AND {module}.id = {lesson}.module_id"
         f" LEFT JOIN {PROGRESS.name} {done} ON {done}.tenant_id = {lesson}.tenant_id"
         f" AND {done}.lesson_id = {lesson}.id AND {done}.user_id = %(viewer_id)s"
-        f" WHERE {tenant_filter(lesson)} AND {lesson}.course_id = {course}.id"
+        f" WHERE {tenant_filter(lesson)} AND {lesson}.course_id = {course}.id AND {lesson}.archived_at IS NULL"
         f" AND ({done}.status IS NULL OR {done}.status <> 'completed') ORDER BY {order} LIMIT 1"
     )
     # An active or completed enrollment shows the course's content.

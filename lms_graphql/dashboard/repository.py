@@ -45,6 +45,7 @@ from lms_graphql.models.tables import (
     PROGRESS,
     SUBMISSIONS,
     USERS,
+    live,
 )
 from lms_graphql.users.repository import PUBLIC_COLUMNS
 
@@ -176,6 +177,7 @@ def next_lesson_of_course() -> Select[Any]:
         .where(
             LESSONS.c.tenant_id == COURSES.c.tenant_id,
             LESSONS.c.course_id == COURSES.c.id,
+            live(LESSONS),
             or_(done.c.status.is_(None), done.c.status != "completed"),
         )
         .order_by(*LESSON_ORDER)
@@ -190,12 +192,18 @@ COURSE_TREES = (
         *labelled(PROGRESS, "progress", TREE_COLUMNS["progress"]),
     )
     .select_from(
-        MODULES.outerjoin(LESSONS, same_tenant(LESSONS, MODULES, LESSONS.c.module_id == MODULES.c.id)).outerjoin(
+        MODULES.outerjoin(
+            LESSONS, same_tenant(LESSONS, MODULES, LESSONS.c.module_id == MODULES.c.id, live(LESSONS))
+        ).outerjoin(
             PROGRESS,
             same_tenant(PROGRESS, LESSONS, PROGRESS.c.lesson_id == LESSONS.c.id, PROGRESS.c.user_id == USER),
         )
     )
-    .where(MODULES.c.tenant_id == TENANT, MODULES.c.course_id.in_(bindparam("course_ids", expanding=True)))
+    .where(
+        MODULES.c.tenant_id == TENANT,
+        MODULES.c.course_id.in_(bindparam("course_ids", expanding=True)),
+        live(MODULES),
+    )
     .order_by(MODULES.c.course_id, *LESSON_ORDER)
 )
 

@@ -11,7 +11,7 @@ from sqlalchemy import Row, func, select
 
 from lms_graphql import models
 from lms_graphql.kit.repository import TenantScopedRepository
-from lms_graphql.models.tables import ENROLLMENTS, LESSONS, PROGRESS
+from lms_graphql.models.tables import ENROLLMENTS, LESSONS, PROGRESS, live, same_lesson
 
 # Enrollments that hold a seat and count in statistics.
 ACTIVE_STATUSES = ("active", "completed")
@@ -95,22 +95,23 @@ class EnrollmentRepository(TenantScopedRepository):
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def completion(self, user_id: uuid.UUID, course_id: uuid.UUID) -> tuple[int, int]:
-        """(completed lessons of the user, all lessons) in the course."""
+        """(completed live lessons of the user, all live lessons) in the course."""
         completed = (
             select(func.count())
-            .select_from(PROGRESS)
+            .select_from(PROGRESS.join(LESSONS, same_lesson()))
             .where(
                 self.in_tenant(PROGRESS),
                 PROGRESS.c.user_id == user_id,
                 PROGRESS.c.course_id == course_id,
                 PROGRESS.c.status == "completed",
+                live(LESSONS),
             )
             .scalar_subquery()
         )
         total = (
             select(func.count())
             .select_from(LESSONS)
-            .where(self.in_tenant(LESSONS), LESSONS.c.course_id == course_id)
+            .where(self.in_tenant(LESSONS), LESSONS.c.course_id == course_id, live(LESSONS))
             .scalar_subquery()
         )
         row = (await self.session.execute(select(completed, total))).one()

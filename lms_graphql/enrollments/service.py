@@ -67,10 +67,9 @@ async def update_progress(
     if not 0 <= progress <= 100:
         raise bad_input(f"progress must be between 0 and 100, got {progress}")
     courses = CourseRepository(session, tenant.id)
-    lessons = await courses.lessons_by_ids([lesson_id])
-    if not lessons:
+    lesson = await courses.live_lesson(lesson_id)  # an archived lesson takes no more progress
+    if lesson is None:
         raise not_found("lesson not found")
-    lesson = lessons[0]
     enrollments = EnrollmentRepository(session, tenant.id)
     # Locking the enrollment serialises this student's writes in this course.
     enrollment = await enrollments.lock(viewer.id, lesson.course_id)

@@ -60,6 +60,8 @@ class Module(TenantOwned, Base):
     course_id: Mapped[uuid.UUID]
     title: Mapped[str] = mapped_column(String(500))
     position: Mapped[int] = mapped_column(server_default=text("0"))
+    # Removed while lessons in it had learner progress: kept for that history, shown nowhere.
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -89,5 +91,8 @@ class Lesson(TenantOwned, Base):
     content_ref: Mapped[str | None] = mapped_column(Text)
     duration_min: Mapped[int | None]
     position: Mapped[int] = mapped_column(server_default=text("0"))
+    # Removed while it had learner progress: kept for that history, counted and shown nowhere.
+    # Positions are dense among the live lessons of a module only.
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Table, and_
 
 from lms_graphql import models
 
@@ -19,3 +19,17 @@ EVENTS: Table = models.DomainEvent.__table__  # type: ignore[assignment]
 NOTIFICATIONS: Table = models.Notification.__table__  # type: ignore[assignment]
 IDEMPOTENCY_KEYS: Table = models.IdempotencyKey.__table__  # type: ignore[assignment]
 AUDIT_LOG: Table = models.AuditEntry.__table__  # type: ignore[assignment]
+
+
+def live(table: Table) -> ColumnElement[bool]:
+    """A module's or lesson's row that was not archived (removed while it had learner progress)."""
+    condition: ColumnElement[bool] = table.c.archived_at.is_(None)
+    return condition
+
+
+def same_lesson() -> ColumnElement[bool]:
+    """Joins a progress row to its lesson."""
+    condition: ColumnElement[bool] = and_(
+        LESSONS.c.tenant_id == PROGRESS.c.tenant_id, LESSONS.c.id == PROGRESS.c.lesson_id
+    )
+    return condition

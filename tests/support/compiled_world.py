@@ -72,6 +72,10 @@ def client_of(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
+DELETE_MODULE = "mutation($id: ID!) { deleteModule(id: $id) { archived } }"
+DELETE_LESSON = "mutation($id: ID!) { deleteLesson(id: $id) { archived } }"
+
+
 async def build_world(
     client: httpx.AsyncClient,
     apps: tuple[Any, ...],
@@ -141,6 +145,12 @@ async def build_world(
         (published.lesson_ids[2], 40),
     ):
         await gql(client, PROGRESS, {"l": str(lesson), "p": progress}, token=student_token)
+    # Removed content: a module holding a lesson with progress (archived, with that lesson; its
+    # other lessons deleted), and a lesson without progress (deleted). Neither path may show them.
+    teacher_token = await login(client, teacher)
+    for mutation, item in ((DELETE_MODULE, published.module_ids[1]), (DELETE_LESSON, published.lesson_ids[1])):
+        removed = await gql(client, mutation, {"id": str(item)}, token=teacher_token)
+        assert "errors" not in removed.body, removed.body
     for course in (draft, archived, empty_module):
         await enroll(db, tenant, student.id, course.id)
     owner_conn.execute(
