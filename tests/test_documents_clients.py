@@ -1,0 +1,258 @@
+"""Persisted queries and trusted documents as the real client toolchains make them (npm packages
+pinned by tests/js/package-lock.json), against a server process: Apollo Client 4's
+persisted-queries link (hashing as it does, over POST and GET) and the manifest Apollo's
+generate-persisted-query-manifest writes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lms_graphql.kit.db import Database
+from tests.support.builders import build_course
+from tests.support.node import node_with_packages
+from tests.support.people import PASSWORD, Person, PersonFactory, TenantFactory
+from tests.support.servers import CONSOLE_SCRIPT, LiveServer, live_server
+
+pytestmark = pytest.mark.slow
+
+JS = Path(__file__).resolve().parent / "js"
+APOLLO_MANIFEST_TOOL = JS / "node_modules" / "@apollo" / "generate-persisted-query-manifest" / "cli.js"
+TITLE = "Persisted queries in practice"
+APOLLO_OPERATIONS = ("ApolloViewer", "ApolloCourse")
+FREE_TEXT = "query FreeText { tenant { slug } }"
+
+
+@pytest.fixture(scope="session")
+def node() -> Path:
+    return node_with_packages(JS, "Apollo Client cannot run")
+
+
+class World:
+    def __init__(self, student: Person, course_id: uuid.UUID) -> None:
+        self.student, self.course_id = student, course_id
+        self.slug = student.tenant.slug
+
+
+@pytest.fixture
+async def world(make_tenant: TenantFactory, make_user: PersonFactory, db: Database) -> World:
+    tenant = await make_tenant()
+    instructor, student = await make_user(tenant, "instructor"), await make_user(tenant)
+    course = await build_course(db, tenant, instructor.id, title=TITLE, modules=1, lessons=1)
+    return World(student, course.id)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def execute(*argv: str | Path, cwd: Path = JS, env: dict[str, str] | None = None) -> str:
+    """A program's output; it must succeed (its errors in the assertion when not)."""
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    output, errors = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, (output + errors).decode()
+    return output.decode()
+
+
+async def client_run(node: Path, script: str, *args: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(await execute(node, script, *args))
+    return result
+
+
+async def cli(env: dict[str, str], *args: str) -> str:
+    """The console script as operators run it (this process's environment, PYTHONPATH included)."""
+    return await execute(CONSOLE_SCRIPT, *args, env=env)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> None:
+    """What the CLI changes reaches the server over the control channel (NOTIFY)."""
+    for _ in range(int(seconds / 0.05)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not so after {seconds} s")
+
+
+async def post(server: LiveServer, body: dict[str, Any], token: str, slug: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=server.base, timeout=10) as http:
+        return await http.post("/graphql", json=body, headers={"Authorization": f"Bearer {token}", "X-Tenant-ID": slug})
+
+
+def persisted(hash_: str) -> dict[str, Any]:
+    return {"persistedQuery": {"version": 1, "sha256Hash": hash_}}
+
+
+def codes(response: httpx.Response) -> list[str]:
+    return [error["extensions"]["code"] for error in response.json().get("errors", [])]
+
+
+async def trusted_only(env: dict[str, str], server: LiveServer, token: str, slug: str) -> None:
+    await cli(env, "documents", "mode", slug, "trusted-only")
+
+    async def refused() -> bool:
+        return codes(await post(server, {"query": FREE_TEXT}, token, slug)) == ["DOCUMENT_NOT_TRUSTED"]
+
+    await eventually(refused)
+
+
+def apollo_answers(world: World) -> dict[str, Any]:
+    """What Apollo Client returns for apollo/operations.js (it adds __typename to every selection)."""
+    return {
+        "ApolloViewer": {"me": {"__typename": "User", "id": str(world.student.id), "role": "STUDENT"}},
+        "ApolloCourse": {"course": {"__typename": "Course", "id": str(world.course_id), "title": TITLE}},
+    }
+
+
+def request(method: str, name: str, hash_: str, *, text: bool, status: int, code: str | None = None) -> dict[str, Any]:
+    """One request as apollo_persisted.mjs saw it go out and come back."""
+    return {
+        "method": method,
+        "operationName": name,
+        "hash": hash_,
+        "withText": text,
+        "status": status,
+        "codes": [code] if code else [],
+    }
+
+
+# --- Apollo Client: automatic persisted queries ----------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["post", "get"])
+async def test_apollo_clients_persisted_queries_link_registers_its_own_hashes(
+    node: Path, env_for_cli: dict[str, str], world: World, mode: str
+) -> None:
+    """Apollo Client's link sends its hash alone, is told PERSISTED_QUERY_NOT_FOUND, sends the text
+    with it (always by POST), and from then on the hash alone is answered (by GET with
+    useGETForHashedQueries). The hash is Apollo's own: SHA-256 of the text it prints."""
+    method = "GET" if mode == "get" else "POST"
+    with live_server(env_for_cli) as server:
+        token = await server.login(world.slug, world.student.email, PASSWORD)
+        run = await client_run(
+            node, "apollo_persisted.mjs", f"{server.base}/graphql", world.slug, token, str(world.course_id), mode
+        )
+        expected = apollo_answers(world)
+        assert run["rounds"] == [expected, expected]
+        hashed = run["hashed"]
+        assert sorted(hashed) == sorted(APOLLO_OPERATIONS)
+        for seen in hashed.values():
+            assert seen["hash"] == sha256(seen["text"])
+            assert "__typename" in seen["text"]  # what Apollo sends, not what apollo/operations.js holds
+        # The link hashes the document as written: the fragment first.
+        assert hashed["ApolloCourse"]["text"].startswith("fragment ApolloCourseCard on Course")
+        first_round = [
+            step
+            for name in APOLLO_OPERATIONS
+            for step in (
+                request(method, name, hashed[name]["hash"], text=False, status=400, code="PERSISTED_QUERY_NOT_FOUND"),
+                request("POST", name, hashed[name]["hash"], text=True, status=200),
+            )
+        ]
+        second_round = [
+            request(method, name, hashed[name]["hash"], text=False, status=200) for name in APOLLO_OPERATIONS
+        ]
+        assert run["requests"] == first_round + second_round
+
+        # The server keeps Apollo's text under Apollo's hash: a client that is not Apollo's, sending
+        # only that hash, has the same answer.
+        viewer = await post(server, {"extensions": persisted(hashed["ApolloViewer"]["hash"])}, token, world.slug)
+        assert viewer.json() == {"data": expected["ApolloViewer"]}
+        async with httpx.AsyncClient(base_url=server.base, timeout=10) as http:
+            course = await http.get(
+                "/graphql",
+                params={
+                    "extensions": json.dumps(persisted(hashed["ApolloCourse"]["hash"])),
+                    "variables": json.dumps({"id": str(world.course_id)}),
+                },
+                headers={"Authorization": f"Bearer {token}", "X-Tenant-ID": world.slug},
+            )
+        assert course.json() == {"data": expected["ApolloCourse"]}
+
+
+# --- Apollo: a persisted query manifest as trusted documents --------------------------------------
+
+
+async def test_apollos_manifest_registered_as_trusted_documents_serves_apollo_client(
+    node: Path, env_for_cli: dict[str, str], world: World, tmp_path: Path
+) -> None:
+    """Apollo's generate-persisted-query-manifest writes the manifest (running the operations
+    through Apollo Client: __typename added, definitions sorted, SHA-256 ids); the CLI registers
+    it; in trusted-only mode Apollo Client with generatePersistedQueryIdsFromManifest is answered
+    by id alone while free text is refused."""
+    manifest_path = tmp_path / "persisted-query-manifest.json"
+    await execute(
+        node,
+        APOLLO_MANIFEST_TOOL,
+        "--config",
+        "apollo/persisted-query-manifest.config.cjs",
+        env={"APOLLO_MANIFEST_OUTPUT": str(manifest_path)},
+    )
+    manifest = json.loads(manifest_path.read_text())
+    assert (manifest["format"], manifest["version"]) == ("apollo-persisted-query-manifest", 1)
+    operations = {operation["name"]: operation for operation in manifest["operations"]}
+    assert sorted(operations) == sorted(APOLLO_OPERATIONS)
+    for operation in operations.values():
+        assert operation["id"] == sha256(operation["body"])
+        assert operation["type"] == "query"
+    # Sorted: the operation before its fragment, unlike apollo/operations.js.
+    assert operations["ApolloCourse"]["body"].startswith("query ApolloCourse")
+    added = await cli(env_for_cli, "documents", "add", str(manifest_path), "--tenant", world.slug)
+    assert f"2 documents registered, 0 already registered (tenant {world.slug})" in added
+    for name, operation in operations.items():
+        assert f"{operation['id']}  {name}  cost " in added
+
+    with live_server(env_for_cli, LMS_GRAPHIQL="false") as server:
+        # Signed in first: the sign-in mutation is free text, which trusted-only refuses.
+        token = await server.login(world.slug, world.student.email, PASSWORD)
+        await trusted_only(env_for_cli, server, token, world.slug)
+        args = (f"{server.base}/graphql", world.slug, token, str(world.course_id))
+
+        run = await client_run(node, "apollo_persisted.mjs", *args, "manifest", str(manifest_path))
+        expected = apollo_answers(world)
+        assert run["rounds"] == [expected, expected]
+        by_id = [request("POST", name, operations[name]["id"], text=False, status=200) for name in APOLLO_OPERATIONS]
+        assert run["requests"] == by_id + by_id  # never the text
+
+        # The link hashing by itself (sha256 of what it prints, as written): the same id for a
+        # document without fragments, which is answered; another for the one whose fragment comes
+        # first, which is not registered: its text, sent after PERSISTED_QUERY_NOT_FOUND, is refused.
+        run = await client_run(node, "apollo_persisted.mjs", *args, "post")
+        hashed = run["hashed"]
+        assert hashed["ApolloViewer"]["hash"] == operations["ApolloViewer"]["id"]
+        assert hashed["ApolloCourse"]["hash"] != operations["ApolloCourse"]["id"]
+        for round_ in run["rounds"]:
+            assert round_["ApolloViewer"] == expected["ApolloViewer"]
+            assert round_["ApolloCourse"]["codes"] == ["DOCUMENT_NOT_TRUSTED"], round_
+        viewer = request("POST", "ApolloViewer", operations["ApolloViewer"]["id"], text=False, status=200)
+        course_hash = hashed["ApolloCourse"]["hash"]
+        not_found = request(
+            "POST", "ApolloCourse", course_hash, text=False, status=400, code="PERSISTED_QUERY_NOT_FOUND"
+        )
+        not_trusted = request("POST", "ApolloCourse", course_hash, text=True, status=400, code="DOCUMENT_NOT_TRUSTED")
+        # The second time, the server either asks for the text again, or refuses the hash at once:
+        # it remembered the refused text as an automatic persisted query, which is not trusted
+        # either (as it does today: it keeps an automatic persisted query before running it).
+        refused_by_hash = {**not_trusted, "withText": False}
+        assert run["requests"][:4] == [viewer, not_found, not_trusted, viewer]
+        assert run["requests"][4:] in ([not_found, not_trusted], [refused_by_hash])
+
+        refused = await post(server, {"query": FREE_TEXT}, token, world.slug)
+        assert (refused.status_code, codes(refused)) == (400, ["DOCUMENT_NOT_TRUSTED"])
+        # The registered text itself, sent as text without its id, is not trusted either.
+        as_text = await post(server, {"query": operations["ApolloViewer"]["body"]}, token, world.slug)
+        assert codes(as_text) == ["DOCUMENT_NOT_TRUSTED"]
