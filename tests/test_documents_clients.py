@@ -1,7 +1,8 @@
 """Persisted queries and trusted documents as the real client toolchains make them (npm packages
 pinned by tests/js/package-lock.json), against a server process: Apollo Client 4's
-persisted-queries link (hashing as it does, over POST and GET) and the manifest Apollo's
-generate-persisted-query-manifest writes."""
+persisted-queries link (hashing as it does, over POST and GET), the manifest Apollo's
+generate-persisted-query-manifest writes, and relay-compiler's persisted queries sent by
+relay-runtime as Relay's guide says (doc_id)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import asyncio
 import hashlib
 import json
 import os
+import re
+import shutil
+import subprocess
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -34,7 +38,7 @@ FREE_TEXT = "query FreeText { tenant { slug } }"
 
 @pytest.fixture(scope="session")
 def node() -> Path:
-    return node_with_packages(JS, "Apollo Client cannot run")
+    return node_with_packages(JS, "Apollo Client and Relay cannot run")
 
 
 class World:
@@ -256,3 +260,90 @@ async def test_apollos_manifest_registered_as_trusted_documents_serves_apollo_cl
         # The registered text itself, sent as text without its id, is not trusted either.
         as_text = await post(server, {"query": operations["ApolloViewer"]["body"]}, token, world.slug)
         assert codes(as_text) == ["DOCUMENT_NOT_TRUSTED"]
+
+
+# --- Relay: relay-compiler's persisted queries ----------------------------------------------------
+
+
+def _operation_name(text: str) -> str:
+    named = re.match(r"(?:query|mutation) (\w+)", text)
+    assert named is not None, text
+    return named.group(1)
+
+
+def relay_compiler(node: Path) -> Path:
+    """relay-compiler's native binary for this platform (as its cli.js picks it), or a skip."""
+    found = subprocess.run(
+        [node, "-p", "require('relay-compiler')"], cwd=JS, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if found in ("", "null"):
+        pytest.skip("relay-compiler ships no binary for this platform: the Relay test cannot run")
+    binary = Path(found)
+    try:
+        subprocess.run([binary, "--version"], capture_output=True, check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"relay-compiler's binary {binary} does not run here ({exc}): the Relay test cannot run")
+    return binary
+
+
+async def test_relay_compilers_persisted_queries_registered_as_trusted_documents(
+    node: Path, env_for_cli: dict[str, str], world: World, tmp_path: Path
+) -> None:
+    """relay-compiler (persistConfig: a local file, MD5) compiles tests/js/relay against the schema
+    the server exports; the CLI registers its persisted_queries.json; relay-runtime, sending
+    {doc_id, variables} as Relay's guide does, has its answers in trusted-only mode and
+    normalizes them into its store."""
+    compiler = relay_compiler(node)
+    project = tmp_path / "relay"
+    (project / "src").mkdir(parents=True)
+    for source in (JS / "relay").glob("*.js"):
+        shutil.copy(source, project / "src" / source.name)
+    (project / "schema.graphql").write_text(await cli(env_for_cli, "export-schema"))
+    persisted_file = project / "persisted_queries.json"
+    persisted_file.write_text("{}")  # relay-compiler adds to the file, which must exist
+    config = {
+        "src": "./src",
+        "schema": "./schema.graphql",
+        "language": "javascript",
+        "eagerEsModules": True,
+        "persistConfig": {"file": "./persisted_queries.json", "algorithm": "MD5"},
+    }
+    (project / "relay.config.json").write_text(json.dumps(config))
+    (project / "package.json").write_text(json.dumps({"type": "module"}))  # the artifacts are ES modules
+    await execute(compiler, cwd=project)
+
+    query_map: dict[str, str] = json.loads(persisted_file.read_text())
+    names = {_operation_name(text): document_id for document_id, text in query_map.items()}
+    assert sorted(names) == ["RelayCourseQuery", "RelayMeQuery"]
+    for document_id, text in query_map.items():
+        assert document_id == hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - Relay's id
+    # Relay selects the ids itself, and the fragment travels in the query's text.
+    assert "fragment RelayCourse_card on Course" in query_map[names["RelayCourseQuery"]]
+    added = await cli(env_for_cli, "documents", "add", str(persisted_file), "--tenant", world.slug)
+    assert f"2 documents registered, 0 already registered (tenant {world.slug})" in added
+
+    with live_server(env_for_cli, LMS_GRAPHIQL="false") as server:
+        token = await server.login(world.slug, world.student.email, PASSWORD)
+        await trusted_only(env_for_cli, server, token, world.slug)
+        run = await client_run(
+            node,
+            "relay_persisted.mjs",
+            f"{server.base}/graphql",
+            world.slug,
+            token,
+            str(project / "src" / "__generated__"),
+            str(world.course_id),
+        )
+    student, course = str(world.student.id), str(world.course_id)
+    answers = {answer["name"]: answer for answer in run["answers"]}
+    assert sorted(answers) == ["RelayCourseQuery", "RelayMeQuery"]
+    for name, answer in answers.items():
+        assert (answer["id"], answer["text"], answer["status"]) == (names[name], None, 200)
+    assert answers["RelayMeQuery"]["body"] == {"data": {"me": {"role": "STUDENT", "id": student}}}
+    assert answers["RelayCourseQuery"]["body"] == {"data": {"course": {"title": TITLE, "id": course}}}
+    # What a component reads: its own selections (the ids Relay added stay in the store).
+    assert run["results"]["RelayMeQuery"] == {"me": {"role": "STUDENT"}}
+    assert run["results"]["RelayCourseQuery"]["course"]["__id"] == course  # the fragment's data is masked
+    records = run["records"]
+    assert (records[course]["__typename"], records[course]["title"]) == ("Course", TITLE)
+    assert records[student]["role"] == "STUDENT"
