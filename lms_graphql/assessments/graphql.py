@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
-from lms_graphql.assessments import service
+from lms_graphql.assessments import editing, service
 from lms_graphql.assessments.types import (
     Assessment,
     AssessmentAttempt,
@@ -53,6 +53,38 @@ class CreateAssessmentInput:
         description="The questions: a JSON list of at most 200, validated on the way in (types single_choice, "
         "multiple_choice, true_false, short_text, essay; see the README's question model). Null: none.",
     )
+
+
+@strawberry.input(description="What to change in an assessment; fields left out stay as they are.")
+class UpdateAssessmentInput:
+    title: str | None = strawberry.field(default=strawberry.UNSET, description="The new title; null is refused.")
+    max_score: float | None = strawberry.field(
+        default=strawberry.UNSET, description="The most points, 0.01-9999.99; null is refused."
+    )
+    passing_score: float | None = strawberry.field(
+        default=strawberry.UNSET, description="The score needed to pass, 0 to maxScore; null is refused."
+    )
+    time_limit_min: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Minutes per attempt, 1-10 080; null: untimed."
+    )
+    max_attempts: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Attempts per learner, 1-100; null: unlimited."
+    )
+    due_at: datetime | None = strawberry.field(default=strawberry.UNSET, description="The due date; null: none.")
+    accepts_late: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="False: submissions after dueAt are refused; null is refused."
+    )
+    questions: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The questions, validated as in createAssessment. Changing them (or the scores) once someone has "
+        "attempted the assessment makes a new version; null is refused.",
+    )
+
+
+@strawberry.type(description="What regradeAssessment did.")
+class Regrading:
+    regraded: int = strawberry.field(description="How many submissions were scored again.")
+    version: int = strawberry.field(description="The version they were scored against (the current one).")
 
 
 @strawberry.type
@@ -215,3 +247,88 @@ class AssessmentMutations:
         async with ctx.write() as session:
             submission = await service.grade(session, ctx.tenant, viewer, key, score=score, feedback=feedback)
         return Submission.from_row(submission)
+
+    @strawberry.mutation(
+        description="The course's instructor or an admin changes an assessment. Changing its questions or scores "
+        "once someone has attempted it makes a new version (the one before is kept; submissions keep the version "
+        "they answered and their scores). Errors: UNAUTHENTICATED without a token; NOT_FOUND when it is unknown "
+        "or its course hidden from you; FORBIDDEN when you may not edit the course; BAD_USER_INPUT for an invalid "
+        "value."
+    )
+    async def update_assessment(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The assessment to change.")],
+        input: Annotated[UpdateAssessmentInput, strawberry.argument(description="What to change.")],
+    ) -> Assessment:
+        ctx = info.context
+        viewer = ctx.require_viewer()
+        refused = [
+            name
+            for name in ("title", "max_score", "passing_score", "accepts_late", "questions")
+            if getattr(input, name) is None
+        ]
+        if refused:
+            raise LmsError(ErrorCode.BAD_USER_INPUT, f"{', '.join(refused)} may be left out, not set to null")
+
+        def given(name: str) -> bool:
+            return getattr(input, name) is not strawberry.UNSET
+
+        def value(name: str) -> Any:
+            return getattr(input, name) if given(name) else None
+
+        changes = editing.AssessmentChanges(
+            title=value("title"),
+            max_score=value("max_score"),
+            passing_score=value("passing_score"),
+            time_limit_min=value("time_limit_min"),
+            time_limit_set=given("time_limit_min"),
+            max_attempts=value("max_attempts"),
+            max_attempts_set=given("max_attempts"),
+            due_at=value("due_at"),
+            due_at_set=given("due_at"),
+            accepts_late=value("accepts_late"),
+            questions=value("questions"),
+            questions_set=given("questions"),
+        )
+        key = require_id(id, "assessment")
+        async with ctx.write() as session:
+            assessment = await editing.update_assessment(session, ctx.tenant, viewer, key, changes)
+        return Assessment.from_row(assessment)
+
+    @strawberry.mutation(
+        description="The course's instructor or an admin deletes an assessment nobody has attempted; true when "
+        "deleted. Errors: UNAUTHENTICATED without a token; NOT_FOUND when it is unknown or its course hidden from "
+        "you; FORBIDDEN when you may not edit the course; CONFLICT once it has submissions (grades are kept)."
+    )
+    async def delete_assessment(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The assessment to delete.")]
+    ) -> bool:
+        ctx = info.context
+        viewer = ctx.require_viewer()
+        key = require_id(id, "assessment")
+        async with ctx.write() as session:
+            await editing.delete_assessment(session, ctx.tenant, viewer, key)
+        return True
+
+    @strawberry.mutation(
+        description="The course's instructor or an admin scores the submissions that answered `version` again, "
+        "against the current questions, and moves them to the current version (each keeps its earlier grades; "
+        "learners whose score changed are notified). For QUIZ and EXAM whose questions all have answer keys. "
+        "Errors: UNAUTHENTICATED without a token; NOT_FOUND when it is unknown or its course hidden from you; "
+        "FORBIDDEN when you may not edit the course; BAD_USER_INPUT for a version that does not exist or an "
+        "assessment graded by hand."
+    )
+    async def regrade_assessment(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The assessment.")],
+        version: Annotated[int, strawberry.argument(description="The version whose submissions to score again.")],
+    ) -> Regrading:
+        ctx = info.context
+        viewer = ctx.require_viewer()
+        key = require_id(id, "assessment")
+        async with ctx.write() as session:
+            count = await editing.regrade(session, ctx.tenant, viewer, key, version)
+            current = await editing.current_version(session, ctx.tenant, key)
+        return Regrading(regraded=count, version=current)

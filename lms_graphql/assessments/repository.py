@@ -76,3 +76,41 @@ class AssessmentRepository(TenantScopedRepository):
             .with_for_update()
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def lock(self, assessment_id: uuid.UUID) -> models.Assessment | None:
+        statement = (
+            select(models.Assessment)
+            .where(self.in_tenant(models.Assessment), models.Assessment.id == assessment_id)
+            .with_for_update()
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def has_submissions(self, assessment_id: uuid.UUID) -> bool:
+        """Any attempt, in progress too: its learner answers the questions as they are."""
+        statement = select(models.Submission.id).where(
+            self.in_tenant(models.Submission), models.Submission.assessment_id == assessment_id
+        )
+        return (await self.session.execute(statement.limit(1))).first() is not None
+
+    async def version(self, assessment_id: uuid.UUID, version: int) -> models.AssessmentVersion | None:
+        """An earlier version's questions and scoring (the current one is the assessment's own)."""
+        statement = select(models.AssessmentVersion).where(
+            self.in_tenant(models.AssessmentVersion),
+            models.AssessmentVersion.assessment_id == assessment_id,
+            models.AssessmentVersion.version == version,
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def answered(self, assessment_id: uuid.UUID, version: int) -> list[models.Submission]:
+        """The submitted (or graded) attempts that answered ``version``, by learner."""
+        statement = (
+            select(models.Submission)
+            .where(
+                self.in_tenant(models.Submission),
+                models.Submission.assessment_id == assessment_id,
+                models.Submission.assessment_version == version,
+                models.Submission.status != "in_progress",
+            )
+            .order_by(models.Submission.user_id, models.Submission.attempt_number)
+        )
+        return list((await self.session.execute(statement)).scalars().all())

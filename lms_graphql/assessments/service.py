@@ -50,7 +50,7 @@ class NewAssessment:
     questions: Any
 
 
-def _score(value: float, what: str, ceiling: Decimal) -> Decimal:
+def checked_score(value: float, what: str, ceiling: Decimal) -> Decimal:
     if not math.isfinite(value):
         raise bad_input(f"{what} must be a number")
     # Far out of range is refused before rounding: quantizing a number of more digits than the
@@ -72,10 +72,10 @@ async def create_assessment(
     access.require_edit(viewer, course)
     if spec.assessment_type not in ASSESSMENT_TYPES:
         raise bad_input(f"assessmentType must be one of {', '.join(ASSESSMENT_TYPES)}")
-    max_score = _score(spec.max_score, "maxScore", MAX_SCORE)
+    max_score = checked_score(spec.max_score, "maxScore", MAX_SCORE)
     if max_score == 0:
         raise bad_input("maxScore must be above 0")
-    passing = _score(spec.passing_score, "passingScore", max_score)
+    passing = checked_score(spec.passing_score, "passingScore", max_score)
     if spec.time_limit_min is not None and not 1 <= spec.time_limit_min <= MAX_TIME_LIMIT_MIN:
         raise bad_input(f"timeLimitMin must be between 1 and {MAX_TIME_LIMIT_MIN}")
     if spec.max_attempts is not None and not 1 <= spec.max_attempts <= MAX_ATTEMPTS:
@@ -232,6 +232,7 @@ async def _finish(
 ) -> models.Submission:
     assessment, course = state.assessment, state.course
     attempt.answers = answers
+    attempt.assessment_version = assessment.version  # the questions it answered
     attempt.submitted_at = at
     attempt.is_late = assessment.due_at is not None and at > assessment.due_at
     attempt.status = "submitted"
@@ -257,11 +258,11 @@ async def _finish(
         notice=None if auto else Notice(title=f"To grade: {assessment.title}", recipients=(course.instructor_id,)),
     )
     if auto:
-        await _graded(session, assessment, course, attempt)
+        await graded_event(session, assessment, course, attempt)
     return attempt
 
 
-async def _graded(
+async def graded_event(
     session: AsyncSession, assessment: models.Assessment, course: Any, attempt: models.Submission
 ) -> None:
     assert attempt.score is not None
@@ -306,7 +307,8 @@ async def grade(
     course = (await CourseRepository(session, tenant.id).by_ids([assessment.course_id]))[0]
     if not policies.may_grade(viewer, course.instructor_id):
         raise not_found("submission not found")
-    amount = _score(score, "score", assessment.max_score)
+    max_score, passing_score = await scoring(repo, assessment, found.assessment_version)
+    amount = checked_score(score, "score", max_score)
     if feedback is not None and len(feedback) > MAX_FEEDBACK:
         raise bad_input(f"feedback must be at most {MAX_FEEDBACK} characters")
     # Learner's enrollment first, then the submission: the lock order of every other path.
@@ -316,7 +318,7 @@ async def grade(
     now = datetime.now(UTC)
     grader = access.actor_id(viewer)
     submission.score = amount
-    submission.passed = amount >= assessment.passing_score
+    submission.passed = amount >= passing_score
     submission.feedback = feedback
     submission.status = "graded"
     submission.graded_at = now
@@ -327,8 +329,18 @@ async def grade(
         )
     )
     await session.flush()
-    await _graded(session, assessment, course, submission)
+    await graded_event(session, assessment, course, submission)
     return submission
+
+
+async def scoring(repo: AssessmentRepository, assessment: models.Assessment, version: int) -> tuple[Decimal, Decimal]:
+    """(max score, passing score) of ``version``: a submission is graded on the scale it answered."""
+    if version == assessment.version:
+        return assessment.max_score, assessment.passing_score
+    earlier = await repo.version(assessment.id, version)
+    if earlier is None:
+        return assessment.max_score, assessment.passing_score
+    return earlier.max_score, earlier.passing_score
 
 
 async def visible_submission(

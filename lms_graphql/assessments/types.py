@@ -64,6 +64,10 @@ class Assessment:
         description="The due date (UTC): later submissions are marked late, or refused when the assessment does not "
         "accept late ones; null: none."
     )
+    version: int = strawberry.field(
+        description="The version of its questions and scoring: raised when they change after someone attempted it "
+        "(updateAssessment); each submission names the version it answered."
+    )
     key: strawberry.Private[uuid.UUID]
     course_id: strawberry.Private[uuid.UUID]
     raw_questions: strawberry.Private[Any]
@@ -79,6 +83,7 @@ class Assessment:
             time_limit_min=row.time_limit_min,
             max_attempts=row.max_attempts,
             due_at=row.due_at,
+            version=row.version,
             key=row.id,
             course_id=row.course_id,
             raw_questions=row.questions,
@@ -131,6 +136,9 @@ class Submission:
         description="When the attempt started: at startAssessment, or at submission when it was not started first."
     )
     late: bool = strawberry.field(description="Submitted after the assessment's due date.")
+    assessment_version: int = strawberry.field(
+        description="The version of the assessment's questions it answered (and is graded on)."
+    )
     assessment_id: strawberry.Private[uuid.UUID]
     user_id: strawberry.Private[uuid.UUID]
 
@@ -148,6 +156,7 @@ class Submission:
             graded_at=row.graded_at,
             started_at=row.started_at,
             late=row.is_late,
+            assessment_version=row.assessment_version,
             assessment_id=row.assessment_id,
             user_id=row.user_id,
         )

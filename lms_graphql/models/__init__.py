@@ -1,6 +1,6 @@
 """ORM models; import as a module: ``from lms_graphql import models`` → ``models.Course``."""
 
-from lms_graphql.models.assessment import Assessment, Submission, SubmissionGrade
+from lms_graphql.models.assessment import Assessment, AssessmentVersion, Submission, SubmissionGrade
 from lms_graphql.models.audit import AuditEntry
 from lms_graphql.models.base import Base
 from lms_graphql.models.certificate import Certificate
@@ -18,6 +18,7 @@ TENANT_OWNED_TABLES = tuple(table.name for table in Base.metadata.sorted_tables 
 __all__ = [
     "TENANT_OWNED_TABLES",
     "Assessment",
+    "AssessmentVersion",
     "AuditEntry",
     "Base",
     "Certificate",

@@ -52,8 +52,32 @@ class Assessment(TenantOwned, Base):
     # False: submissions after due_at are refused instead of flagged late.
     accepts_late: Mapped[bool] = mapped_column(server_default=text("true"))
     questions: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    # Raised when its questions or scoring change after submissions exist; the versions before
+    # are kept in assessment_versions, and each submission names the one it answered.
+    version: Mapped[int] = mapped_column(server_default=text("1"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+
+
+class AssessmentVersion(TenantOwned, Base):
+    """An assessment's questions and scoring as they were before a later version replaced them."""
+
+    __tablename__ = "assessment_versions"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "assessment_id", "version"),
+        ForeignKeyConstraint(
+            ["tenant_id", "assessment_id"], ["assessments.tenant_id", "assessments.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("jsonb_typeof(questions) = 'array'", name="questions_array"),
+    )
+
+    assessment_id: Mapped[uuid.UUID]
+    version: Mapped[int]
+    questions: Mapped[list[Any]] = mapped_column(JSONB)
+    max_score: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    passing_score: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    created_at: Mapped[datetime] = created_at_column()
 
 
 class Submission(TenantOwned, Base):
@@ -77,6 +101,8 @@ class Submission(TenantOwned, Base):
     assessment_id: Mapped[uuid.UUID]
     user_id: Mapped[uuid.UUID]
     attempt_number: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
+    # The version of the assessment's questions it answered (set when submitted).
+    assessment_version: Mapped[int] = mapped_column(server_default=text("1"))
     answers: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     score: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
     passed: Mapped[bool | None]
