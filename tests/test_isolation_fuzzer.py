@@ -77,6 +77,8 @@ ARGUMENTS: dict[str, Args] = {
     "updateAssessment": lambda a: {"id": a["assessment"], "input": {"title": "pwned"}},
     "deleteAssessment": lambda a: {"id": a["assessment"]},
     "regradeAssessment": lambda a: {"id": a["assessment"], "version": 1},
+    "dropEnrollment": lambda a: {"courseId": a["course"]},
+    "removeStudent": lambda a: {"courseId": a["course"], "userId": a["user"]},
     "createAssessment": lambda a: {"input": {"courseId": a["course"], "title": "pwned", "assessmentType": "QUIZ"}},
     "enrollInCourse": lambda a: {"courseId": a["course"]},
     "updateLessonProgress": lambda a: {"lessonId": a["lesson"], "progress": 100},

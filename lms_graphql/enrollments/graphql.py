@@ -62,6 +62,41 @@ class EnrollmentMutations:
         return Enrollment.from_row(enrollment)
 
     @strawberry.mutation(
+        description="The signed-in learner leaves a course: the seat is freed for others; the enrollment and its "
+        "progress stay as history (DROPPED), and enrolling again reopens them. Emits student.dropped. Errors: "
+        "UNAUTHENTICATED without a token; NOT_FOUND when the course is unknown or hidden, or you are not enrolled; "
+        "BAD_USER_INPUT for a completed course (it stays on your record)."
+    )
+    async def drop_enrollment(
+        self, info: Info, course_id: Annotated[strawberry.ID, strawberry.argument(description="The course to leave.")]
+    ) -> Enrollment:
+        ctx = info.context
+        viewer = ctx.require_viewer()
+        key = require_id(course_id, "course")
+        async with ctx.write() as session:
+            enrollment = await service.drop(session, ctx.tenant, viewer, key, None)
+        return Enrollment.from_row(enrollment)
+
+    @strawberry.mutation(
+        description="The course's instructor or an admin removes a student from the course: as dropEnrollment, and "
+        "the student is notified. Errors: UNAUTHENTICATED without a token; NOT_FOUND when the course is unknown or "
+        "hidden, or the user is not enrolled in it; FORBIDDEN when you may not edit the course; BAD_USER_INPUT for "
+        "a completed enrollment."
+    )
+    async def remove_student(
+        self,
+        info: Info,
+        course_id: Annotated[strawberry.ID, strawberry.argument(description="The course.")],
+        user_id: Annotated[strawberry.ID, strawberry.argument(description="The student to remove.")],
+    ) -> Enrollment:
+        ctx = info.context
+        viewer = ctx.require_viewer()
+        course, student = require_id(course_id, "course"), require_id(user_id, "user")
+        async with ctx.write() as session:
+            enrollment = await service.drop(session, ctx.tenant, viewer, course, student)
+        return Enrollment.from_row(enrollment)
+
+    @strawberry.mutation(
         description="Record the signed-in user's progress on a lesson of a course they are enrolled in. Progress "
         "never decreases (a lower value changes nothing); the course percent and completion move with it. Emits "
         "lesson.progressed when it rises and, once per lesson, lesson.completed. Errors: UNAUTHENTICATED without a "

@@ -55,6 +55,7 @@ FIELDS: dict[str, dict[str, FieldSql]] = {
         "enrolledAt": column("enrollment", js.timestamp, "enrolled_at"),
         "completedAt": column("enrollment", optional(js.timestamp), "completed_at"),
         "progressPercent": column("enrollment", js.decimal, "progress_pct"),
+        "droppedAt": column("enrollment", optional(js.timestamp), "dropped_at"),
         "user": linked(USERS.name, "User", "user", "enrollment", "user_id"),
         "course": linked(COURSES.name, "Course", "course", "enrollment", "course_id"),
     },

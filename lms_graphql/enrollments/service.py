@@ -34,12 +34,19 @@ async def enroll(
     if course.status != "published":
         raise bad_input("this course is not open for enrollment")
     enrollments = EnrollmentRepository(session, tenant.id)
-    if await enrollments.lock(viewer.id, course.id) is not None:
+    earlier = await enrollments.lock(viewer.id, course.id)
+    if earlier is not None and earlier.status != "dropped":
         raise conflict(ALREADY_ENROLLED)
     if course.max_enrollment is not None and await enrollments.seats_taken(course.id) >= course.max_enrollment:
         raise LmsError(ErrorCode.COURSE_FULL, f"this course is full ({course.max_enrollment} students)")
-    enrollment = models.Enrollment(id=uuid.uuid4(), tenant_id=tenant.id, user_id=viewer.id, course_id=course.id)
-    await insert_or_conflict(session, enrollment, {"uq_enrollments_tenant_id_user_id_course_id": ALREADY_ENROLLED})
+    if earlier is not None:
+        # Back after leaving: the same enrollment, its progress as it was.
+        earlier.status, earlier.dropped_at = "active", None
+        await session.flush()
+        enrollment = earlier
+    else:
+        enrollment = models.Enrollment(id=uuid.uuid4(), tenant_id=tenant.id, user_id=viewer.id, course_id=course.id)
+        await insert_or_conflict(session, enrollment, {"uq_enrollments_tenant_id_user_id_course_id": ALREADY_ENROLLED})
     await record_event(
         session,
         tenant_id=tenant.id,
@@ -48,6 +55,47 @@ async def enroll(
         course_id=course.id,
         payload={"courseId": str(course.id), "courseName": course.title, "enrollmentId": str(enrollment.id)},
         notice=Notice(title=f"{viewer.user.full_name} enrolled in {course.title}", recipients=(course.instructor_id,)),
+    )
+    return enrollment
+
+
+async def drop(
+    session: AsyncSession, tenant: TenantConfig, viewer: Viewer, course_id: uuid.UUID, removed: uuid.UUID | None
+) -> models.Enrollment:
+    """The viewer leaves the course, or (``removed``) the course's instructor or an admin
+    removes that learner from it: the seat is freed; the enrollment and its progress stay as
+    history (DROPPED), and enrolling again reopens them. A completed course stays on the record."""
+    courses = CourseRepository(session, tenant.id)
+    course = await courses.lock(course_id)  # the lock enrollments take: seats are counted under it
+    if course is None or not access.can_see(viewer, course):
+        raise not_found("course not found")
+    removing = removed is not None
+    if removed is not None:
+        access.require_edit(viewer, course)  # the course's instructor, or an admin
+        user_id = removed
+    else:
+        access.require_member(viewer, "drop a course")
+        user_id = viewer.id
+    enrollment = await EnrollmentRepository(session, tenant.id).lock(user_id, course.id)
+    if enrollment is None or enrollment.status == "dropped":
+        raise not_found("enrollment not found")
+    if enrollment.status == "completed":
+        raise bad_input("a completed course stays on the learner's record: it cannot be dropped")
+    now = datetime.now(UTC)
+    enrollment.status, enrollment.dropped_at = "dropped", now
+    await session.flush()
+    await record_event(
+        session,
+        tenant_id=tenant.id,
+        event_type="student.dropped",
+        user_id=user_id,
+        course_id=course.id,
+        payload={
+            "courseId": str(course.id),
+            "enrollmentId": str(enrollment.id),
+            "removedBy": str(access.actor_id(viewer)) if removing else None,
+        },
+        notice=Notice(title=f"You were removed from {course.title}", recipients=(user_id,)) if removing else None,
     )
     return enrollment
 

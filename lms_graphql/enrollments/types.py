@@ -47,6 +47,9 @@ class Enrollment:
     progress_percent: float = strawberry.field(
         description="Completed lessons / all lessons of the course, as a percent 0-100 (2 decimals)."
     )
+    dropped_at: datetime | None = strawberry.field(
+        description="When the student left the course or was removed from it (DROPPED); null otherwise."
+    )
     user_id: strawberry.Private[uuid.UUID]
     course_id: strawberry.Private[uuid.UUID]
 
@@ -58,6 +61,7 @@ class Enrollment:
             enrolled_at=row.enrolled_at,
             completed_at=row.completed_at,
             progress_percent=float(row.progress_pct),
+            dropped_at=row.dropped_at,
             user_id=row.user_id,
             course_id=row.course_id,
         )

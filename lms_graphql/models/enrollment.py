@@ -44,6 +44,9 @@ class Enrollment(TenantOwned, Base):
     enrolled_at: Mapped[datetime] = created_at_column()
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_accessed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the learner left (dropEnrollment) or was removed (removeStudent): the seat is free,
+    # the enrollment and its progress stay as history; enrolling again reopens it.
+    dropped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = updated_at_column()
 
 
