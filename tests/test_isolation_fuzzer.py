@@ -61,6 +61,8 @@ ARGUMENTS: dict[str, Args] = {
     "course": lambda a: {"id": a["course"]},
     "createCourse": lambda a: {"input": {"title": "pwned", "instructorId": a["user"]}},
     "courseStudents": lambda a: {"courseId": a["course"]},
+    "courseStudentsConnection": lambda a: {"courseId": a["course"]},
+    "assessmentSubmissions": lambda a: {"assessmentId": a["assessment"]},
     "courseAnalytics": lambda a: {"courseId": a["course"]},
     "submission": lambda a: {"id": a["submission"]},
     "updateCourse": lambda a: {"id": a["course"], "input": {"title": "pwned"}},

@@ -15,13 +15,16 @@ from lms_graphql.assessments.types import (
     AssessmentType,
     CertificateVerification,
     Submission,
+    SubmissionStatus,
 )
 from lms_graphql.auth import policies
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Info
 from lms_graphql.enrollments import certificates
 from lms_graphql.errors import ErrorCode, LmsError
+from lms_graphql.kit.connections import Connection, connection
 from lms_graphql.kit.graphql import require_id
+from lms_graphql.kit.pagination import decode_cursor, page_size
 
 MAX_CODE = 64
 
@@ -89,6 +92,34 @@ class Regrading:
 
 @strawberry.type
 class AssessmentQueries:
+    @strawberry.field(
+        description="An assessment's submissions (not attempts still in progress), newest first, a page at a time: "
+        "for the course's instructor and admins, e.g. those awaiting a grade (status: SUBMITTED). Errors: "
+        "UNAUTHENTICATED without a token; NOT_FOUND when the assessment is unknown or of a course you may not "
+        "grade; BAD_USER_INPUT for `first` outside 0-100 or an invalid cursor."
+    )
+    async def assessment_submissions(
+        self,
+        info: Info,
+        assessment_id: Annotated[strawberry.ID, strawberry.argument(description="The assessment's id.")],
+        status: Annotated[
+            SubmissionStatus | None,
+            strawberry.argument(description="Only SUBMITTED (awaiting a grade) or GRADED ones; null: both."),
+        ] = None,
+        first: Annotated[int | None, strawberry.argument(description="How many, 0-100; null: 20.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page; null: from the newest.")
+        ] = None,
+    ) -> Connection[Submission]:
+        ctx = info.context
+        viewer = ctx.require_viewer()
+        key = require_id(assessment_id, "assessment")
+        limit, cursor = page_size(first), decode_cursor(after) if after else None
+        wanted = status.value if status is not None else None
+        async with ctx.read() as session:
+            rows = await service.submissions_page(session, ctx.tenant.id, viewer, key, wanted, cursor, limit + 1)
+        return connection(rows, limit, Submission.from_row, "submitted_at")
+
     @strawberry.field(
         description="A submission: for its author, and for the course's instructor and admins. Errors: "
         "UNAUTHENTICATED without a token; NOT_FOUND when it is unknown, still in progress or not yours to see."

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from lms_graphql import models
-from lms_graphql.kit.repository import TenantScopedRepository
+from lms_graphql.kit.pagination import Keyset
+from lms_graphql.kit.repository import TenantScopedRepository, newest_first
 from lms_graphql.models.tables import ASSESSMENTS, SUBMISSIONS
 
 
@@ -114,3 +115,15 @@ class AssessmentRepository(TenantScopedRepository):
             .order_by(models.Submission.user_id, models.Submission.attempt_number)
         )
         return list((await self.session.execute(statement)).scalars().all())
+
+    async def submissions_page(
+        self, assessment_id: uuid.UUID, status: str | None, after: Keyset | None, limit: int
+    ) -> list[Row[Any]]:
+        """Submitted attempts (or those of ``status``), newest first."""
+        statement = select(SUBMISSIONS).where(
+            self.in_tenant(SUBMISSIONS),
+            SUBMISSIONS.c.assessment_id == assessment_id,
+            SUBMISSIONS.c.status == status if status is not None else SUBMISSIONS.c.status != "in_progress",
+        )
+        page = newest_first(statement, SUBMISSIONS.c.submitted_at, SUBMISSIONS.c.id, after, limit)
+        return list((await self.session.execute(page)).all())

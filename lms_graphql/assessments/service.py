@@ -23,6 +23,7 @@ from lms_graphql.enrollments.certificates import issue_if_complete
 from lms_graphql.enrollments.repository import EnrollmentRepository
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.events.publish import Notice, record_event
+from lms_graphql.kit.pagination import Keyset
 from lms_graphql.kit.repository import insert_or_conflict
 from lms_graphql.tenancy.tenant import TenantConfig
 
@@ -341,6 +342,27 @@ async def scoring(repo: AssessmentRepository, assessment: models.Assessment, ver
     if earlier is None:
         return assessment.max_score, assessment.passing_score
     return earlier.max_score, earlier.passing_score
+
+
+async def submissions_page(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    viewer: Viewer,
+    assessment_id: uuid.UUID,
+    status: str | None,
+    after: Keyset | None,
+    limit: int,
+) -> list[Any]:
+    """A page of an assessment's submissions, newest first, for whoever may grade its course;
+    for anyone else the assessment does not exist (NOT_FOUND)."""
+    repo = AssessmentRepository(session, tenant_id)
+    found = await repo.by_ids([assessment_id])
+    if not found:
+        raise not_found("assessment not found")
+    (course,) = await CourseRepository(session, tenant_id).by_ids([found[0].course_id])
+    if not policies.may_grade(viewer, course.instructor_id):
+        raise not_found("assessment not found")
+    return await repo.submissions_page(assessment_id, status, after, limit)
 
 
 async def visible_submission(

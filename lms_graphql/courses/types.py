@@ -15,6 +15,7 @@ from lms_graphql.auth import policies
 from lms_graphql.context import Context, Info
 from lms_graphql.courses import service
 from lms_graphql.courses.repository import CourseFilter
+from lms_graphql.kit.connections import PageInfo
 from lms_graphql.kit.lookahead import as_resolver_result
 from lms_graphql.kit.pagination import encode_cursor
 from lms_graphql.users.graphql import User
@@ -235,14 +236,6 @@ async def lessons_for(ctx: Context, rows: list[Any]) -> list[Lesson]:
         Lesson.from_row(row, progress=row_progress, content_visible=visible[row.course_id])
         for row, row_progress in zip(rows, progress, strict=True)
     ]
-
-
-@strawberry.type(description="Where a page of a connection ends, and whether another follows.")
-class PageInfo:
-    has_next_page: bool = strawberry.field(description="True when more items follow this page.")
-    end_cursor: str | None = strawberry.field(
-        description="The last item's cursor: pass it as `after` for the next page; null on an empty page."
-    )
 
 
 @strawberry.type(description="A course in a page of the catalogue.")

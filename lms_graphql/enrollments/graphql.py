@@ -11,7 +11,9 @@ from lms_graphql.context import Info
 from lms_graphql.courses.graphql import visible_course
 from lms_graphql.enrollments import service
 from lms_graphql.enrollments.types import Enrollment, LessonProgress
+from lms_graphql.kit.connections import Connection, connection
 from lms_graphql.kit.graphql import require_id
+from lms_graphql.kit.pagination import decode_cursor, page_size
 
 
 @strawberry.type
@@ -41,6 +43,51 @@ class EnrollmentQueries:
         async with ctx.read() as session:
             rows = await service.students_of(session, ctx.tenant.id, viewer, course.key, course.instructor_id)
         return [Enrollment.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="The signed-in user's enrollments (any status), newest first, a page at a time (myEnrollments "
+        "lists them all). Errors: UNAUTHENTICATED without a token; BAD_USER_INPUT for `first` outside 0-100 or an "
+        "invalid cursor."
+    )
+    async def my_enrollments_connection(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="How many, 0-100; null: 20.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page; null: from the newest.")
+        ] = None,
+    ) -> Connection[Enrollment]:
+        ctx = info.context
+        viewer = ctx.require_viewer()
+        limit, cursor = page_size(first), decode_cursor(after) if after else None
+        async with ctx.read() as session:
+            rows = await service.page_of_viewer(session, ctx.tenant.id, viewer, cursor, limit + 1)
+        return connection(rows, limit, Enrollment.from_row, "enrolled_at")
+
+    @strawberry.field(
+        description="The course's enrollments (any status), newest first, a page at a time: for its instructor and "
+        "admins (courseStudents lists them all). Errors: UNAUTHENTICATED without a token; NOT_FOUND when the course "
+        "is unknown or hidden from you; FORBIDDEN for anyone else; BAD_USER_INPUT for `first` outside 0-100 or an "
+        "invalid cursor."
+    )
+    async def course_students_connection(
+        self,
+        info: Info,
+        course_id: Annotated[strawberry.ID, strawberry.argument(description="The course's id.")],
+        first: Annotated[int | None, strawberry.argument(description="How many, 0-100; null: 20.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page; null: from the newest.")
+        ] = None,
+    ) -> Connection[Enrollment]:
+        ctx = info.context
+        course = await visible_course(ctx, course_id)
+        viewer = ctx.require_viewer()
+        limit, cursor = page_size(first), decode_cursor(after) if after else None
+        async with ctx.read() as session:
+            rows = await service.students_page(
+                session, ctx.tenant.id, viewer, course.key, course.instructor_id, cursor, limit + 1
+            )
+        return connection(rows, limit, Enrollment.from_row, "enrolled_at")
 
 
 @strawberry.type

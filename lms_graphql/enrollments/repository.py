@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Row, func, select
 
 from lms_graphql import models
-from lms_graphql.kit.repository import TenantScopedRepository
+from lms_graphql.kit.pagination import Keyset
+from lms_graphql.kit.repository import TenantScopedRepository, newest_first
 from lms_graphql.models.tables import ENROLLMENTS, LESSONS, PROGRESS, live, same_lesson
 
 # Enrollments that hold a seat and count in statistics.
@@ -31,6 +32,16 @@ class EnrollmentRepository(TenantScopedRepository):
             statement = statement.where(ENROLLMENTS.c.status.in_(ACTIVE_STATUSES))
         statement = statement.order_by(ENROLLMENTS.c.enrolled_at.desc(), ENROLLMENTS.c.id)
         return list((await self.session.execute(statement)).all())
+
+    async def page_of_user(self, user_id: uuid.UUID, after: Keyset | None, limit: int) -> list[Row[Any]]:
+        statement = select(ENROLLMENTS).where(self.in_tenant(ENROLLMENTS), ENROLLMENTS.c.user_id == user_id)
+        page = newest_first(statement, ENROLLMENTS.c.enrolled_at, ENROLLMENTS.c.id, after, limit)
+        return list((await self.session.execute(page)).all())
+
+    async def page_of_course(self, course_id: uuid.UUID, after: Keyset | None, limit: int) -> list[Row[Any]]:
+        statement = select(ENROLLMENTS).where(self.in_tenant(ENROLLMENTS), ENROLLMENTS.c.course_id == course_id)
+        page = newest_first(statement, ENROLLMENTS.c.enrolled_at, ENROLLMENTS.c.id, after, limit)
+        return list((await self.session.execute(page)).all())
 
     async def of_course(self, course_id: uuid.UUID) -> list[Row[Any]]:
         statement = (

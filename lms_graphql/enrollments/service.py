@@ -17,6 +17,7 @@ from lms_graphql.enrollments.certificates import issue_if_complete
 from lms_graphql.enrollments.repository import EnrollmentRepository, course_percent
 from lms_graphql.errors import ErrorCode, LmsError, bad_input, conflict, not_found
 from lms_graphql.events.publish import Notice, record_event
+from lms_graphql.kit.pagination import Keyset
 from lms_graphql.kit.repository import insert_or_conflict
 from lms_graphql.tenancy.tenant import TenantConfig
 
@@ -200,6 +201,28 @@ async def update_progress(
 async def of_viewer(session: AsyncSession, tenant_id: uuid.UUID, viewer: Viewer) -> list[Any]:
     """The viewer's own enrollments, newest first."""
     return list(await EnrollmentRepository(session, tenant_id).of_user(viewer.id))
+
+
+async def page_of_viewer(
+    session: AsyncSession, tenant_id: uuid.UUID, viewer: Viewer, after: Keyset | None, limit: int
+) -> list[Any]:
+    """A page of the viewer's own enrollments, newest first (``limit`` rows)."""
+    return await EnrollmentRepository(session, tenant_id).page_of_user(viewer.id, after, limit)
+
+
+async def students_page(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    viewer: Viewer,
+    course_id: uuid.UUID,
+    instructor_id: object,
+    after: Keyset | None,
+    limit: int,
+) -> list[Any]:
+    """A page of a course's enrollments, newest first: for its instructor and admins."""
+    if not policies.may_view_students(viewer, instructor_id):
+        raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its students")
+    return await EnrollmentRepository(session, tenant_id).page_of_course(course_id, after, limit)
 
 
 async def students_of(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause
+from sqlalchemy import ColumnElement, FromClause, Select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql.errors import conflict
+from lms_graphql.kit.pagination import Keyset
 from lms_graphql.models import Base
 
 
@@ -48,3 +49,11 @@ class TenantScopedRepository:
         column = source.c.tenant_id if isinstance(source, FromClause) else source.tenant_id
         condition: ColumnElement[bool] = column == self.tenant_id
         return condition
+
+
+def newest_first(statement: Select[Any], at: Any, key: Any, after: Keyset | None, limit: int) -> Select[Any]:
+    """``statement``'s page of ``limit`` rows after the cursor ``after``, newest first (``at``,
+    then ``key``, both descending: the keyset the cursors encode)."""
+    if after is not None:
+        statement = statement.where(tuple_(at, key) < tuple_(after.at, after.id))
+    return statement.order_by(at.desc(), key.desc()).limit(limit)

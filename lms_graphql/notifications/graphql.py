@@ -7,7 +7,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from lms_graphql.context import Info
+from lms_graphql.kit.connections import Connection, connection
 from lms_graphql.kit.graphql import require_id
+from lms_graphql.kit.pagination import decode_cursor, page_size
 from lms_graphql.notifications import service
 
 
@@ -61,6 +63,31 @@ class NotificationQueries:
         async with ctx.read() as session:
             rows = await service.of_viewer(session, ctx.tenant.id, viewer, unread_only=bool(unread_only))
         return [Notification.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="The signed-in user's notifications, newest first, a page at a time (all of them, where "
+        "notifications lists the latest 100). Errors: UNAUTHENTICATED without a token; BAD_USER_INPUT for `first` "
+        "outside 0-100 or an invalid cursor."
+    )
+    async def notifications_connection(
+        self,
+        info: Info,
+        unread_only: Annotated[
+            bool | None, strawberry.argument(description="True: only those not marked read.")
+        ] = False,
+        first: Annotated[int | None, strawberry.argument(description="How many, 0-100; null: 20.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page; null: from the newest.")
+        ] = None,
+    ) -> Connection[Notification]:
+        ctx = info.context
+        viewer = ctx.require_viewer()
+        limit, cursor = page_size(first), decode_cursor(after) if after else None
+        async with ctx.read() as session:
+            rows = await service.page_of_viewer(
+                session, ctx.tenant.id, viewer, unread_only=bool(unread_only), after=cursor, limit=limit + 1
+            )
+        return connection(rows, limit, Notification.from_row, "created_at")
 
 
 @strawberry.type

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Row, Uuid, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
-from lms_graphql.kit.repository import TenantScopedRepository
+from lms_graphql.kit.pagination import Keyset
+from lms_graphql.kit.repository import TenantScopedRepository, newest_first
 from lms_graphql.models.tables import NOTIFICATIONS, USERS
 
 LIST_LIMIT = 100
@@ -21,6 +22,15 @@ class NotificationRepository(TenantScopedRepository):
             statement = statement.where(NOTIFICATIONS.c.read_at.is_(None))
         statement = statement.order_by(NOTIFICATIONS.c.created_at.desc(), NOTIFICATIONS.c.id).limit(LIST_LIMIT)
         return list((await self.session.execute(statement)).all())
+
+    async def page_of_user(
+        self, user_id: uuid.UUID, *, unread_only: bool, after: Keyset | None, limit: int
+    ) -> list[Row[Any]]:
+        statement = select(NOTIFICATIONS).where(self.in_tenant(NOTIFICATIONS), NOTIFICATIONS.c.user_id == user_id)
+        if unread_only:
+            statement = statement.where(NOTIFICATIONS.c.read_at.is_(None))
+        page = newest_first(statement, NOTIFICATIONS.c.created_at, NOTIFICATIONS.c.id, after, limit)
+        return list((await self.session.execute(page)).all())
 
     async def mark_read(self, user_id: uuid.UUID, notification_id: uuid.UUID) -> Row[Any] | None:
         """Marks the user's own notification read (once; later calls keep the first time)."""
