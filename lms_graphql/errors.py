@@ -25,6 +25,8 @@ class ErrorCode(StrEnum):
     # client sends the text again), and a document a trusted-only tenant has not registered.
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     DOCUMENT_NOT_TRUSTED = "DOCUMENT_NOT_TRUSTED"
+    # Learning paths (README): not open to this learner yet (a prerequisite to complete first).
+    LOCKED = "LOCKED"
 
 
 class LmsError(Exception):

@@ -18,6 +18,7 @@ from strawberry.dataloader import DataLoader
 from lms_graphql.assessments.repository import AssessmentRepository
 from lms_graphql.courses.repository import CourseRepository
 from lms_graphql.enrollments.repository import EnrollmentRepository
+from lms_graphql.paths.repository import PathRepository
 from lms_graphql.users.repository import UserRepository
 
 if TYPE_CHECKING:
@@ -76,6 +77,17 @@ def _many(ctx: Context, fetch: Fetch, column: str) -> ManyLoader:
     return DataLoader(load_fn=load)
 
 
+def _values(ctx: Context, fetch: Callable[[AsyncSession, uuid.UUID, Ids], Awaitable[dict[uuid.UUID, Any]]]) -> Any:
+    """A value per key (None where there is none), one statement per batch."""
+
+    async def load(keys: Ids) -> list[Any]:
+        async with ctx.read() as session:
+            found = await fetch(session, ctx.tenant.id, list(keys))
+        return [found.get(key) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
 def _viewer_id(ctx: Context) -> uuid.UUID:
     # Loaders of the viewer's own rows are only reached through resolvers that required one;
     # a missing viewer reads as nobody (no rows).
@@ -96,9 +108,11 @@ class Loaders:
             ctx, lambda s, t, ids: AssessmentRepository(s, t).of_courses(ids), "course_id"
         )
         self.enrollment_stats = _many(ctx, lambda s, t, ids: EnrollmentRepository(s, t).stats(ids), "course_id")
+        self.prerequisites = _many(ctx, lambda s, t, ids: PathRepository(s, t).required_by(ids), "course_id")
         # The viewer's own rows, keyed by lesson / course / assessment.
         self.my_progress = _one(ctx, lambda s, t, ids: EnrollmentRepository(s, t).progress_of(me, ids), "lesson_id")
         self.my_enrollment = _one(ctx, lambda s, t, ids: EnrollmentRepository(s, t).of_user_in(me, ids), "course_id")
+        self.my_course_lock = _values(ctx, lambda s, t, ids: PathRepository(s, t).locks(ids, me))
         self.my_submissions = _many(
             ctx, lambda s, t, ids: AssessmentRepository(s, t).submissions_of(me, ids), "assessment_id"
         )

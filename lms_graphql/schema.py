@@ -28,6 +28,7 @@ from lms_graphql.kit.shared_execution import LmsExecutionContext
 from lms_graphql.limits.extension import QueryLimits
 from lms_graphql.notifications.graphql import NotificationMutations, NotificationQueries
 from lms_graphql.operations.input_checks import StorableInput
+from lms_graphql.paths.graphql import PathMutations
 from lms_graphql.tenancy.graphql import TenantMutations, TenantQueries
 from lms_graphql.users.graphql import UserMutations, UserQueries
 
@@ -64,6 +65,7 @@ class Mutation(
     AssessmentMutations,
     CourseMutations,
     AuthoringMutations,
+    PathMutations,
     UserMutations,
     NotificationMutations,
     TenantMutations,

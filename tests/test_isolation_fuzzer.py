@@ -80,6 +80,7 @@ ARGUMENTS: dict[str, Args] = {
     "deleteAssessment": lambda a: {"id": a["assessment"]},
     "regradeAssessment": lambda a: {"id": a["assessment"], "version": 1},
     "dropEnrollment": lambda a: {"courseId": a["course"]},
+    "setCoursePrerequisites": lambda a: {"courseId": a["course"], "requiredCourseIds": []},
     "removeStudent": lambda a: {"courseId": a["course"], "userId": a["user"]},
     "createAssessment": lambda a: {"input": {"courseId": a["course"], "title": "pwned", "assessmentType": "QUIZ"}},
     "enrollInCourse": lambda a: {"courseId": a["course"]},

@@ -60,6 +60,7 @@ from lms_graphql.kit.json_plan import (
     ViewerRights,
 )
 from lms_graphql.notifications import json_repository as notifications
+from lms_graphql.paths import json_repository as paths
 from lms_graphql.users import json_repository as users
 
 CACHED_PLANS = 512
@@ -75,7 +76,13 @@ def _types(*contributions: Mapping[str, Mapping[str, FieldSql]]) -> dict[str, Ob
 
 
 TYPES = _types(
-    courses.FIELDS, users.FIELDS, enrollments.FIELDS, assessments.FIELDS, dashboard.FIELDS, notifications.FIELDS
+    courses.FIELDS,
+    users.FIELDS,
+    enrollments.FIELDS,
+    assessments.FIELDS,
+    dashboard.FIELDS,
+    notifications.FIELDS,
+    paths.FIELDS,
 )
 ROOT_FIELDS: dict[str, RootField] = {
     "courses": CATALOGUE,

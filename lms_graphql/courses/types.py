@@ -114,6 +114,26 @@ class Course:
         rows = await info.context.loaders.assessments_of_course.load(self.key)
         return [Assessment.from_row(row) for row in rows]
 
+    @strawberry.field(
+        description="The courses a learner must complete before enrolling in this one (setCoursePrerequisites), "
+        "in the order they were set."
+    )
+    async def prerequisite_ids(self, info: Info) -> list[strawberry.ID]:
+        rows = await info.context.loaders.prerequisites.load(self.key)
+        return [strawberry.ID(str(row.required_course_id)) for row in rows]
+
+    @strawberry.field(
+        description="True while the signed-in user may not enroll: a prerequisite is not completed yet "
+        "(lockReason names them). Enrolling then answers LOCKED."
+    )
+    async def locked(self, info: Info) -> bool:
+        return await info.context.loaders.my_course_lock.load(self.key) is not None
+
+    @strawberry.field(description="Why the course is locked for the signed-in user; null when it is not.")
+    async def lock_reason(self, info: Info) -> str | None:
+        reason: str | None = await info.context.loaders.my_course_lock.load(self.key)
+        return reason
+
     @strawberry.field(description="Students enrolled: active or completed enrollments.")
     async def enrollment_count(self, info: Info) -> int:
         stats = await info.context.loaders.enrollment_stats.load(self.key)

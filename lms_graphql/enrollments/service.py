@@ -19,6 +19,7 @@ from lms_graphql.errors import ErrorCode, LmsError, bad_input, conflict, not_fou
 from lms_graphql.events.publish import Notice, record_event
 from lms_graphql.kit.pagination import Keyset
 from lms_graphql.kit.repository import insert_or_conflict
+from lms_graphql.paths.service import require_open
 from lms_graphql.tenancy.tenant import TenantConfig
 
 ALREADY_ENROLLED = "you are already enrolled in this course"
@@ -34,6 +35,7 @@ async def enroll(
         raise not_found("course not found")
     if course.status != "published":
         raise bad_input("this course is not open for enrollment")
+    await require_open(session, tenant.id, course.id, viewer.id)
     enrollments = EnrollmentRepository(session, tenant.id)
     earlier = await enrollments.lock(viewer.id, course.id)
     if earlier is not None and earlier.status != "dropped":

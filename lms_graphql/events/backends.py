@@ -36,9 +36,15 @@ class PostgresNotifyBackend(BroadcastBackend):
         self._notifies: Any = None
 
     async def connect(self) -> None:
-        self._listen = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-        await self._listen.execute(f"LISTEN {self._wire}")
-        self._publish = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        try:
+            self._listen = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            await self._listen.execute(f"LISTEN {self._wire}")
+            self._publish = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        except BaseException:
+            # Half connected (refused, or cancelled by a stop): close what opened rather than
+            # leave it to the garbage collector.
+            await asyncio.shield(self.disconnect())
+            raise
         self._notifies = self._listen.notifies()
 
     async def disconnect(self) -> None:

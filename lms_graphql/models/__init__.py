@@ -10,6 +10,7 @@ from lms_graphql.models.enrollment import Enrollment, LessonProgress
 from lms_graphql.models.event import DomainEvent
 from lms_graphql.models.idempotency import IdempotencyKey
 from lms_graphql.models.notification import Notification
+from lms_graphql.models.path import CoursePrerequisite
 from lms_graphql.models.tenant import Tenant
 from lms_graphql.models.user import User
 
@@ -23,6 +24,7 @@ __all__ = [
     "Base",
     "Certificate",
     "Course",
+    "CoursePrerequisite",
     "DomainEvent",
     "Enrollment",
     "IdempotencyKey",

@@ -19,6 +19,7 @@ EVENTS: Table = models.DomainEvent.__table__  # type: ignore[assignment]
 NOTIFICATIONS: Table = models.Notification.__table__  # type: ignore[assignment]
 IDEMPOTENCY_KEYS: Table = models.IdempotencyKey.__table__  # type: ignore[assignment]
 AUDIT_LOG: Table = models.AuditEntry.__table__  # type: ignore[assignment]
+PREREQUISITES: Table = models.CoursePrerequisite.__table__  # type: ignore[assignment]
 
 
 def live(table: Table) -> ColumnElement[bool]:

@@ -73,6 +73,7 @@ def client_of(app: Any) -> httpx.AsyncClient:
 
 
 DELETE_MODULE = "mutation($id: ID!) { deleteModule(id: $id) { archived } }"
+PREREQUISITES = "mutation($c: ID!, $r: [ID!]!) { setCoursePrerequisites(courseId: $c, requiredCourseIds: $r) { id } }"
 DELETE_LESSON = "mutation($id: ID!) { deleteLesson(id: $id) { archived } }"
 
 
@@ -153,6 +154,12 @@ async def build_world(
         assert "errors" not in removed.body, removed.body
     for course in (draft, archived, empty_module):
         await enroll(db, tenant, student.id, course.id)
+    # A learning path: the published course requires two others (locked for the student).
+    required = [str(others[0].id), str(others[1].id)]
+    prerequisites = await gql(
+        client, PREREQUISITES, {"c": str(published.id), "r": required}, token=await login(client, people["admin"])
+    )
+    assert "errors" not in prerequisites.body, prerequisites.body
     owner_conn.execute(
         "UPDATE enrollments SET status = 'dropped' WHERE user_id = %s AND course_id = %s", (student.id, hollow.id)
     )
