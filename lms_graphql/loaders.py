@@ -113,6 +113,8 @@ class Loaders:
         self.my_progress = _one(ctx, lambda s, t, ids: EnrollmentRepository(s, t).progress_of(me, ids), "lesson_id")
         self.my_enrollment = _one(ctx, lambda s, t, ids: EnrollmentRepository(s, t).of_user_in(me, ids), "course_id")
         self.my_course_lock = _values(ctx, lambda s, t, ids: PathRepository(s, t).locks(ids, me))
+        self.my_module_lock = _values(ctx, lambda s, t, ids: CourseRepository(s, t).module_locks(ids, me))
+        self.my_lesson_lock = _values(ctx, lambda s, t, ids: CourseRepository(s, t).lesson_locks(ids, me))
         self.my_submissions = _many(
             ctx, lambda s, t, ids: AssessmentRepository(s, t).submissions_of(me, ids), "assessment_id"
         )

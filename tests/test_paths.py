@@ -68,3 +68,55 @@ async def test_prerequisites_hold_together(
     assert cleared.data["setCoursePrerequisites"]["prerequisiteIds"] == []
     student = await login(client, await make_user(tenant))
     assert (await gql(client, SET, {"c": str(third.id), "r": []}, token=student)).codes == ["FORBIDDEN"]
+
+
+MODULE_RULES = """mutation($id: ID!, $at: DateTime, $p: Boolean) {
+  updateModule(id: $id, unlockAt: $at, requiresPrevious: $p) { unlockAt requiresPrevious } }"""
+LESSON_RULE = """mutation($id: ID!) { updateLesson(id: $id, input: {requiresPrevious: true}) { requiresPrevious } }"""
+TREE = """query($c: ID!) { course(id: $c) { modules { locked lockReason lessons {
+  id locked lockReason contentRef } } } }"""
+NEXT = "{ myDashboard { enrolledCourses { nextLesson { id } } } }"
+
+
+async def test_modules_and_lessons_open_in_order_and_on_their_date(
+    client: httpx.AsyncClient, db: Database, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    tenant = await make_tenant()
+    teacher = await make_user(tenant, "instructor")
+    course = await build_course(db, tenant, teacher.id, modules=3, lessons=2)  # lessons 0-1, 2-3, 4-5
+    token = await login(client, teacher)
+    lessons, modules = [str(i) for i in course.lesson_ids], [str(i) for i in course.module_ids]
+    await gql(client, LESSON_RULE, {"id": lessons[1]}, token=token)
+    rules = await gql(client, MODULE_RULES, {"id": modules[1], "p": True}, token=token)
+    assert rules.data["updateModule"] == {"unlockAt": None, "requiresPrevious": True}
+    await gql(client, MODULE_RULES, {"id": modules[2], "at": "2999-01-01T00:00:00+00:00"}, token=token)
+
+    student = await login(client, await make_user(tenant))
+    await gql(client, ENROLL, {"c": str(course.id)}, token=student)
+
+    async def states() -> list[tuple[bool, list[bool]]]:
+        tree = (await gql(client, TREE, {"c": str(course.id)}, token=student)).data["course"]["modules"]
+        return [(m["locked"], [lesson["locked"] for lesson in m["lessons"]]) for m in tree]
+
+    assert await states() == [(False, [False, True]), (True, [True, True]), (True, [True, True])]
+    tree = (await gql(client, TREE, {"c": str(course.id)}, token=student)).data["course"]["modules"]
+    assert tree[0]["lessons"][1] == {
+        "id": lessons[1], "locked": True, "lockReason": "complete the previous lesson first", "contentRef": None,
+    }  # fmt: skip
+    assert tree[2]["lockReason"] == "opens on 2999-01-01 00:00 UTC"
+    refused = await gql(client, PROGRESS, {"l": lessons[1], "p": 50}, token=student)
+    assert refused.codes == ["LOCKED"]
+    assert (await gql(client, NEXT, token=student)).data["myDashboard"]["enrolledCourses"][0]["nextLesson"] == {
+        "id": lessons[0]
+    }
+
+    await gql(client, PROGRESS, {"l": lessons[0], "p": 100}, token=student)
+    assert await states() == [(False, [False, False]), (True, [True, True]), (True, [True, True])]
+    await gql(client, PROGRESS, {"l": lessons[1], "p": 100}, token=student)
+    assert await states() == [(False, [False, False]), (False, [False, False]), (True, [True, True])]
+    assert (await gql(client, NEXT, token=student)).data["myDashboard"]["enrolledCourses"][0]["nextLesson"] == {
+        "id": lessons[2]
+    }
+    # The course's editors see the content of what is locked for learners.
+    edited = (await gql(client, TREE, {"c": str(course.id)}, token=token)).data["course"]["modules"]
+    assert edited[2]["lessons"][0]["contentRef"] is not None

@@ -3,6 +3,7 @@ and removes its modules and lessons."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -33,6 +34,10 @@ class UpdateLessonInput:
     duration_min: int | None = strawberry.field(
         default=strawberry.UNSET, description="Expected duration in minutes, 0-100 000; null removes it."
     )
+    requires_previous: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="True: learners open it once they completed the lesson before it; null is refused.",
+    )
 
 
 @strawberry.type(description="What removing a module or a lesson did.")
@@ -47,18 +52,38 @@ class Removal:
 
 @strawberry.type
 class AuthoringMutations:
-    @strawberry.mutation(description=f"Renames a module. {EDIT_ERRORS}; BAD_USER_INPUT for an invalid title.")
+    @strawberry.mutation(
+        description="Renames a module, or sets when learners may open it: from a date (unlockAt), and/or once they "
+        f"completed the module before it (requiresPrevious). {EDIT_ERRORS}; BAD_USER_INPUT for an invalid title."
+    )
     async def update_module(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="The module to rename.")],
-        title: Annotated[str, strawberry.argument(description="The new title, 1-500 characters after trimming.")],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The module to change.")],
+        title: Annotated[
+            str | None, strawberry.argument(description="The new title, 1-500 characters after trimming.")
+        ] = strawberry.UNSET,
+        unlock_at: Annotated[
+            datetime | None, strawberry.argument(description="Learners may open it from then on; null: no date.")
+        ] = strawberry.UNSET,
+        requires_previous: Annotated[
+            bool | None,
+            strawberry.argument(description="True: learners open it once they completed the module before it."),
+        ] = strawberry.UNSET,
     ) -> Module:
         ctx = info.context
         viewer = ctx.require_viewer()
+        if title is None or requires_previous is None:
+            raise bad_input("title and requiresPrevious may be left out, not set to null")
+        changes = service.ModuleChanges(
+            title=title if title is not strawberry.UNSET else None,
+            unlock_at=unlock_at if unlock_at is not strawberry.UNSET else None,
+            unlock_at_set=unlock_at is not strawberry.UNSET,
+            requires_previous=requires_previous if requires_previous is not strawberry.UNSET else None,
+        )
         module_id = require_id(id, "module")
         async with ctx.write() as session:
-            module = await service.update_module(session, ctx.tenant, viewer, module_id, title)
+            module = await service.update_module(session, ctx.tenant, viewer, module_id, changes)
         return Module.from_row(module)
 
     @strawberry.mutation(
@@ -73,8 +98,8 @@ class AuthoringMutations:
     ) -> Lesson:
         ctx = info.context
         viewer = ctx.require_viewer()
-        if input.title is None or input.content_type is None:
-            raise bad_input("title and contentType may be left out, not set to null")
+        if input.title is None or input.content_type is None or input.requires_previous is None:
+            raise bad_input("title, contentType and requiresPrevious may be left out, not set to null")
         changes = service.LessonChanges(
             title=input.title if input.title is not strawberry.UNSET else None,
             content_type=input.content_type.value if input.content_type is not strawberry.UNSET else None,
@@ -82,6 +107,7 @@ class AuthoringMutations:
             content_ref_set=input.content_ref is not strawberry.UNSET,
             duration_min=input.duration_min if input.duration_min is not strawberry.UNSET else None,
             duration_set=input.duration_min is not strawberry.UNSET,
+            requires_previous=input.requires_previous if input.requires_previous is not strawberry.UNSET else None,
         )
         lesson_id = require_id(id, "lesson")
         async with ctx.write() as session:

@@ -25,6 +25,14 @@ MODULE_NOT_FOUND, LESSON_NOT_FOUND = "module not found", "lesson not found"
 
 
 @dataclass(frozen=True)
+class ModuleChanges:
+    title: str | None = None
+    unlock_at: datetime | None = None
+    unlock_at_set: bool = False
+    requires_previous: bool | None = None
+
+
+@dataclass(frozen=True)
 class LessonChanges:
     title: str | None = None
     content_type: str | None = None
@@ -32,6 +40,7 @@ class LessonChanges:
     content_ref_set: bool = False
     duration_min: int | None = None
     duration_set: bool = False
+    requires_previous: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -89,10 +98,15 @@ def _placed(items: list[models.Module] | list[models.Lesson], item: object, posi
 
 
 async def update_module(
-    session: AsyncSession, tenant: TenantConfig, viewer: Viewer, module_id: uuid.UUID, title: str
+    session: AsyncSession, tenant: TenantConfig, viewer: Viewer, module_id: uuid.UUID, changes: ModuleChanges
 ) -> models.Module:
     module = await _module(session, tenant, viewer, module_id)
-    module.title = validation.title(title)
+    if changes.title is not None:
+        module.title = validation.title(changes.title)
+    if changes.unlock_at_set:
+        module.unlock_at = changes.unlock_at
+    if changes.requires_previous is not None:
+        module.requires_previous = changes.requires_previous
     await session.flush()
     return module
 
@@ -111,6 +125,8 @@ async def update_lesson(
         lesson.content_ref = validation.content_ref(changes.content_ref)
     if changes.duration_set:
         lesson.duration_min = validation.duration(changes.duration_min)
+    if changes.requires_previous is not None:
+        lesson.requires_previous = changes.requires_previous
     await session.flush()
     return lesson
 

@@ -77,16 +77,39 @@ def _lessons(node: Node, row: Row, scope: Scope) -> str:
         f"FROM {LESSONS.name} {alias} WHERE {tenant_filter(alias)} AND {alias}.module_id = {module}.id"
         f" AND {alias}.archived_at IS NULL"
     )
-    lesson_row = {"lesson": alias}
+    lesson_row = {"lesson": alias, "module": module}
     if "content_visible" in row:
         lesson_row["content_visible"] = row["content_visible"]
     return js.json_array(scope.object("Lesson", node, lesson_row), sources, ordered(alias, LESSON_ORDER))
 
 
+def lesson_lock(lesson: str, module: str | None) -> str:
+    """SQL: why the lesson is locked for the viewer (lesson_lock(), migration 0014), or NULL;
+    with its module at hand, the function runs only where a rule exists."""
+    call = f"lesson_lock({lesson}.tenant_id, {lesson}.id, %(viewer_id)s)"
+    if module is None:
+        return call
+    rules = f"{lesson}.requires_previous OR {module}.requires_previous OR {module}.unlock_at IS NOT NULL"
+    return f"(CASE WHEN {rules} THEN {call} END)"
+
+
+def module_lock(module: str) -> str:
+    call = f"module_lock({module}.tenant_id, {module}.id, %(viewer_id)s)"
+    return f"(CASE WHEN {module}.requires_previous OR {module}.unlock_at IS NOT NULL THEN {call} END)"
+
+
 def _content_ref(node: Node, row: Row, scope: Scope) -> str:
     lesson = row["lesson"]
     visible = row.get("content_visible") or content_visible(scope, f"{lesson}.course_id")
-    return f"(CASE WHEN {visible} THEN {js.nullable(js.string(f'{lesson}.content_ref'))} ELSE {js.NULL} END)"
+    instructor = (
+        f"(SELECT ci.instructor_id FROM {COURSES.name} ci WHERE {tenant_filter('ci')} AND ci.id = {lesson}.course_id)"
+    )
+    # A locked lesson's content is for the course's editors only.
+    hidden = (
+        f"({lesson_lock(lesson, row.get('module'))} IS NOT NULL AND NOT {scope.rights.may_edit_course(instructor)})"
+    )
+    content = js.nullable(js.string(f"{lesson}.content_ref"))
+    return f"(CASE WHEN {visible} AND NOT {hidden} THEN {content} ELSE {js.NULL} END)"
 
 
 def cursor(alias: str) -> str:
@@ -113,6 +136,10 @@ FIELDS: dict[str, dict[str, FieldSql]] = {
         "id": column("module", js.identifier, "id"),
         "title": column("module", js.string, "title"),
         "position": column("module", js.integer, "position"),
+        "unlockAt": column("module", optional(js.timestamp), "unlock_at"),
+        "requiresPrevious": column("module", js.boolean, "requires_previous"),
+        "locked": lambda node, row, scope: js.boolean(f"({module_lock(row['module'])} IS NOT NULL)"),
+        "lockReason": lambda node, row, scope: js.nullable(js.string(module_lock(row["module"]))),
         "course": linked(COURSES.name, "Course", "course", "module", "course_id"),
         "lessons": _lessons,
     },
@@ -122,6 +149,9 @@ FIELDS: dict[str, dict[str, FieldSql]] = {
         "contentType": column("lesson", js.enum, "content_type"),
         "durationMin": column("lesson", optional(js.integer), "duration_min"),
         "position": column("lesson", js.integer, "position"),
+        "requiresPrevious": column("lesson", js.boolean, "requires_previous"),
+        "locked": lambda node, row, scope: js.boolean(f"({lesson_lock(row['lesson'], row.get('module'))} IS NOT NULL)"),
+        "lockReason": lambda node, row, scope: js.nullable(js.string(lesson_lock(row["lesson"], row.get("module")))),
         "contentRef": _content_ref,
         "module": linked(MODULES.name, "Module", "module", "lesson", "module_id"),
     },

@@ -99,15 +99,30 @@ class CourseRepository(TenantScopedRepository):
         statement = select(LESSONS).where(self.in_tenant(LESSONS), LESSONS.c.id.in_(ids))
         return list((await self.session.execute(statement)).all())
 
-    async def live_lesson(self, lesson_id: uuid.UUID) -> Row[Any] | None:
-        """The lesson, unless archived; key-share locked, so that removing it (authoring/service.py)
-        waits for this transaction, or this one for the removal and then finds no lesson."""
+    async def live_lesson(self, lesson_id: uuid.UUID, user_id: uuid.UUID) -> Row[Any] | None:
+        """The lesson, unless archived, with why it is locked for ``user_id`` (``lock_reason``,
+        lesson_lock(), migration 0014; NULL: open); key-share locked, so that removing it
+        (authoring/service.py) waits for this transaction, or this one for the removal and then
+        finds no lesson."""
+        reason = func.lesson_lock(LESSONS.c.tenant_id, LESSONS.c.id, user_id).label("lock_reason")
         statement = (
-            select(LESSONS)
+            select(LESSONS, reason)
             .where(self.in_tenant(LESSONS), LESSONS.c.id == lesson_id, live(LESSONS))
             .with_for_update(key_share=True)
         )
         return (await self.session.execute(statement)).first()
+
+    async def lesson_locks(self, ids: Sequence[uuid.UUID], user_id: uuid.UUID) -> dict[uuid.UUID, str | None]:
+        """Why each lesson is locked for ``user_id`` (None: open)."""
+        reason = func.lesson_lock(LESSONS.c.tenant_id, LESSONS.c.id, user_id)
+        statement = select(LESSONS.c.id, reason).where(self.in_tenant(LESSONS), LESSONS.c.id.in_(ids))
+        return {row[0]: row[1] for row in (await self.session.execute(statement)).all()}
+
+    async def module_locks(self, ids: Sequence[uuid.UUID], user_id: uuid.UUID) -> dict[uuid.UUID, str | None]:
+        """Why each module is locked for ``user_id`` (None: open)."""
+        reason = func.module_lock(MODULES.c.tenant_id, MODULES.c.id, user_id)
+        statement = select(MODULES.c.id, reason).where(self.in_tenant(MODULES), MODULES.c.id.in_(ids))
+        return {row[0]: row[1] for row in (await self.session.execute(statement)).all()}
 
     async def content_counts(self, course_id: uuid.UUID) -> tuple[int, int]:
         modules = (

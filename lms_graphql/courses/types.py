@@ -157,6 +157,12 @@ class Module:
     id: strawberry.ID = strawberry.field(description="Opaque id of the module.")
     title: str = strawberry.field(description="The module's title, 1-500 characters.")
     position: int = strawberry.field(description="Its place in the course, from 0: modules are listed by it.")
+    unlock_at: datetime | None = strawberry.field(
+        description="Learners may open it from then on (UTC); null: no date (updateModule)."
+    )
+    requires_previous: bool = strawberry.field(
+        description="Learners may open it once they completed every lesson of the module before it."
+    )
     key: strawberry.Private[uuid.UUID]
     course_id: strawberry.Private[uuid.UUID]
     prefetched_lessons: strawberry.Private[list[Lesson] | None] = None
@@ -167,6 +173,8 @@ class Module:
             id=strawberry.ID(str(row.id)),
             title=row.title,
             position=row.position,
+            unlock_at=row.unlock_at,
+            requires_previous=row.requires_previous,
             key=row.id,
             course_id=row.course_id,
             prefetched_lessons=lessons,
@@ -175,6 +183,23 @@ class Module:
     @strawberry.field(description="The course it belongs to.")
     async def course(self, info: Info) -> Course:
         return Course.from_row(await info.context.loaders.course.load(self.course_id))
+
+    @strawberry.field(
+        description="True while the signed-in user may not open it yet: before its unlockAt, or before completing "
+        "the module before it (lockReason says which). Its lessons are locked with it."
+    )
+    async def locked(self, info: Info) -> bool:
+        return await self._lock(info.context) is not None
+
+    @strawberry.field(description="Why the module is locked for the signed-in user; null when it is not.")
+    async def lock_reason(self, info: Info) -> str | None:
+        return await self._lock(info.context)
+
+    async def _lock(self, ctx: Context) -> str | None:
+        if self.unlock_at is None and not self.requires_previous:
+            return None
+        reason: str | None = await ctx.loaders.my_module_lock.load(self.key)
+        return reason
 
     @strawberry.field(description="The module's lessons in position order.")
     def lessons(self, info: Info) -> list[Lesson]:
@@ -200,7 +225,17 @@ class Lesson:
     position: int = strawberry.field(description="Its place in the module, from 0: lessons are listed by it.")
     content_ref: str | None = strawberry.field(
         description="Where the lesson's content is (a URL or similar, at most 2 000 characters); null unless you are "
-        "enrolled or may edit the course, or when not set."
+        "enrolled or may edit the course, while it is locked for you, or when not set."
+    )
+    requires_previous: bool = strawberry.field(
+        description="Learners may open it once they completed the lesson before it (in the course's reading order)."
+    )
+    locked: bool = strawberry.field(
+        description="True while the signed-in user may not open it yet (lockReason says why): its content is hidden "
+        "and progress on it answers LOCKED. Whatever locks its module locks it too."
+    )
+    lock_reason: str | None = strawberry.field(
+        description="Why the lesson is locked for the signed-in user; null when it is not."
     )
     # Plain values, settled in batches by ``lessons_for``: a dashboard holds hundreds of
     # lessons, and a field without a resolver costs far less to execute.
@@ -212,7 +247,11 @@ class Lesson:
     course_id: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def from_row(cls, row: Any, *, progress: Any = None, content_visible: bool = False) -> Lesson:
+    def from_row(
+        cls, row: Any, *, progress: Any = None, content_visible: bool = False, lock: str | None = None
+    ) -> Lesson:
+        """``lock``: why it is locked for the viewer; ``content_visible`` already says whether
+        the viewer may see its content, locked or not."""
         from lms_graphql.enrollments.types import LessonProgress
 
         return cls(
@@ -220,6 +259,9 @@ class Lesson:
             title=row.title,
             content_type=ContentType(row.content_type),
             content_ref=row.content_ref if content_visible else None,
+            requires_previous=row.requires_previous,
+            locked=lock is not None,
+            lock_reason=lock,
             duration_min=row.duration_min,
             position=row.position,
             my_progress=LessonProgress.from_row(progress) if progress is not None else None,
@@ -242,20 +284,40 @@ async def lessons_for(ctx: Context, rows: list[Any]) -> list[Lesson]:
         return [Lesson.from_row(row) for row in rows]
     loaders = ctx.loaders
     course_ids = list(dict.fromkeys(row.course_id for row in rows))
-    progress, enrollments, courses = await asyncio.gather(
+    progress, enrollments, courses, locks = await asyncio.gather(
         loaders.my_progress.load_many([row.id for row in rows]),
         loaders.my_enrollment.load_many(course_ids),
         loaders.course.load_many(course_ids),
+        _locks(ctx, rows),
     )
-    visible = {
-        course_id: (enrollment is not None and enrollment.status != "dropped")
-        or policies.may_edit_course(viewer, course.instructor_id)
-        for course_id, enrollment, course in zip(course_ids, enrollments, courses, strict=True)
+    editor = {
+        course_id: policies.may_edit_course(viewer, course.instructor_id)
+        for course_id, course in zip(course_ids, courses, strict=True)
+    }
+    enrolled = {
+        course_id: enrollment is not None and enrollment.status != "dropped"
+        for course_id, enrollment in zip(course_ids, enrollments, strict=True)
     }
     return [
-        Lesson.from_row(row, progress=row_progress, content_visible=visible[row.course_id])
-        for row, row_progress in zip(rows, progress, strict=True)
+        Lesson.from_row(
+            row,
+            progress=row_progress,
+            # A locked lesson's content is for the course's editors only.
+            content_visible=editor[row.course_id] or (enrolled[row.course_id] and lock is None),
+            lock=lock,
+        )
+        for row, row_progress, lock in zip(rows, progress, locks, strict=True)
     ]
+
+
+async def _locks(ctx: Context, rows: list[Any]) -> list[str | None]:
+    """Why each lesson is locked for the viewer (lesson_lock(), migration 0014): asked only for
+    lessons under a rule of their own or of their module."""
+    modules = await ctx.loaders.module.load_many(list(dict.fromkeys(row.module_id for row in rows)))
+    ruled = {module.id for module in modules if module.requires_previous or module.unlock_at is not None}
+    asked = [row.id for row in rows if row.requires_previous or row.module_id in ruled]
+    found = dict(zip(asked, await ctx.loaders.my_lesson_lock.load_many(asked), strict=True)) if asked else {}
+    return [found.get(row.id) for row in rows]
 
 
 @strawberry.type(description="A course in a page of the catalogue.")

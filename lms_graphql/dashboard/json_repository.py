@@ -5,6 +5,7 @@ statement. The viewer's own rows only (``%(viewer_id)s``)."""
 from __future__ import annotations
 
 from lms_graphql.assessments.json_repository import assessment_list
+from lms_graphql.courses.json_repository import lesson_lock
 from lms_graphql.dashboard.repository import RECENT_ACTIVITY_LIMIT
 from lms_graphql.enrollments.repository import ACTIVE_STATUSES
 from lms_graphql.kit import json_sql as js
@@ -92,10 +93,11 @@ def _next_lesson(node: Node, row: Row, scope: Scope) -> str:
         f" LEFT JOIN {PROGRESS.name} {done} ON {done}.tenant_id = {lesson}.tenant_id"
         f" AND {done}.lesson_id = {lesson}.id AND {done}.user_id = %(viewer_id)s"
         f" WHERE {tenant_filter(lesson)} AND {lesson}.course_id = {course}.id AND {lesson}.archived_at IS NULL"
-        f" AND ({done}.status IS NULL OR {done}.status <> 'completed') ORDER BY {order} LIMIT 1"
+        f" AND ({done}.status IS NULL OR {done}.status <> 'completed')"
+        f" AND {lesson_lock(lesson, module)} IS NULL ORDER BY {order} LIMIT 1"
     )
     # An active or completed enrollment shows the course's content.
-    element = scope.object("Lesson", node, {"lesson": lesson, "content_visible": "true"})
+    element = scope.object("Lesson", node, {"lesson": lesson, "module": module, "content_visible": "true"})
     return js.nullable(js.scalar_subquery(element, sources))
 
 

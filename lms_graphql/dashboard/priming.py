@@ -70,5 +70,9 @@ def course_trees(loaders: Loaders, course_ids: Sequence[uuid.UUID], joined: Join
             modules[module.course_id].append(Module.from_row(module, lessons=lessons[module_id]))
         lesson = part(row, "lesson")
         if lesson is not None:
-            lessons[module_id].append(Lesson.from_row(lesson, progress=part(row, "progress"), content_visible=True))
+            lock = lesson.lock_reason
+            # Enrolled (active or completed): the content shows, unless the lesson is locked.
+            lessons[module_id].append(
+                Lesson.from_row(lesson, progress=part(row, "progress"), content_visible=lock is None, lock=lock)
+            )
     return modules

@@ -24,8 +24,10 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    case,
     exists,
     func,
+    not_,
     or_,
     select,
     true,
@@ -53,8 +55,18 @@ RECENT_ACTIVITY_LIMIT = 20
 # What the GraphQL types read from these rows (their from_row): a dashboard brings hundreds of
 # lessons, and every column decoded costs.
 TREE_COLUMNS = {
-    "module": ("id", "course_id", "title", "position"),
-    "lesson": ("id", "course_id", "module_id", "title", "content_type", "content_ref", "duration_min", "position"),
+    "module": ("id", "course_id", "title", "position", "unlock_at", "requires_previous"),
+    "lesson": (
+        "id",
+        "course_id",
+        "module_id",
+        "title",
+        "content_type",
+        "content_ref",
+        "duration_min",
+        "position",
+        "requires_previous",
+    ),
     "progress": ("id", "user_id", "lesson_id", "status", "progress_pct", "started_at", "completed_at"),
 }
 
@@ -179,6 +191,11 @@ def next_lesson_of_course() -> Select[Any]:
             LESSONS.c.course_id == COURSES.c.id,
             live(LESSONS),
             or_(done.c.status.is_(None), done.c.status != "completed"),
+            # Skipping what is locked (lesson_lock(), migration 0014), asked only where a rule is.
+            or_(
+                not_(or_(LESSONS.c.requires_previous, MODULES.c.requires_previous, MODULES.c.unlock_at.isnot(None))),
+                func.lesson_lock(LESSONS.c.tenant_id, LESSONS.c.id, USER).is_(None),
+            ),
         )
         .order_by(*LESSON_ORDER)
         .limit(1)
@@ -189,6 +206,13 @@ COURSE_TREES = (
     select(
         *labelled(MODULES, "module", TREE_COLUMNS["module"]),
         *labelled(LESSONS, "lesson", TREE_COLUMNS["lesson"]),
+        # Why the viewer may not open it yet (lesson_lock(), migration 0014), asked only where a rule is.
+        case(
+            (
+                or_(LESSONS.c.requires_previous, MODULES.c.requires_previous, MODULES.c.unlock_at.isnot(None)),
+                func.lesson_lock(LESSONS.c.tenant_id, LESSONS.c.id, USER),
+            )
+        ).label("lesson__lock_reason"),
         *labelled(PROGRESS, "progress", TREE_COLUMNS["progress"]),
     )
     .select_from(

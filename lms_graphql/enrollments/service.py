@@ -118,7 +118,7 @@ async def update_progress(
     if not 0 <= progress <= 100:
         raise bad_input(f"progress must be between 0 and 100, got {progress}")
     courses = CourseRepository(session, tenant.id)
-    lesson = await courses.live_lesson(lesson_id)  # an archived lesson takes no more progress
+    lesson = await courses.live_lesson(lesson_id, viewer.id)  # an archived lesson takes no more progress
     if lesson is None:
         raise not_found("lesson not found")
     enrollments = EnrollmentRepository(session, tenant.id)
@@ -129,6 +129,8 @@ async def update_progress(
         if not access.can_see(viewer, course):
             raise not_found("lesson not found")
         raise LmsError(ErrorCode.FORBIDDEN, "enroll in the course before tracking progress")
+    if lesson.lock_reason is not None:
+        raise LmsError(ErrorCode.LOCKED, f"this lesson is locked: {lesson.lock_reason}")
 
     now = datetime.now(UTC)
     row = await enrollments.progress_row(viewer.id, lesson.id)

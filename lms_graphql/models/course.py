@@ -62,6 +62,10 @@ class Module(TenantOwned, Base):
     position: Mapped[int] = mapped_column(server_default=text("0"))
     # Removed while lessons in it had learner progress: kept for that history, shown nowhere.
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Learning path rules (module_lock(), migration 0014): locked until then, or until every
+    # lesson of the module before it is completed.
+    unlock_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    requires_previous: Mapped[bool] = mapped_column(server_default=text("false"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -94,5 +98,7 @@ class Lesson(TenantOwned, Base):
     # Removed while it had learner progress: kept for that history, counted and shown nowhere.
     # Positions are dense among the live lessons of a module only.
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Locked until the lesson before it (in the course's reading order) is completed.
+    requires_previous: Mapped[bool] = mapped_column(server_default=text("false"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

@@ -160,6 +160,12 @@ async def build_world(
         client, PREREQUISITES, {"c": str(published.id), "r": required}, token=await login(client, people["admin"])
     )
     assert "errors" not in prerequisites.body, prerequisites.body
+    # Module and lesson locks: the third module opens once the first is completed (it is not:
+    # one of its lessons is at 40 %), the first's last lesson once the one before it is (it is),
+    # and a module of another course opens on a date to come.
+    owner_conn.execute("UPDATE modules SET requires_previous = true WHERE id = %s", (published.module_ids[2],))
+    owner_conn.execute("UPDATE lessons SET requires_previous = true WHERE id = %s", (published.lesson_ids[2],))
+    owner_conn.execute("UPDATE modules SET unlock_at = '2999-01-01 00:00+00' WHERE id = %s", (others[2].module_ids[0],))
     owner_conn.execute(
         "UPDATE enrollments SET status = 'dropped' WHERE user_id = %s AND course_id = %s", (student.id, hollow.id)
     )
