@@ -140,6 +140,14 @@ async def test_a_lesson_with_progress_is_archived_and_percentages_follow(
     assert module.data["deleteModule"]["archived"] is True
     modules = await tree(client, token, course)
     assert positions(modules) == [(0, [0])]
+    # Nothing is added to an archived module.
+    into_archived = await gql(
+        client,
+        'mutation($m: ID!) { createLesson(input: {moduleId: $m, title: "x", contentType: TEXT}) { id } }',
+        {"m": str(course.module_ids[0])},
+        token=token,
+    )
+    assert into_archived.codes == ["NOT_FOUND"]
     # A completed enrollment stays completed.
     assert (await gql(client, PERCENT, token=student)).data["myEnrollments"][0]["status"] == "COMPLETED"
 

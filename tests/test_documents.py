@@ -418,3 +418,40 @@ async def test_documents_by_id_over_websockets(
                 assert answer["type"] == "error", answer
                 errors = answer["payload"] if isinstance(answer["payload"], list) else [answer["payload"]]
                 assert errors[0]["extensions"]["code"] == code, answer
+
+
+@pytest.mark.slow
+async def test_a_refused_operation_id_does_not_lend_its_document_to_the_next(
+    env_for_cli: dict[str, str],
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    tenant = await make_tenant()
+    student = await make_user(tenant)
+    watch = "subscription Watch { studentNotifications { title } }"
+    await run_cli(capsys, "documents", "add", manifest(tmp_path, {sha256(watch): watch}), "--tenant", tenant.slug)
+    with live_server(env_for_cli, LMS_GRAPHIQL="false", LMS_WS_MAX_SUBSCRIPTIONS="1") as server:
+        token = await server.login(tenant.slug, student.email, PASSWORD)
+        await run_cli(capsys, "documents", "mode", tenant.slug, "trusted-only")
+
+        async def refused() -> bool:
+            body = await server.gql(TENANT, Authorization=f"Bearer {token}")
+            return [e["extensions"]["code"] for e in body.get("errors", [])] == ["DOCUMENT_NOT_TRUSTED"]
+
+        await eventually(refused)
+        async with websockets.connect(server.ws_url, subprotocols=[TRANSPORT_WS]) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+            assert orjson.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
+            by_id = {"documentId": sha256(watch)}
+            await ws.send(json.dumps({"id": "a", "type": "subscribe", "payload": by_id}))
+            await ws.send(json.dumps({"id": "b", "type": "subscribe", "payload": by_id}))  # over the limit
+            limit = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert (limit["id"], limit["type"]) == ("b", "error"), limit
+            await ws.send(json.dumps({"id": "a", "type": "complete"}))
+            await ws.send(json.dumps({"id": "b", "type": "subscribe", "payload": {"query": TENANT}}))
+            while (answer := orjson.loads(await asyncio.wait_for(ws.recv(), 5))).get("id") != "b":
+                pass
+            assert answer["type"] == "error", answer
+            assert answer["payload"][0]["extensions"]["code"] == "DOCUMENT_NOT_TRUSTED"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -120,3 +121,18 @@ async def test_modules_and_lessons_open_in_order_and_on_their_date(
     # The course's editors see the content of what is locked for learners.
     edited = (await gql(client, TREE, {"c": str(course.id)}, token=token)).data["course"]["modules"]
     assert edited[2]["lessons"][0]["contentRef"] is not None
+
+
+async def test_two_changes_at_once_cannot_close_a_cycle(
+    client: httpx.AsyncClient, db: Database, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    tenant = await make_tenant()
+    teacher = await make_user(tenant, "instructor")
+    token = await login(client, teacher)
+    for _ in range(5):
+        first, second = [await build_course(db, tenant, teacher.id, modules=1, lessons=1) for _ in range(2)]
+        replies = await asyncio.gather(
+            gql(client, SET, {"c": str(first.id), "r": [str(second.id)]}, token=token),
+            gql(client, SET, {"c": str(second.id), "r": [str(first.id)]}, token=token),
+        )
+        assert sorted(tuple(reply.codes) for reply in replies) == [(), ("BAD_USER_INPUT",)]

@@ -127,3 +127,13 @@ class AssessmentRepository(TenantScopedRepository):
         )
         page = newest_first(statement, SUBMISSIONS.c.submitted_at, SUBMISSIONS.c.id, after, limit)
         return list((await self.session.execute(page)).all())
+
+    async def share(self, assessment_id: uuid.UUID) -> models.Assessment | None:
+        """The assessment, share-locked: attempts hold it as it is while updateAssessment and
+        deleteAssessment (which lock it for update) wait, and the other way round."""
+        statement = (
+            select(models.Assessment)
+            .where(self.in_tenant(models.Assessment), models.Assessment.id == assessment_id)
+            .with_for_update(read=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()

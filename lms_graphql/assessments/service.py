@@ -119,7 +119,8 @@ async def _attempting(
 ) -> _Attempting:
     access.require_member(viewer, "take assessments")
     repo = AssessmentRepository(session, tenant.id)
-    assessment = await repo.get(assessment_id)
+    # Share-locked first (then the enrollment: regrading takes them in that order too).
+    assessment = await repo.share(assessment_id)
     if assessment is None:
         raise not_found("assessment not found")
     course = (await CourseRepository(session, tenant.id).by_ids([assessment.course_id]))[0]

@@ -143,9 +143,13 @@ class CourseRepository(TenantScopedRepository):
     # --- writes ----------------------------------------------------------------------
 
     async def lock(self, course_id: uuid.UUID) -> models.Course | None:
-        """The course row, locked: content edits and enrollments of one course serialise on it."""
+        """The course row, locked: content edits and enrollments of one course serialise on it.
+        FOR NO KEY UPDATE: rows that merely reference the course (a certificate a learner's
+        progress issues) do not wait for it, nor it for them."""
         statement = (
-            select(models.Course).where(self.in_tenant(models.Course), models.Course.id == course_id).with_for_update()
+            select(models.Course)
+            .where(self.in_tenant(models.Course), models.Course.id == course_id)
+            .with_for_update(key_share=True)
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
@@ -182,6 +186,13 @@ class CourseRepository(TenantScopedRepository):
             .scalar_subquery()
         )
         percent = case((total == 0, 0), else_=func.round(cast(completed, Numeric) * 100 / total, 2))
+        # The enrollments first, each waiting for a learner's progress write in flight: the
+        # UPDATE below then counts from a snapshot that holds that progress.
+        await self.session.execute(
+            select(ENROLLMENTS.c.id)
+            .where(self.in_tenant(ENROLLMENTS), ENROLLMENTS.c.course_id == course_id)
+            .with_for_update()
+        )
         await self.session.execute(
             update(ENROLLMENTS)
             .where(self.in_tenant(ENROLLMENTS), ENROLLMENTS.c.course_id == course_id)

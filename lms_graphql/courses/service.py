@@ -195,6 +195,9 @@ async def create_lesson(
     if course is None or not access.can_see(viewer, course):
         raise not_found("module not found")
     access.require_edit(viewer, course)
+    await session.refresh(module)  # as it is now that the course is locked
+    if module.archived_at is not None:
+        raise not_found("module not found")
     lesson = models.Lesson(
         id=uuid.uuid4(),
         tenant_id=tenant.id,

@@ -17,6 +17,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from lms_graphql.assessments.types import Assessment, Certificate
+from lms_graphql.auth import policies
 from lms_graphql.context import Context, Info
 from lms_graphql.courses.types import Course, Lesson
 from lms_graphql.dashboard import service
@@ -89,7 +90,13 @@ class StudentDashboard:
             trees = {}
             if joined_trees is not None:
                 course_ids = [row.enrollment__course_id for row in enrolled.rows]
-                trees = course_trees(ctx.loaders, course_ids, joined_trees)
+                viewer = ctx.require_viewer()
+                editable = {
+                    row.enrollment__course_id
+                    for row in enrolled.rows
+                    if policies.may_edit_course(viewer, enrolled.part(row, "course").instructor_id)
+                }
+                trees = course_trees(ctx.loaders, course_ids, joined_trees, editable)
             return prime_enrolled(ctx.loaders, enrolled, self.plan.enrolled, trees)
 
         return await ctx.once(f"dashboard.enrolled.{self.plan}", fetch)

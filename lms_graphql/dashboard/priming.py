@@ -55,9 +55,12 @@ def prime_enrolled(
     return entries
 
 
-def course_trees(loaders: Loaders, course_ids: Sequence[uuid.UUID], joined: Joined) -> dict[uuid.UUID, list[Module]]:
+def course_trees(
+    loaders: Loaders, course_ids: Sequence[uuid.UUID], joined: Joined, editable: set[uuid.UUID]
+) -> dict[uuid.UUID, list[Module]]:
     """Per course, its modules with their lessons and the viewer's progress, built. Only for
-    courses the viewer is enrolled in (active or completed), which shows their content."""
+    courses the viewer is enrolled in (active or completed), which shows their content; a
+    locked lesson's only to the course's editors (``editable``)."""
     modules: dict[uuid.UUID, list[Module]] = {course_id: [] for course_id in course_ids}
     lessons: dict[uuid.UUID, list[Lesson]] = {}
     part = joined.part
@@ -71,8 +74,8 @@ def course_trees(loaders: Loaders, course_ids: Sequence[uuid.UUID], joined: Join
         lesson = part(row, "lesson")
         if lesson is not None:
             lock = lesson.lock_reason
-            # Enrolled (active or completed): the content shows, unless the lesson is locked.
+            visible = lock is None or lesson.course_id in editable
             lessons[module_id].append(
-                Lesson.from_row(lesson, progress=part(row, "progress"), content_visible=lock is None, lock=lock)
+                Lesson.from_row(lesson, progress=part(row, "progress"), content_visible=visible, lock=lock)
             )
     return modules

@@ -19,6 +19,9 @@ from lms_graphql.kit.db import Database
 from lms_graphql.kit.graphql import CACHED_DOCUMENT_CHARS, CACHED_DOCUMENTS
 
 FOUND_SIZE = 4_096
+# A lookup that read a document just before its removal committed could store it after the
+# removal's notice cleared the cache: found entries expire too.
+FOUND_TTL_SECONDS = 300.0
 # Unknown ids are remembered briefly: a client sending a stale id again and again does not
 # reach the database each time; a registration anywhere clears them at once (the bus).
 MISSING_SIZE = 4_096
@@ -50,7 +53,7 @@ class Registered:
 class DocumentStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._found: LRUCache[tuple[uuid.UUID, str], Registered] = LRUCache(maxsize=FOUND_SIZE)
+        self._found: TTLCache[tuple[uuid.UUID, str], Registered] = TTLCache(maxsize=FOUND_SIZE, ttl=FOUND_TTL_SECONDS)
         self._missing: TTLCache[tuple[uuid.UUID, str], bool] = TTLCache(maxsize=MISSING_SIZE, ttl=MISSING_TTL_SECONDS)
         self._automatic: LRUCache[str, str] = LRUCache(maxsize=CACHED_DOCUMENTS)
         self.lookups = 0  # database lookups, for tests

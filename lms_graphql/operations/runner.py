@@ -93,9 +93,10 @@ class OperationRunner:
         resolution = await current_tenant(services, call.resolution) if call.recheck_tenant else call.resolution
         context = await _authorised(services, resolution, tx, call.connection, call.request_id, call.connection_params)
         viewer = context.viewer
-        refuse_untrusted(services.settings, resolution.tenant, viewer, call.trusted)
-        if call.trusted is not None:
-            context.extra[VALIDATED_AGAINST] = call.trusted.schema_hash
+        trusted = call.trusted if call.trusted is not None and call.trusted.body == call.query else None
+        refuse_untrusted(services.settings, resolution.tenant, viewer, trusted)
+        if trusted is not None:
+            context.extra[VALIDATED_AGAINST] = trusted.schema_hash
         once = None
         if call.idempotency_key is not None and viewer is not None and call.kind == OperationType.MUTATION:
             digest = request_hash(

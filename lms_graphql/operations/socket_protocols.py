@@ -52,10 +52,22 @@ async def _with_document(socket: Context, message: Any, kinds: tuple[str, ...]) 
         raise
 
 
+def _note(requested: dict[str, Requested], message: Any, kind: str, named: Requested | None) -> None:
+    """What this operation id names now: a message without a document id clears what an earlier
+    message of the same id named (one strawberry refused or cancelled before it ran)."""
+    if message.get("type") != kind:
+        return
+    if named is None:
+        requested.pop(message["id"], None)
+    else:
+        requested[message["id"]] = named
+
+
 def _remember(socket: Context, requested: Requested | None, step: Outcome | Context) -> None:
-    """An automatic persisted query's text, once its operation ran (or its subscription started)."""
+    """An automatic persisted query's text, once its query or mutation ran (a subscription's
+    document is validated later, when it streams: its text is not kept)."""
     if requested is not None:
-        requested.remember_if_it_ran(socket.services.documents, not isinstance(step, Outcome) or step.executed)
+        requested.remember_if_it_ran(socket.services.documents, isinstance(step, Outcome) and step.executed)
 
 
 def _payload_problem(payload: Any) -> str | None:
@@ -120,8 +132,7 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if problem:
             await self.handle_invalid_message(problem)
             return
-        if requested is not None:
-            self.requested[message["id"]] = requested
+        _note(self.requested, message, "subscribe", requested)
         await super().handle_message(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
@@ -227,8 +238,7 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
         if message["type"] == "connection_init" and self.connection_acknowledged:
             await self.close_revoked("too many initialisation requests", TOO_MANY_INITS_CLOSE_CODE)
             return
-        if requested is not None:
-            self.requested[message["id"]] = requested
+        _note(self.requested, message, "start", requested)
         await super().handle_message(message)
 
     async def handle_async_results(

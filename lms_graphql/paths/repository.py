@@ -33,6 +33,12 @@ class PathRepository(TenantScopedRepository):
             ]
             await self.session.execute(insert(PREREQUISITES), rows)
 
+    async def serialise_changes(self) -> None:
+        """Prerequisites change one transaction at a time per tenant: two changes checked side
+        by side could each pass the cycle check and close a cycle together."""
+        key = text("SELECT pg_advisory_xact_lock(hashtextextended('course_prerequisites:' || :tenant, 0))")
+        await self.session.execute(key, {"tenant": str(self.tenant_id)})
+
     async def leads_to(self, starts: Sequence[uuid.UUID], target: uuid.UUID) -> bool:
         """Whether ``target`` is among ``starts`` or what they require, transitively: making
         ``target`` require them would close a cycle."""

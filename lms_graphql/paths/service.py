@@ -39,6 +39,7 @@ async def set_prerequisites(
         if row.status == "draft":
             raise bad_input(f"required course {row.title!r} is a draft: publish it first")
     paths = PathRepository(session, tenant_id)
+    await paths.serialise_changes()
     if await paths.leads_to(wanted, course.id):
         raise bad_input("these prerequisites would make the course require itself")
     await paths.replace(course.id, wanted)
