@@ -38,6 +38,8 @@ from lms_graphql.operations.access import AccessMiddleware
 from lms_graphql.operations.middleware import HttpSurfaceMiddleware, RequestIdMiddleware, TenantResolutionMiddleware
 from lms_graphql.operations.outcome import refusal, response_of
 from lms_graphql.operations.sockets import OpenSockets
+from lms_graphql.rest.app import PREFIX as REST_PREFIX
+from lms_graphql.rest.app import create_rest_app
 from lms_graphql.schema import build_schema
 from lms_graphql.server import drain_on_hangup, settle_collector
 from lms_graphql.tenancy.registry import TenantRegistry
@@ -225,9 +227,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
     ]
+    rest = create_rest_app()
+    routes.append(Mount(REST_PREFIX, rest))
     if settings.graphiql:
         routes.append(Mount(ASSETS_PATH, GraphiQLAssets(), name="graphiql"))
-    return Starlette(
+    application = Starlette(
         routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),
@@ -237,3 +241,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         ],
         lifespan=lifespan,
     )
+    rest.state.root = application  # the services live in the root app's state (its lifespan)
+    return application

@@ -1,6 +1,6 @@
 """Import layering of lms_graphql, checked with ast (nothing is imported). Layers, lowest first: foundation
 (models, kit, errors, config) <- repositories <- services and other domain modules <- transports (*/graphql.py,
-*/types.py, operations/, entry points). Imports at module level, in functions and under TYPE_CHECKING all count.
+*/types.py, operations/, rest/, entry points). Imports at module level, in functions and under TYPE_CHECKING all count.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def layer(module: str) -> int:
     if parts[0] in {"models", "kit", "__init__"} or (loose and parts[0] in LOOSE_FOUNDATION):
         return FOUNDATION
     if (
-        parts[0] == "operations"
+        parts[0] in {"operations", "rest"}
         or parts[-1] in {"graphql", "types"}
         or ".".join(parts) in DOMAIN_TRANSPORTS
         or (loose and parts[0] in LOOSE_TRANSPORTS)

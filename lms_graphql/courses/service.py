@@ -233,3 +233,9 @@ async def visible(session: AsyncSession, tenant_id: uuid.UUID, viewer: Viewer, c
     if not rows or not access.can_see(viewer, rows[0]):
         raise not_found("course not found")
     return rows[0]
+
+
+async def find(session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID) -> Any:
+    """The course's row, or None; who may see it is the caller's to decide (access.can_see)."""
+    rows = await CourseRepository(session, tenant_id).by_ids([course_id])
+    return rows[0] if rows else None

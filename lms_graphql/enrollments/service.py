@@ -236,3 +236,8 @@ async def students_of(
     if not policies.may_view_students(viewer, instructor_id):
         raise LmsError(ErrorCode.FORBIDDEN, "only the course's instructor or an admin may see its students")
     return list(await EnrollmentRepository(session, tenant_id).of_course(course_id))
+
+
+async def is_enrolled(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, course_id: uuid.UUID) -> bool:
+    """Whether the user has an enrollment in the course, in any status (it shows the course)."""
+    return bool(await EnrollmentRepository(session, tenant_id).of_user_in(user_id, [course_id]))

@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lms_graphql.observability import metrics
-from lms_graphql.operations.middleware import state_of
+from lms_graphql.operations.middleware import REST_PREFIX, state_of
 from lms_graphql.operations.outcome import Outcome
 from lms_graphql.tenancy.tenant import TenantConfig
 
@@ -31,7 +31,7 @@ INVALID_NAME = "(invalid)"  # an operation name that is no GraphQL name (at most
 
 
 class AccessMiddleware:
-    """Records every HTTP request to ``path``, refusals of the layers below included. A client
+    """Records every HTTP request to ``path`` and the REST API, refusals of the layers below included. A client
     that goes away before its request was read ends the request quietly: one info line."""
 
     def __init__(self, app: ASGIApp, path: str = "/graphql") -> None:
@@ -39,7 +39,7 @@ class AccessMiddleware:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path:
+        if scope["type"] != "http" or not (scope["path"] == self.path or scope["path"].startswith(REST_PREFIX)):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode
 from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.operations.outcome import Outcome, negotiated_response, refusal, resolution_refusal, unavailable
+from lms_graphql.rest.problems import problem_of_outcome
 from lms_graphql.tenancy.resolution import Resolution, ResolutionError, TenantResolver
 
 if TYPE_CHECKING:
@@ -66,9 +67,15 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
 
 
+REST_PREFIX = "/api/"
+
+
 async def answer(outcome: Outcome, scope: Scope, receive: Receive, send: Send) -> None:
-    """Answer with ``outcome``, noted for the access line."""
+    """Answer with ``outcome``, noted for the access line: a problem (RFC 9457) under /api/."""
     state_of(scope).outcome = outcome
+    if scope["path"].startswith(REST_PREFIX):
+        await problem_of_outcome(outcome)(scope, receive, send)
+        return
     await negotiated_response(outcome, scope)(scope, receive, send)
 
 
@@ -127,7 +134,8 @@ def is_graphql_ide_page(scope: Scope) -> bool:
     return "text/html" in headers.get("accept", "") and b"query=" not in scope.get("query_string", b"")
 
 
-OPEN_PATHS = frozenset({"/", "/healthz", "/readyz", "/metrics"})
+# The REST API's OpenAPI document is the same for every tenant.
+OPEN_PATHS = frozenset({"/", "/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"})
 OPEN_PREFIXES = ("/static/",)  # GraphiQL's files: the same for every tenant
 
 

@@ -91,7 +91,9 @@ class OperationRunner:
 
     async def _run(self, services: Services, call: OperationCall, tx: RequestTransaction) -> Outcome:
         resolution = await current_tenant(services, call.resolution) if call.recheck_tenant else call.resolution
-        context = await _authorised(services, resolution, tx, call.connection, call.request_id, call.connection_params)
+        context = await authorised_context(
+            services, resolution, tx, call.connection, call.request_id, call.connection_params
+        )
         viewer = context.viewer
         trusted = call.trusted if call.trusted is not None and call.trusted.body == call.query else None
         refuse_untrusted(services.settings, resolution.tenant, viewer, trusted)
@@ -165,7 +167,9 @@ class OperationRunner:
         assert socket.resolution is not None
         resolution = await current_tenant(services, socket.resolution)
         tx = transaction_for(PerUseTransactions, services, resolution.tenant)
-        return await _authorised(services, resolution, tx, socket.request, socket.request_id, socket.connection_params)
+        return await authorised_context(
+            services, resolution, tx, socket.request, socket.request_id, socket.connection_params
+        )
 
 
 def transaction_for(
@@ -185,7 +189,7 @@ def transaction_for(
     )
 
 
-async def _authorised(
+async def authorised_context(
     services: Services,
     resolution: Resolution,
     tx: RequestTransaction,

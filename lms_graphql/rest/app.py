@@ -1,0 +1,74 @@
+"""The REST sub-application mounted at /api/v1 (FastAPI: the OpenAPI 3.1 document is generated
+from the typed bodies in rest/models.py), its errors in one problem shape."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lms_graphql import __version__
+from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode, LmsError, unavailable_extensions
+from lms_graphql.kit.db import is_database_unavailable
+from lms_graphql.kit.transaction import CommitFailed
+from lms_graphql.operations.middleware import state_of
+from lms_graphql.rest import courses
+from lms_graphql.rest.problems import problem, problem_of_error
+from lms_graphql.tenancy.resolution import ResolutionError
+
+log = logging.getLogger("lms_graphql.rest")
+
+PREFIX = "/api/v1"
+OPENAPI_PATH = f"{PREFIX}/openapi.json"
+
+
+def create_rest_app() -> FastAPI:
+    rest = FastAPI(
+        title="lms-graphql REST API",
+        version=__version__,
+        description="The REST transport of lms-graphql: the same tenants (subdomain, X-Tenant-ID or the token), "
+        "tokens, roles and rules as GraphQL. Errors are application/problem+json with the GraphQL error codes.",
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    rest.include_router(courses.router)
+    rest.add_exception_handler(LmsError, _lms_error)
+    rest.add_exception_handler(ResolutionError, _resolution_error)
+    rest.add_exception_handler(RequestValidationError, _invalid)
+    rest.add_exception_handler(Exception, _unexpected)
+    return rest
+
+
+async def _lms_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LmsError)
+    return problem_of_error(exc)
+
+
+async def _resolution_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ResolutionError)
+    return problem(exc.status, exc.code.value, exc.message)
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors: list[dict[str, Any]] = [
+        {"path": ".".join(str(part) for part in error.get("loc", ())), "message": error.get("msg", "invalid")}
+        for error in exc.errors()
+    ]
+    detail = "; ".join(f"{error['path']}: {error['message']}" for error in errors)
+    return problem(422, ErrorCode.BAD_USER_INPUT.value, detail, errors=errors)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    if is_database_unavailable(exc):
+        details = {key: value for key, value in unavailable_extensions().items() if key != "code"}
+        return problem(503, ErrorCode.INTERNAL.value, UNAVAILABLE_MESSAGE, **details)
+    request_id = state_of(request.scope).request_id
+    if not isinstance(exc, CommitFailed):
+        log.error("request %s failed", request_id, exc_info=exc)
+    return problem(500, ErrorCode.INTERNAL.value, f"Internal error. Quote request id {request_id} when reporting it.")

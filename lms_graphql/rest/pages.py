@@ -1,0 +1,23 @@
+"""What every REST read answers with: an ETag (a client's If-None-Match gets 304 Not Modified),
+and for a list the next page's address in a Link header."""
+
+from __future__ import annotations
+
+import hashlib
+
+import orjson
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+def etagged(request: Request, body: BaseModel, *, next_cursor: str | None = None) -> Response:
+    content = orjson.dumps(body.model_dump(mode="json", by_alias=True))
+    tag = f'W/"{hashlib.sha256(content).hexdigest()[:32]}"'
+    # Per viewer: a shared cache must not keep it; the client revalidates with the tag.
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    if next_cursor is not None:
+        headers["Link"] = f'<{request.url.include_query_params(after=next_cursor)}>; rel="next"'
+    if tag in [value.strip() for value in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(content, media_type="application/json", headers=headers)

@@ -1,0 +1,118 @@
+"""REST /api/v1: the same tenants, tokens, roles and services as GraphQL; problems for errors;
+pages with Link headers; ETags."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from lms_graphql.kit.db import Database
+from tests.support.builders import build_course
+from tests.support.http import gql, login
+from tests.support.people import PersonFactory, TenantFactory
+
+COURSE_FIELDS = "id title slug description status maxEnrollment publishedAt createdAt instructor { id }"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_the_catalogue_a_page_at_a_time_with_links_and_etags(
+    client: httpx.AsyncClient, db: Database, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    tenant = await make_tenant()
+    teacher = await make_user(tenant, "instructor")
+    courses = [await build_course(db, tenant, teacher.id, title=f"Course {n}") for n in range(5)]
+    await build_course(db, tenant, teacher.id, title="Draft", status="draft")
+    token = await login(client, await make_user(tenant))
+    seen: list[str] = []
+    url: str | None = "/api/v1/courses?first=2"
+    while url is not None:
+        response = await client.get(url, headers=bearer(token))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        seen += [course["title"] for course in body["items"]]
+        link = response.headers.get("link")
+        assert (link is None) == (body["nextCursor"] is None)
+        url = link.split(";")[0].strip("<>").removeprefix("http://testserver") if link else None
+    assert seen == [f"Course {n}" for n in reversed(range(5))]  # newest first, no draft for a student
+    listed = await client.get("/api/v1/courses", headers=bearer(token))
+    tag = listed.headers["etag"]
+    again = await client.get("/api/v1/courses", headers={**bearer(token), "If-None-Match": tag})
+    assert (again.status_code, again.content) == (304, b"")
+    assert len(courses) == 5
+
+
+async def test_rest_and_graphql_read_the_same_course(
+    client: httpx.AsyncClient,
+    db: Database,
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tenant = await make_tenant()
+    teacher = await make_user(tenant, "instructor")
+    course = await build_course(db, tenant, teacher.id, title="Parity", max_enrollment=30)
+    student = await make_user(tenant)
+    token = await login(client, student)
+    with caplog.at_level(logging.INFO, logger="lms_graphql.access"):
+        rest = (await client.get(f"/api/v1/courses/{course.id}", headers=bearer(token))).json()
+    (line,) = [r for r in caplog.records if r.name == "lms_graphql.access"]
+    assert line.getMessage() == f"GET /api/v1/courses/{course.id} 200"
+    assert line.__dict__["user"] == str(student.id)
+    reply = await gql(
+        client, f"query($c: ID!) {{ course(id: $c) {{ {COURSE_FIELDS} }} }}", {"c": str(course.id)}, token=token
+    )
+    graph: dict[str, Any] = reply.data["course"]
+    graph["instructorId"] = graph.pop("instructor")["id"]
+    assert rest == graph
+
+
+async def test_errors_are_problems_with_the_graphql_codes(
+    client: httpx.AsyncClient, db: Database, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    tenant, other = await make_tenant(), await make_tenant()
+    teacher = await make_user(tenant, "instructor")
+    draft = await build_course(db, tenant, teacher.id, status="draft")
+    elsewhere = await build_course(db, other, (await make_user(other, "instructor")).id)
+    token = await login(client, await make_user(tenant))
+
+    async def code_of(path: str, headers: dict[str, str]) -> tuple[int, str, str]:
+        response = await client.get(path, headers=headers)
+        assert response.headers["content-type"] == "application/problem+json", response.text
+        body = response.json()
+        assert body["status"] == response.status_code
+        return response.status_code, body["code"], body["type"]
+
+    assert (await code_of(f"/api/v1/courses/{draft.id}", bearer(token)))[:2] == (404, "NOT_FOUND")
+    assert (await code_of(f"/api/v1/courses/{elsewhere.id}", bearer(token)))[:2] == (404, "NOT_FOUND")
+    assert (await code_of(f"/api/v1/courses/{uuid.uuid4()}", bearer(token)))[:2] == (404, "NOT_FOUND")
+    anonymous = await code_of("/api/v1/courses", {"X-Tenant-ID": tenant.slug})
+    assert anonymous == (401, "UNAUTHENTICATED", "urn:lms-graphql:problem:unauthenticated")
+    assert (await code_of("/api/v1/courses", {}))[:2] == (400, "TENANT_NOT_RESOLVED")
+    assert (await code_of("/api/v1/courses", {"Authorization": "Bearer junk"}))[:2] == (401, "INVALID_TOKEN")
+    wrong_tenant = {**bearer(token), "X-Tenant-ID": other.slug}
+    assert (await code_of("/api/v1/courses", wrong_tenant))[:2] == (403, "TENANT_MISMATCH")
+    invalid = await client.get("/api/v1/courses?first=500&status=NOPE", headers=bearer(token))
+    assert invalid.status_code == 422
+    problem = invalid.json()
+    assert problem["code"] == "BAD_USER_INPUT"
+    assert {error["path"] for error in problem["errors"]} == {"query.first", "query.status"}
+    bad_cursor = await client.get("/api/v1/courses?after=nonsense", headers=bearer(token))
+    assert (bad_cursor.status_code, bad_cursor.json()["code"]) == (400, "BAD_USER_INPUT")
+    not_an_id = await client.get("/api/v1/courses/not-a-uuid", headers=bearer(token))
+    assert not_an_id.status_code == 422
+
+
+async def test_the_openapi_document_is_generated_and_open(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.1")
+    assert {"/courses", "/courses/{course_id}"} <= set(document["paths"])
+    assert "Course" in document["components"]["schemas"]
