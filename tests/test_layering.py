@@ -46,7 +46,7 @@ MODULES = {
 
 
 # Modules of domain packages that plug into strawberry: transports whatever their name.
-DOMAIN_TRANSPORTS = frozenset({"limits.extension", "dashboard.priming"})
+DOMAIN_TRANSPORTS = frozenset({"limits.extension", "limits.charging", "dashboard.priming"})
 
 
 def layer(module: str) -> int:

@@ -116,3 +116,82 @@ async def test_the_openapi_document_is_generated_and_open(client: httpx.AsyncCli
     assert document["openapi"].startswith("3.1")
     assert {"/courses", "/courses/{course_id}"} <= set(document["paths"])
     assert "Course" in document["components"]["schemas"]
+
+
+async def test_enrollments_students_submissions_and_analytics_as_graphql_reads_them(
+    client: httpx.AsyncClient, db: Database, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    from tests.support.quizzes import ALL_RIGHT, SUBMIT, classroom, learner
+
+    room = await classroom(client, make_tenant, make_user, db, lessons=2)
+    quiz = await room.assessment(client, maxAttempts=2)
+    student, token = await learner(client, make_user, room)
+    submitted = (await gql(client, SUBMIT, {"a": quiz, "answers": ALL_RIGHT}, token=token)).data["submitAssessment"]
+    admin = await login(client, await make_user(room.teacher.tenant, "admin"))
+
+    mine = (await client.get("/api/v1/enrollments", headers=bearer(token))).json()["items"]
+    graph = (await gql(client, "{ myEnrollments { id status progressPercent enrolledAt completedAt droppedAt } }",
+                       token=token)).data["myEnrollments"]  # fmt: skip
+    assert [{k: e[k] for k in graph[0]} for e in mine] == graph
+    assert mine[0]["courseId"] == str(room.course_id)
+
+    students = await client.get(f"/api/v1/courses/{room.course_id}/students", headers=bearer(room.teacher_token))
+    assert [e["userId"] for e in students.json()["items"]] == [str(student.id)]
+    refused = await client.get(f"/api/v1/courses/{room.course_id}/students", headers=bearer(token))
+    assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN")
+
+    submission = (await client.get(f"/api/v1/submissions/{submitted['id']}", headers=bearer(token))).json()
+    graph_submission = (await gql(
+        client, "query($s: ID!) { submission(id: $s) { id attemptNumber score passed status late answers } }",
+        {"s": submitted["id"]}, token=token,
+    )).data["submission"]  # fmt: skip
+    assert {k: submission[k] for k in graph_submission} == graph_submission
+    stranger = await login(client, await make_user(room.teacher.tenant))
+    hidden = await client.get(f"/api/v1/submissions/{submitted['id']}", headers=bearer(stranger))
+    assert hidden.status_code == 404
+
+    completion = (await client.get(f"/api/v1/analytics/courses/{room.course_id}/completion",
+                                   headers=bearer(room.teacher_token))).json()  # fmt: skip
+    graph_completion = (await gql(
+        client,
+        "query($c: ID!) { courseAnalytics(courseId: $c) { enrollmentCount completedCount completionRate "
+        "averageProgress averageScore lessonCompletion { lesson { id } completedCount completionRate } } }",
+        {"c": str(room.course_id)}, token=room.teacher_token,
+    )).data["courseAnalytics"]  # fmt: skip
+    assert completion["lessons"] == [
+        {
+            "lessonId": row["lesson"]["id"],
+            "completedCount": row["completedCount"],
+            "completionRate": row["completionRate"],
+        }
+        for row in graph_completion.pop("lessonCompletion")
+    ]
+    assert {k: completion[k] for k in graph_completion} == graph_completion
+
+    overview = (await client.get("/api/v1/analytics/tenant/overview", headers=bearer(admin))).json()
+    graph_overview = (await gql(
+        client, "{ tenantOverview { userCount studentCount instructorCount courseCount publishedCourseCount "
+        "enrollmentCount completionRate } }", token=admin,
+    )).data["tenantOverview"]  # fmt: skip
+    assert overview == graph_overview
+    below = await client.get("/api/v1/analytics/tenant/overview", headers=bearer(token))
+    assert (below.status_code, below.json()["code"]) == (403, "FORBIDDEN")
+
+
+async def test_rest_charges_the_buckets_graphql_charges(
+    client: httpx.AsyncClient, app: Any, make_tenant: TenantFactory, make_user: PersonFactory, owner_conn: Any
+) -> None:
+    from tests.support.limits import with_limits
+
+    tenant = await make_tenant()
+    token = await login(client, await make_user(tenant))
+    await with_limits(owner_conn, app, tenant, user_cost_per_minute=50)
+    first = await client.get("/api/v1/courses?first=40", headers=bearer(token))
+    assert first.status_code == 200
+    assert first.headers["x-query-cost"] == "40"
+    second = await client.get("/api/v1/courses?first=40", headers=bearer(token))
+    assert (second.status_code, second.json()["code"]) == (429, "RATE_LIMITED")
+    assert int(second.headers["retry-after"]) >= 1
+    # The same bucket: GraphQL asking as much is refused now too.
+    reply = await gql(client, "{ courses(pagination: {first: 40}) { edges { node { id } } } }", token=token)
+    assert reply.codes == ["RATE_LIMITED"]

@@ -54,10 +54,6 @@ class TenantOverview:
     )
 
 
-def _rate(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0
-
-
 @strawberry.type
 class AnalyticsQueries:
     @strawberry.field(
@@ -80,14 +76,14 @@ class AnalyticsQueries:
             course_id=course.id,
             enrollment_count=enrolled,
             completed_count=int(totals.completed),
-            completion_rate=_rate(int(totals.completed), enrolled),
+            completion_rate=service.rate(int(totals.completed), enrolled),
             average_progress=round(float(totals.average_progress), 2),
             average_score=average_score,
             lesson_completion=[
                 LessonCompletionStat(
                     lesson=lesson,
                     completed_count=int(row.completed_count),
-                    completion_rate=_rate(int(row.completed_count), enrolled),
+                    completion_rate=service.rate(int(row.completed_count), enrolled),
                 )
                 for row, lesson in zip(lessons, lesson_types, strict=True)
             ],
@@ -109,5 +105,5 @@ class AnalyticsQueries:
             course_count=row.courses,
             published_course_count=row.published_courses,
             enrollment_count=row.enrollments,
-            completion_rate=_rate(row.completed_enrollments, row.enrollments),
+            completion_rate=service.rate(row.completed_enrollments, row.enrollments),
         )

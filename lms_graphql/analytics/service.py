@@ -37,3 +37,8 @@ async def tenant_numbers(session: AsyncSession, tenant_id: uuid.UUID, viewer: Vi
     if not viewer.can(Permission.TENANT_OVERVIEW):
         raise LmsError(ErrorCode.FORBIDDEN, "your role does not allow this")
     return await AnalyticsRepository(session, tenant_id).tenant_overview()
+
+
+def rate(part: int, whole: int) -> float:
+    """part / whole, a fraction 0-1 (4 decimals); 0 without a whole."""
+    return round(part / whole, 4) if whole else 0.0

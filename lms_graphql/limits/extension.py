@@ -12,6 +12,7 @@ from strawberry.extensions import SchemaExtension
 from lms_graphql.context import Charge
 from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.limits.analysis import NODE_BUDGET, Shape, shape_of
+from lms_graphql.limits.charging import RateLimited, charge
 from lms_graphql.limits.plans import PlanLimits, limits_for
 
 log = logging.getLogger("lms_graphql.limits")
@@ -61,30 +62,13 @@ class QueryLimits(SchemaExtension):
         await self._charge(context, limits, max(shape.cost, 1), shape.cost)
 
     async def _charge(self, context: Any, limits: PlanLimits, charged: int, cost: int) -> None:
-        tenant_budget, user_budget = limits.tenant_cost_per_minute, limits.user_cost_per_minute
-        limiter = context.services.limiter
-        tenant_id = context.tenant.id
         who = str(context.viewer.id) if context.viewer is not None else f"ip:{_client(context)}"
+        limiter = context.services.limiter
         try:
-            tenant = await limiter.take(f"cost:t:{tenant_id}", charged, tenant_budget, tenant_budget / 60)
-            user = await limiter.take(f"cost:u:{tenant_id}:{who}", charged, user_budget, user_budget / 60)
-        except Exception:
-            # The limiter's store (Redis) is unreachable: serve rather than fail every request.
-            log.warning("rate limiter unavailable; request %s not charged", context.request_id, exc_info=True)
-            return
-        remaining = min(tenant.remaining, user.remaining)
-        if tenant.allowed and user.allowed:
-            context.charge = Charge(charged, remaining)
-            return
-        retry_after = max(tenant.retry_after, user.retry_after)
-        context.charge = Charge(charged, remaining, retry_after)
-        whose = "this tenant's" if not tenant.allowed else "your"
-        raise LmsError(
-            ErrorCode.RATE_LIMITED,
-            f"{whose} query budget is used up; retry in {retry_after} s",
-            retryAfter=retry_after,
-            cost=cost,
-        )
+            context.charge = await charge(limiter, limits, context.tenant.id, who, charged, cost, context.request_id)
+        except RateLimited as exc:
+            context.charge = exc.charged
+            raise
 
 
 def _refusal(shape: Shape, limits: PlanLimits) -> LmsError | None:

@@ -11,10 +11,9 @@ from starlette.responses import Response
 
 from lms_graphql.context import Context
 from lms_graphql.courses import access, service
-from lms_graphql.enrollments import service as enrollments
-from lms_graphql.errors import not_found
 from lms_graphql.kit.pagination import decode_cursor, encode_cursor
 from lms_graphql.rest import models
+from lms_graphql.rest.learning import visible_course
 from lms_graphql.rest.pages import etagged
 from lms_graphql.rest.runner import operation
 
@@ -47,7 +46,7 @@ async def list_courses(
         async with context.read() as session:
             return list(await service.page(session, context.tenant.id, course_filter, keyset, first + 1))
 
-    rows = await operation(request, work)
+    rows = await operation(request, work, cost=first)
     page = rows[:first]
     more = len(rows) > first and bool(page)
     cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None  # type: ignore[attr-defined]
@@ -63,15 +62,6 @@ async def list_courses(
 )
 async def get_course(request: Request, course_id: uuid.UUID) -> Response:
     async def work(context: Context) -> object:
-        viewer = context.require_viewer()
-        async with context.read() as session:
-            row = await service.find(session, context.tenant.id, course_id)
-            # As course(id): what one may see, or a course one is (or was) enrolled in.
-            if row is None or not (
-                access.can_see(viewer, row)
-                or await enrollments.is_enrolled(session, context.tenant.id, viewer.id, course_id)
-            ):
-                raise not_found("course not found")
-            return row
+        return await visible_course(context, course_id)
 
     return etagged(request, models.Course.of(await operation(request, work)))

@@ -54,3 +54,100 @@ class Course(Body):
 class CoursePage(Body):
     items: list[Course]
     next_cursor: str | None
+
+
+class EnrollmentStatus(StrEnum):
+    active = "ACTIVE"
+    completed = "COMPLETED"
+    dropped = "DROPPED"
+
+
+class Enrollment(Body):
+    id: uuid.UUID
+    course_id: uuid.UUID
+    user_id: uuid.UUID
+    status: EnrollmentStatus
+    enrolled_at: Timestamp
+    completed_at: Timestamp | None
+    dropped_at: Timestamp | None
+    progress_percent: float
+
+    @classmethod
+    def of(cls, row: Any) -> Enrollment:
+        return cls(
+            id=row.id,
+            course_id=row.course_id,
+            user_id=row.user_id,
+            status=EnrollmentStatus(row.status.upper()),
+            enrolled_at=row.enrolled_at,
+            completed_at=row.completed_at,
+            dropped_at=row.dropped_at,
+            progress_percent=float(row.progress_pct),
+        )
+
+
+class EnrollmentPage(Body):
+    items: list[Enrollment]
+    next_cursor: str | None
+
+
+class Submission(Body):
+    id: uuid.UUID
+    assessment_id: uuid.UUID
+    user_id: uuid.UUID
+    attempt_number: int
+    assessment_version: int
+    answers: dict[str, Any]
+    score: float | None
+    passed: bool | None
+    feedback: str | None
+    status: str
+    started_at: Timestamp
+    submitted_at: Timestamp | None
+    graded_at: Timestamp | None
+    late: bool
+
+    @classmethod
+    def of(cls, row: Any) -> Submission:
+        return cls(
+            id=row.id,
+            assessment_id=row.assessment_id,
+            user_id=row.user_id,
+            attempt_number=row.attempt_number,
+            assessment_version=row.assessment_version,
+            answers=row.answers,
+            score=float(row.score) if row.score is not None else None,
+            passed=row.passed,
+            feedback=row.feedback,
+            status=row.status.upper(),
+            started_at=row.started_at,
+            submitted_at=row.submitted_at,
+            graded_at=row.graded_at,
+            late=row.is_late,
+        )
+
+
+class TenantOverview(Body):
+    user_count: int
+    student_count: int
+    instructor_count: int
+    course_count: int
+    published_course_count: int
+    enrollment_count: int
+    completion_rate: float
+
+
+class LessonCompletion(Body):
+    lesson_id: uuid.UUID
+    completed_count: int
+    completion_rate: float
+
+
+class CourseCompletion(Body):
+    course_id: uuid.UUID
+    enrollment_count: int
+    completed_count: int
+    completion_rate: float
+    average_progress: float
+    average_score: float | None
+    lessons: list[LessonCompletion]

@@ -16,6 +16,11 @@ def etagged(request: Request, body: BaseModel, *, next_cursor: str | None = None
     tag = f'W/"{hashlib.sha256(content).hexdigest()[:32]}"'
     # Per viewer: a shared cache must not keep it; the client revalidates with the tag.
     headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    charged = getattr(request.state, "charge", None)
+    if charged is not None:  # as GraphQL answers it
+        headers["X-Query-Cost"] = str(charged.cost)
+        if charged.remaining is not None:
+            headers["X-RateLimit-Remaining"] = str(charged.remaining)
     if next_cursor is not None:
         headers["Link"] = f'<{request.url.include_query_params(after=next_cursor)}>; rel="next"'
     if tag in [value.strip() for value in request.headers.get("if-none-match", "").split(",")]:

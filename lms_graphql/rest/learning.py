@@ -1,0 +1,157 @@
+"""REST: enrollments, a course's students, a submission, and the analytics, by the same
+services and rules as their GraphQL fields."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lms_graphql.analytics import service as analytics
+from lms_graphql.assessments import service as assessments
+from lms_graphql.context import Context
+from lms_graphql.courses import access
+from lms_graphql.courses import service as courses
+from lms_graphql.enrollments import service as enrollments
+from lms_graphql.errors import not_found
+from lms_graphql.kit.pagination import decode_cursor, encode_cursor
+from lms_graphql.rest import models
+from lms_graphql.rest.pages import etagged
+from lms_graphql.rest.runner import operation
+
+router = APIRouter()
+First = Annotated[int, Query(ge=0, le=100, description="Page size, 0-100.")]
+After = Annotated[str | None, Query(description="nextCursor of the previous page.")]
+
+
+async def visible_course(context: Context, course_id: uuid.UUID) -> Any:
+    """As course(id): the course if the viewer may see it, or is (was) enrolled in it."""
+    viewer = context.require_viewer()
+    async with context.read() as session:
+        row = await courses.find(session, context.tenant.id, course_id)
+        if row is None or not (
+            access.can_see(viewer, row)
+            or await enrollments.is_enrolled(session, context.tenant.id, viewer.id, course_id)
+        ):
+            raise not_found("course not found")
+    return row
+
+
+def _page(request: Request, rows: list[Any], first: int) -> tuple[list[Any], str | None]:
+    page = rows[:first]
+    more = len(rows) > first and bool(page)
+    return page, encode_cursor(page[-1].enrolled_at, page[-1].id) if more else None
+
+
+@router.get(
+    "/enrollments",
+    response_model=models.EnrollmentPage,
+    tags=["enrollments"],
+    summary="The signed-in user's enrollments (any status), newest first",
+)
+async def list_enrollments(request: Request, first: First = 20, after: After = None) -> Response:
+    async def work(context: Context) -> list[Any]:
+        viewer = context.require_viewer()
+        cursor = decode_cursor(after) if after else None
+        async with context.read() as session:
+            return await enrollments.page_of_viewer(session, context.tenant.id, viewer, cursor, first + 1)
+
+    page, cursor = _page(request, await operation(request, work, cost=first), first)
+    body = models.EnrollmentPage(items=[models.Enrollment.of(row) for row in page], next_cursor=cursor)
+    return etagged(request, body, next_cursor=cursor)
+
+
+@router.get(
+    "/courses/{course_id}/students",
+    response_model=models.EnrollmentPage,
+    tags=["enrollments"],
+    summary="A course's enrollments (any status), newest first: for its instructor and admins",
+)
+async def list_students(request: Request, course_id: uuid.UUID, first: First = 20, after: After = None) -> Response:
+    async def work(context: Context) -> list[Any]:
+        course = await visible_course(context, course_id)
+        cursor = decode_cursor(after) if after else None
+        viewer = context.require_viewer()
+        async with context.read() as session:
+            return await enrollments.students_page(
+                session, context.tenant.id, viewer, course.id, course.instructor_id, cursor, first + 1
+            )
+
+    page, cursor = _page(request, await operation(request, work, cost=first), first)
+    body = models.EnrollmentPage(items=[models.Enrollment.of(row) for row in page], next_cursor=cursor)
+    return etagged(request, body, next_cursor=cursor)
+
+
+@router.get(
+    "/submissions/{submission_id}",
+    response_model=models.Submission,
+    tags=["assessments"],
+    summary="A submission: for its author, and for the course's instructor and admins",
+)
+async def get_submission(request: Request, submission_id: uuid.UUID) -> Response:
+    async def work(context: Context) -> Any:
+        viewer = context.require_viewer()
+        async with context.read() as session:
+            return await assessments.visible_submission(session, context.tenant.id, viewer, submission_id)
+
+    return etagged(request, models.Submission.of(await operation(request, work)))
+
+
+@router.get(
+    "/analytics/courses/{course_id}/completion",
+    response_model=models.CourseCompletion,
+    tags=["analytics"],
+    summary="A course's enrollment, progress and score numbers: for its instructor and admins",
+)
+async def course_completion(request: Request, course_id: uuid.UUID) -> Response:
+    async def work(context: Context) -> models.CourseCompletion:
+        course = await visible_course(context, course_id)
+        async with context.read() as session:
+            numbers = await analytics.course_numbers(
+                session, context.tenant.id, context.require_viewer(), course.id, course.instructor_id
+            )
+        enrolled, completed = int(numbers.totals.enrolled), int(numbers.totals.completed)
+        return models.CourseCompletion(
+            course_id=course.id,
+            enrollment_count=enrolled,
+            completed_count=completed,
+            completion_rate=analytics.rate(completed, enrolled),
+            average_progress=round(float(numbers.totals.average_progress), 2),
+            average_score=numbers.average_score,
+            lessons=[
+                models.LessonCompletion(
+                    lesson_id=row.id,
+                    completed_count=int(row.completed_count),
+                    completion_rate=analytics.rate(int(row.completed_count), enrolled),
+                )
+                for row in numbers.lessons
+            ],
+        )
+
+    return etagged(request, await operation(request, work))
+
+
+@router.get(
+    "/analytics/tenant/overview",
+    response_model=models.TenantOverview,
+    tags=["analytics"],
+    summary="Counts across the tenant: for admins",
+)
+async def tenant_overview(request: Request) -> Response:
+    async def work(context: Context) -> models.TenantOverview:
+        async with context.read() as session:
+            row = await analytics.tenant_numbers(session, context.tenant.id, context.require_viewer())
+        return models.TenantOverview(
+            user_count=row.users,
+            student_count=row.students,
+            instructor_count=row.instructors,
+            course_count=row.courses,
+            published_course_count=row.published_courses,
+            enrollment_count=row.enrollments,
+            completion_rate=analytics.rate(row.completed_enrollments, row.enrollments),
+        )
+
+    return etagged(request, await operation(request, work))
