@@ -253,3 +253,45 @@ def _malformed(variables: dict[str, Any]) -> dict[str, Any]:
 
     swapped: dict[str, Any] = swap(variables)
     return swapped
+
+
+# REST path parameters, by name, to tenant A's ids (a new one must be added here).
+REST_PARAMETERS = {"course_id": "course", "submission_id": "submission"}
+
+
+def rest_paths_with_ids() -> list[tuple[str, str]]:
+    """(method, path) of every REST operation that takes an id in its path, from the OpenAPI
+    document (so a new endpoint is covered, or fails below until its parameter is named)."""
+    from lms_graphql.rest.app import create_rest_app
+
+    document = create_rest_app().openapi()
+    return sorted(
+        (method.upper(), path) for path, operations in document["paths"].items() for method in operations if "{" in path
+    )
+
+
+@pytest.mark.parametrize("role", ["student", "instructor", "admin"])
+async def test_tenant_b_gets_nothing_of_tenant_a_through_rest(
+    client: httpx.AsyncClient,
+    db: Database,
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    owner_conn: psycopg.Connection,
+    role: str,
+) -> None:
+    a = await tenant_a(db, make_tenant, make_user, owner_conn)
+    token = await login(client, await make_user(await make_tenant(), role))
+    before = snapshot(owner_conn, a.admin.tenant.id)
+    ids = a.ids()
+    paths = rest_paths_with_ids()
+    assert paths
+    for method, template in paths:
+        path = template
+        for parameter in [part.strip("{}") for part in template.split("/") if part.startswith("{")]:
+            assert parameter in REST_PARAMETERS, f"say which id {parameter} of {template} takes in REST_PARAMETERS"
+            path = path.replace("{" + parameter + "}", ids[REST_PARAMETERS[parameter]])
+        response = await client.request(method, f"/api/v1{path}", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 404, (method, path, role, response.text)
+        assert response.json()["code"] == "NOT_FOUND"
+        assert MARKER not in response.text
+    assert snapshot(owner_conn, a.admin.tenant.id) == before
