@@ -35,7 +35,12 @@ from lms_graphql.limits.ratelimit import limiter_for
 from lms_graphql.observability import metrics
 from lms_graphql.operations import revocations
 from lms_graphql.operations.access import AccessMiddleware
-from lms_graphql.operations.middleware import HttpSurfaceMiddleware, RequestIdMiddleware, TenantResolutionMiddleware
+from lms_graphql.operations.middleware import (
+    HttpSurfaceMiddleware,
+    RequestIdMiddleware,
+    TenantPathMiddleware,
+    TenantResolutionMiddleware,
+)
 from lms_graphql.operations.outcome import refusal, response_of
 from lms_graphql.operations.sockets import OpenSockets
 from lms_graphql.rest.app import PREFIX as REST_PREFIX
@@ -235,6 +240,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),
+            # Before everything that looks at the path: the layers below see /graphql, /api/v1.
+            *([Middleware(TenantPathMiddleware)] if settings.tenant_path_prefix else []),
             Middleware(AccessMiddleware),
             Middleware(HttpSurfaceMiddleware, max_body=settings.max_body_bytes),
             Middleware(TenantResolutionMiddleware),

@@ -43,6 +43,7 @@ class Settings:
     allow_batching: bool = False
     bench: bool = False  # LMS_BENCH: count (and on request return) each request's SQL
     compiled_reads: bool = True  # LMS_COMPILED_READS: answer the read types' queries with one statement
+    tenant_path_prefix: bool = False  # LMS_TENANT_PATH_PREFIX: serve /tenants/{slug}/graphql and /api/v1
     documents: str = "any"  # LMS_TRUSTED_DOCUMENTS: "trusted-only" holds every tenant to registered documents
     metrics_token: str | None = field(default=None, repr=False)  # None: GET /metrics answers 404
     log_format: str = "json"
@@ -75,6 +76,7 @@ class Settings:
             bench=_bool(source, "LMS_BENCH", False),
             compiled_reads=_bool(source, "LMS_COMPILED_READS", True),
             documents=_choice(source, "LMS_TRUSTED_DOCUMENTS", DOCUMENT_MODES),
+            tenant_path_prefix=_bool(source, "LMS_TENANT_PATH_PREFIX", False),
             metrics_token=_metrics_token(source),
             log_format=_choice(source, "LMS_LOG_FORMAT", LOG_FORMATS),
             log_level=_choice(source, "LMS_LOG_LEVEL", LOG_LEVELS),

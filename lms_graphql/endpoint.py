@@ -227,6 +227,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 # Browsers cannot set headers on a websocket: X-Tenant-ID may come as a param.
                 tenant_header=socket.headers.get("x-tenant-id") or _param(params, "x-tenant-id"),
                 authorization=authorization,
+                path_slug=state_of(socket.scope).path_slug,
             )
             viewer = await load_viewer(
                 services, resolution, transaction_for(PerUseTransactions, services, resolution.tenant)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 import httpx
 import psycopg
 import pytest
@@ -122,3 +126,45 @@ async def test_header_name_is_case_insensitive(
     tenant = await make_tenant()
     reply = await gql(client, TENANT, headers={header: tenant.slug.upper()})
     assert reply.data == {"tenant": {"slug": tenant.slug}}
+
+
+@asynccontextmanager
+async def app_with(db: Any, env: dict[str, str], **settings: str) -> AsyncIterator[httpx.AsyncClient]:
+    from lms_graphql.app import create_app
+    from lms_graphql.config import Settings
+    from tests.support.http import TEST_JWT_KEYS
+
+    application = create_app(Settings.from_env({**env, "LMS_JWT_KEYS": TEST_JWT_KEYS, **settings}), db=db)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+async def test_the_path_prefix_names_the_tenant_where_it_is_turned_on(
+    db: Any, env_for_cli: dict[str, str], make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    tenant, other = await make_tenant(), await make_tenant()
+    person = await make_user(tenant)
+    ask = {"query": "{ tenant { slug } }"}
+    async with app_with(db, env_for_cli, LMS_TENANT_PATH_PREFIX="true") as http:
+        asked = await http.post(f"/tenants/{tenant.slug}/graphql", json=ask)
+        assert asked.json() == {"data": {"tenant": {"slug": tenant.slug}}}
+        token = await login(http, person)
+        auth = {"Authorization": f"Bearer {token}"}
+        rest = await http.get(f"/tenants/{tenant.slug}/api/v1/courses", headers=auth)
+        assert rest.status_code == 200, rest.text
+        # The address ranks before the header; a token of another tenant is refused.
+        ranked = await http.post(f"/tenants/{tenant.slug}/graphql", json=ask, headers={"X-Tenant-ID": other.slug})
+        assert ranked.json()["data"]["tenant"]["slug"] == tenant.slug
+        mismatch = await http.get(f"/tenants/{other.slug}/api/v1/courses", headers=auth)
+        assert (mismatch.status_code, mismatch.json()["code"]) == (403, "TENANT_MISMATCH")
+        unknown = await http.post("/tenants/no-such-tenant/graphql", json=ask)
+        assert unknown.status_code == 404
+        form = await http.post(
+            f"/tenants/{tenant.slug}/graphql", content=b"query=x", headers={"Content-Type": "text/plain"}
+        )
+        assert form.status_code == 415  # the surface's checks see the path as /graphql
+    async with app_with(db, env_for_cli) as off:  # off by default: the prefix is no route at all
+        refused = await off.post(f"/tenants/{tenant.slug}/graphql", json=ask, headers={"X-Tenant-ID": tenant.slug})
+        assert refused.status_code == 404

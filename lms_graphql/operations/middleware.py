@@ -32,6 +32,7 @@ class RequestState:
     """What the surface learned of a request (or websocket), for the endpoint and the logs."""
 
     request_id: str
+    path_slug: str | None = None  # the tenant named by a /tenants/{slug}/ prefix (TenantPathMiddleware)
     resolution: Resolution | None = None  # None: an open path, the IDE page, or a socket to resolve later
     socket: Context | None = None  # a websocket's own context
     operation_name: str | None = None
@@ -126,6 +127,27 @@ class HttpSurfaceMiddleware:
         await answer(refusal(413, message), scope, receive, send)
 
 
+_TENANT_PATH = re.compile(r"^/tenants/([^/]+)(/.*)$")
+
+
+class TenantPathMiddleware:
+    """The seed's fourth resolution strategy, for deployments without wildcard DNS (turned on by
+    LMS_TENANT_PATH_PREFIX): /tenants/{slug}/graphql and /tenants/{slug}/api/v1/... are served
+    as /graphql and /api/v1/... of that tenant; the slug then ranks after a subdomain and before
+    the X-Tenant-ID header and the token, with the same error codes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = _TENANT_PATH.match(scope["path"]) if scope["type"] in ("http", "websocket") else None
+        if found is not None:
+            slug, rest = found.group(1), found.group(2)
+            scope = {**scope, "path": rest, "raw_path": rest.encode()}
+            state_of(scope).path_slug = slug
+        await self.app(scope, receive, send)
+
+
 def is_graphql_ide_page(scope: Scope) -> bool:
     """GET /graphql from a browser without a query: the static IDE page, no tenant needed."""
     if scope["type"] != "http" or scope["method"] != "GET":
@@ -159,7 +181,7 @@ class TenantResolutionMiddleware:
             return
         resolver: TenantResolver = scope["app"].state.services.resolver
         try:
-            resolution = await resolver.resolve(Headers(scope=scope))
+            resolution = await resolver.resolve(Headers(scope=scope), state_of(scope).path_slug)
         except ResolutionError as exc:
             if scope["type"] == "websocket" and exc.code == ErrorCode.TENANT_NOT_RESOLVED:
                 # The token may still come in the connection_init payload: resolved there.

@@ -23,7 +23,7 @@ from lms_graphql.tenancy.tenant import TenantConfig, is_valid_slug
 
 log = logging.getLogger("lms_graphql.tenancy")
 
-Source = Literal["subdomain", "header", "token"]
+Source = Literal["subdomain", "path", "header", "token"]
 
 
 @dataclass(frozen=True)
@@ -86,20 +86,27 @@ class TenantResolver:
         self.tokens = tokens
         self.base_domain = base_domain
 
-    async def resolve(self, headers: Headers) -> Resolution:
+    async def resolve(self, headers: Headers, path_slug: str | None = None) -> Resolution:
         return await self.resolve_parts(
             host=headers.get("host", ""),
             tenant_header=headers.get("x-tenant-id"),
             authorization=headers.get("authorization"),
+            path_slug=path_slug,
         )
 
-    async def resolve_parts(self, *, host: str, tenant_header: str | None, authorization: str | None) -> Resolution:
-        """The single resolution path: HTTP requests, and websockets at connection_init."""
+    async def resolve_parts(
+        self, *, host: str, tenant_header: str | None, authorization: str | None, path_slug: str | None = None
+    ) -> Resolution:
+        """The single resolution path: HTTP requests, and websockets at connection_init. The
+        address names the tenant first (its subdomain, else a /tenants/{slug}/ path prefix where
+        LMS_TENANT_PATH_PREFIX turns it on), then the X-Tenant-ID header, then the token."""
         claims = self._claims(authorization)
         slug: str | None
         source: Source
         if slug := subdomain_slug(host, self.base_domain):
             source = "subdomain"
+        elif slug := (path_slug or "").lower():
+            source = "path"
         elif slug := (tenant_header or "").strip().lower():
             source = "header"
         elif claims is not None:
