@@ -256,7 +256,12 @@ def _malformed(variables: dict[str, Any]) -> dict[str, Any]:
 
 
 # REST path parameters, by name, to tenant A's ids (a new one must be added here).
-REST_PARAMETERS = {"course_id": "course", "submission_id": "submission"}
+REST_PARAMETERS = {"course_id": "course", "submission_id": "submission", "lesson_id": "lesson"}
+# What the writes send: valid bodies, so that the answer is about tenant A's ids.
+REST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PUT", "/courses/{course_id}"): {"title": "pwned"},
+    ("PUT", "/lessons/{lesson_id}/progress"): {"progress": 100},
+}
 
 
 def rest_paths_with_ids() -> list[tuple[str, str]]:
@@ -290,7 +295,12 @@ async def test_tenant_b_gets_nothing_of_tenant_a_through_rest(
         for parameter in [part.strip("{}") for part in template.split("/") if part.startswith("{")]:
             assert parameter in REST_PARAMETERS, f"say which id {parameter} of {template} takes in REST_PARAMETERS"
             path = path.replace("{" + parameter + "}", ids[REST_PARAMETERS[parameter]])
-        response = await client.request(method, f"/api/v1{path}", headers={"Authorization": f"Bearer {token}"})
+        response = await client.request(
+            method,
+            f"/api/v1{path}",
+            headers={"Authorization": f"Bearer {token}"},
+            json=REST_BODIES.get((method, template)),
+        )
         assert response.status_code == 404, (method, path, role, response.text)
         assert response.json()["code"] == "NOT_FOUND"
         assert MARKER not in response.text

@@ -195,3 +195,77 @@ async def test_rest_charges_the_buckets_graphql_charges(
     # The same bucket: GraphQL asking as much is refused now too.
     reply = await gql(client, "{ courses(pagination: {first: 40}) { edges { node { id } } } }", token=token)
     assert reply.codes == ["RATE_LIMITED"]
+
+
+async def test_writes_audited_and_idempotent(
+    client: httpx.AsyncClient, db: Database, make_tenant: TenantFactory, make_user: PersonFactory, owner_conn: Any
+) -> None:
+    tenant = await make_tenant()
+    teacher = await make_user(tenant, "instructor")
+    token = await login(client, teacher)
+    headers = {**bearer(token), "Idempotency-Key": "create-1"}
+    created = await client.post(
+        "/api/v1/courses", json={"title": "Made over REST", "maxEnrollment": 5}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    course = created.json()
+    assert (course["title"], course["status"], course["maxEnrollment"]) == ("Made over REST", "DRAFT", 5)
+    replayed = await client.post(
+        "/api/v1/courses", json={"title": "Made over REST", "maxEnrollment": 5}, headers=headers
+    )
+    assert (replayed.status_code, replayed.json(), replayed.headers["idempotent-replayed"]) == (201, course, "true")
+    clash = await client.post("/api/v1/courses", json={"title": "Another"}, headers=headers)
+    assert (clash.status_code, clash.json()["code"]) == (409, "CONFLICT")
+    count = owner_conn.execute("SELECT count(*) FROM courses WHERE tenant_id = %s", (tenant.id,)).fetchone()
+    assert count == (1,)
+
+    changed = await client.put(f"/api/v1/courses/{course['id']}", json={"maxEnrollment": None}, headers=bearer(token))
+    assert (changed.json()["maxEnrollment"], changed.json()["title"]) == (None, "Made over REST")
+    refused = await client.put(f"/api/v1/courses/{course['id']}", json={"title": None}, headers=bearer(token))
+    assert (refused.status_code, refused.json()["code"]) == (400, "BAD_USER_INPUT")
+    archived = await client.delete(f"/api/v1/courses/{course['id']}", headers=bearer(token))
+    assert archived.json()["status"] == "ARCHIVED"
+    student = await login(client, await make_user(tenant))
+    forbidden = await client.post("/api/v1/courses", json={"title": "Nope"}, headers=bearer(student))
+    assert (forbidden.status_code, forbidden.json()["code"]) == (403, "FORBIDDEN")
+    actions = owner_conn.execute(
+        "SELECT action, details ->> 'transport', details ->> 'outcome' FROM audit_log WHERE tenant_id = %s"
+        " ORDER BY occurred_at",
+        (tenant.id,),
+    ).fetchall()
+    assert [row for row in actions if row[1] == "rest"] == [
+        ("createCourse", "rest", None),
+        ("updateCourse", "rest", None),
+        ("updateCourse", "rest", "BAD_USER_INPUT"),
+        ("archiveCourse", "rest", None),
+        ("createCourse", "rest", "FORBIDDEN"),  # refusals are recorded too, as for mutations
+    ]
+
+
+async def test_enrolling_and_progress_over_rest(
+    client: httpx.AsyncClient, db: Database, make_tenant: TenantFactory, make_user: PersonFactory, owner_conn: Any
+) -> None:
+    tenant = await make_tenant()
+    teacher = await make_user(tenant, "instructor")
+    course = await build_course(db, tenant, teacher.id, modules=1, lessons=2, max_enrollment=1)
+    token = await login(client, await make_user(tenant))
+    enrolled = await client.post(f"/api/v1/courses/{course.id}/enroll", headers=bearer(token))
+    assert (enrolled.status_code, enrolled.json()["status"]) == (201, "ACTIVE")
+    again = await client.post(f"/api/v1/courses/{course.id}/enroll", headers=bearer(token))
+    assert (again.status_code, again.json()["code"]) == (409, "CONFLICT")
+    other = await login(client, await make_user(tenant))
+    full = await client.post(f"/api/v1/courses/{course.id}/enroll", headers=bearer(other))
+    assert (full.status_code, full.json()["code"]) == (409, "COURSE_FULL")
+    progress = await client.put(
+        f"/api/v1/lessons/{course.lesson_ids[0]}/progress", json={"progress": 100}, headers=bearer(token)
+    )
+    assert progress.json()["progressPct"] == 100
+    events = owner_conn.execute(
+        "SELECT event_type FROM domain_events WHERE tenant_id = %s ORDER BY occurred_at", (tenant.id,)
+    ).fetchall()
+    assert ("student.enrolled",) in events
+    assert ("lesson.completed",) in events
+    out_of_range = await client.put(
+        f"/api/v1/lessons/{course.lesson_ids[0]}/progress", json={"progress": 101}, headers=bearer(token)
+    )
+    assert (out_of_range.status_code, out_of_range.json()["code"]) == (400, "BAD_USER_INPUT")

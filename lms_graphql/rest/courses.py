@@ -6,16 +6,20 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Context
 from lms_graphql.courses import access, service
+from lms_graphql.errors import bad_input
 from lms_graphql.kit.pagination import decode_cursor, encode_cursor
 from lms_graphql.rest import models
 from lms_graphql.rest.learning import visible_course
 from lms_graphql.rest.pages import etagged
 from lms_graphql.rest.runner import operation
+from lms_graphql.rest.writes import write
 
 router = APIRouter(tags=["courses"])
 
@@ -65,3 +69,65 @@ async def get_course(request: Request, course_id: uuid.UUID) -> Response:
         return await visible_course(context, course_id)
 
     return etagged(request, models.Course.of(await operation(request, work)))
+
+
+@router.post(
+    "/courses",
+    response_model=models.Course,
+    status_code=201,
+    summary="Create a course (instructors and admins): a draft",
+    description="Send an Idempotency-Key to make a retry safe: the same key and body answer the first response.",
+)
+async def create_course(request: Request, body: models.CourseCreate) -> Response:
+    async def work(session: AsyncSession, context: Context) -> models.Course:
+        viewer = context.require(Permission.COURSE_CREATE)
+        course = await service.create_course(
+            session,
+            context.tenant,
+            viewer,
+            title=body.title,
+            slug=body.slug,
+            description=body.description,
+            max_enrollment=body.max_enrollment,
+            instructor_id=body.instructor_id,
+        )
+        return models.Course.of(course)
+
+    return await write(request, "createCourse", work, body=body.model_dump(mode="json"), status=201)
+
+
+@router.put(
+    "/courses/{course_id}",
+    response_model=models.Course,
+    summary="Change a course's title, description or cap (its instructor and admins)",
+)
+async def update_course(request: Request, course_id: uuid.UUID, body: models.CourseUpdate) -> Response:
+    given = body.model_fields_set
+
+    async def work(session: AsyncSession, context: Context) -> models.Course:
+        viewer = context.require_viewer()
+        if "title" in given and body.title is None:
+            raise bad_input("title must not be empty")
+        changes = service.CourseChanges(
+            title=body.title,
+            description=body.description,
+            description_set="description" in given,
+            max_enrollment=body.max_enrollment,
+            max_enrollment_set="max_enrollment" in given,
+        )
+        return models.Course.of(await service.update_course(session, context.tenant, viewer, course_id, changes))
+
+    return await write(request, "updateCourse", work, body=body.model_dump(mode="json", exclude_unset=True))
+
+
+@router.delete(
+    "/courses/{course_id}",
+    response_model=models.Course,
+    summary="Archive a course (its instructor and admins): closed to new enrollments, kept for its learners",
+)
+async def archive_course(request: Request, course_id: uuid.UUID) -> Response:
+    async def work(session: AsyncSession, context: Context) -> models.Course:
+        viewer = context.require_viewer()
+        return models.Course.of(await service.archive_course(session, context.tenant, viewer, course_id))
+
+    return await write(request, "archiveCourse", work)

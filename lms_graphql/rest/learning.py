@@ -7,11 +7,13 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
 from lms_graphql.analytics import service as analytics
 from lms_graphql.assessments import service as assessments
+from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Context
 from lms_graphql.courses import access
 from lms_graphql.courses import service as courses
@@ -21,6 +23,7 @@ from lms_graphql.kit.pagination import decode_cursor, encode_cursor
 from lms_graphql.rest import models
 from lms_graphql.rest.pages import etagged
 from lms_graphql.rest.runner import operation
+from lms_graphql.rest.writes import write
 
 router = APIRouter()
 First = Annotated[int, Query(ge=0, le=100, description="Page size, 0-100.")]
@@ -155,3 +158,33 @@ async def tenant_overview(request: Request) -> Response:
         )
 
     return etagged(request, await operation(request, work))
+
+
+@router.post(
+    "/courses/{course_id}/enroll",
+    response_model=models.Enrollment,
+    status_code=201,
+    tags=["enrollments"],
+    summary="Enroll the signed-in user in a published course",
+)
+async def enroll(request: Request, course_id: uuid.UUID) -> Response:
+    async def work(session: AsyncSession, context: Context) -> models.Enrollment:
+        viewer = context.require(Permission.COURSE_ENROLL)
+        return models.Enrollment.of(await enrollments.enroll(session, context.tenant, viewer, course_id))
+
+    return await write(request, "enrollInCourse", work, status=201)
+
+
+@router.put(
+    "/lessons/{lesson_id}/progress",
+    response_model=models.LessonProgress,
+    tags=["enrollments"],
+    summary="Record the signed-in user's progress on a lesson (0-100, never decreasing)",
+)
+async def update_progress(request: Request, lesson_id: uuid.UUID, body: models.ProgressIn) -> Response:
+    async def work(session: AsyncSession, context: Context) -> models.LessonProgress:
+        viewer = context.require_viewer()
+        row = await enrollments.update_progress(session, context.tenant, viewer, lesson_id, body.progress)
+        return models.LessonProgress.of(row)
+
+    return await write(request, "updateLessonProgress", work, body=body.model_dump(mode="json"))

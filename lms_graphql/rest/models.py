@@ -151,3 +151,41 @@ class CourseCompletion(Body):
     average_progress: float
     average_score: float | None
     lessons: list[LessonCompletion]
+
+
+class CourseCreate(Body):
+    title: str
+    slug: str | None = None
+    description: str | None = None
+    max_enrollment: int | None = None
+    instructor_id: uuid.UUID | None = None
+
+
+class CourseUpdate(Body):
+    """Fields left out stay as they are; null removes description and maxEnrollment."""
+
+    title: str | None = None
+    description: str | None = None
+    max_enrollment: int | None = None
+
+
+class ProgressIn(Body):
+    progress: int
+
+
+class LessonProgress(Body):
+    lesson_id: uuid.UUID
+    progress_pct: int
+    status: str
+    started_at: Timestamp | None
+    completed_at: Timestamp | None
+
+    @classmethod
+    def of(cls, row: Any) -> LessonProgress:
+        return cls(
+            lesson_id=row.lesson_id,
+            progress_pct=row.progress_pct,
+            status=row.status.upper(),
+            started_at=row.started_at,
+            completed_at=row.completed_at,
+        )
