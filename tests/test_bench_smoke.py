@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,10 +37,11 @@ def test_quick_bench_runs_end_to_end() -> None:
     assert report["live"]["fan_out"]["deliveries"] == 100 * 10
 
 
-def test_documents_bench_runs_end_to_end() -> None:
+def run_quick(module: str) -> dict[str, object]:
+    """``python -m module --quick`` on the embedded database; its JSON report."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("LMS_")}
     result = subprocess.run(
-        [sys.executable, "-m", "bench.documents", "--quick"],
+        [sys.executable, "-m", module, "--quick"],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -48,7 +50,18 @@ def test_documents_bench_runs_end_to_end() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    report = json.loads(result.stdout[result.stdout.index("{") :])
+    report: dict[str, object] = json.loads(result.stdout[result.stdout.index("{") :])
+    return report
+
+
+def test_documents_bench_runs_end_to_end() -> None:
+    report: dict[str, Any] = run_quick("bench.documents")
     for scenario in ("dashboard", "catalogue", "first sight"):
         for sent in ("by_id", "as_text"):
             assert report[scenario][sent]["errors"] == 0, (scenario, sent, report[scenario][sent])
+
+
+def test_rest_bench_runs_end_to_end() -> None:
+    report: dict[str, Any] = run_quick("bench.rest")
+    for sent in ("rest", "graphql"):
+        assert report["course_list"][sent]["errors"] == 0, report["course_list"][sent]
