@@ -102,7 +102,7 @@ class Loaders:
         self.module = _row(ctx, lambda s, t, ids: CourseRepository(s, t).modules_by_ids(ids))
         self.lesson = _row(ctx, lambda s, t, ids: CourseRepository(s, t).lessons_by_ids(ids))
         self.assessment = _row(ctx, lambda s, t, ids: AssessmentRepository(s, t).by_ids(ids))
-        self.modules_of_course = _many(ctx, lambda s, t, ids: CourseRepository(s, t).modules_of(ids), "course_id")
+        self.modules_of_course = _many(ctx, self._modules_of, "course_id")
         self.lessons_of_module = _many(ctx, lambda s, t, ids: CourseRepository(s, t).lessons_of(ids), "module_id")
         self.assessments_of_course = _many(
             ctx, lambda s, t, ids: AssessmentRepository(s, t).of_courses(ids), "course_id"
@@ -118,3 +118,11 @@ class Loaders:
         self.my_submissions = _many(
             ctx, lambda s, t, ids: AssessmentRepository(s, t).submissions_of(me, ids), "assessment_id"
         )
+
+    async def _modules_of(self, session: AsyncSession, tenant_id: uuid.UUID, course_ids: Ids) -> Rows:
+        """Courses' modules, each also put in ``module``: their lessons read the modules' rules
+        (courses/types.py, lessons_for) without loading them again."""
+        rows = await CourseRepository(session, tenant_id).modules_of(course_ids)
+        for row in rows:
+            self.module.prime(row.id, row)
+        return rows

@@ -7,8 +7,7 @@ import asyncio
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from lms_graphql.config import Settings
 from lms_graphql.documents.manifest import ManifestError, read_manifest
 from lms_graphql.kit import graphql as kit_graphql
 from lms_graphql.kit.db import Database
-from tests.support.http import TEST_JWT_KEYS, login
+from tests.support.http import app_client, login
 from tests.support.people import PASSWORD, PersonFactory, TenantFactory
 from tests.support.servers import LEGACY_WS, TRANSPORT_WS, live_server
 
@@ -299,17 +298,6 @@ async def test_a_public_persisted_document_fetched_by_get_may_be_cached_by_other
 # --- trusted-only ---------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def app_client(db: Database, env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    from lms_graphql.app import create_app
-
-    application = create_app(Settings.from_env({**env, "LMS_JWT_KEYS": TEST_JWT_KEYS}), db=db)
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-
-
 async def test_a_trusted_only_tenant_runs_registered_documents_only(
     client: httpx.AsyncClient,
     make_tenant: TenantFactory,
@@ -344,7 +332,7 @@ async def test_a_trusted_only_tenant_runs_registered_documents_only(
     assert explored.json() == {"data": {"tenant": {"slug": tenant.slug}}}
     beside = await client.post("/graphql", json={"query": TENANT}, headers={"X-Tenant-ID": open_tenant.slug})
     assert "errors" not in beside.json()
-    async with app_client(db, {**env_for_cli, "LMS_GRAPHIQL": "false"}) as production:
+    async with app_client(db, env_for_cli, LMS_GRAPHIQL="false") as production:
         refused_admin = await production.post("/graphql", json={"query": TENANT}, headers=admin_auth)
         assert codes(refused_admin) == ["DOCUMENT_NOT_TRUSTED"]
     await run_cli(capsys, "documents", "mode", tenant.slug, "any")
@@ -360,7 +348,7 @@ async def test_the_whole_server_can_be_trusted_only(
     make_tenant: TenantFactory, make_user: PersonFactory, env_for_cli: dict[str, str], db: Database
 ) -> None:
     tenant = await make_tenant()
-    async with app_client(db, {**env_for_cli, "LMS_TRUSTED_DOCUMENTS": "trusted-only"}) as http:
+    async with app_client(db, env_for_cli, LMS_TRUSTED_DOCUMENTS="trusted-only") as http:
         anonymous = await http.post("/graphql", json={"query": TENANT}, headers={"X-Tenant-ID": tenant.slug})
         assert codes(anonymous) == ["DOCUMENT_NOT_TRUSTED"]
     with pytest.raises(Exception, match="LMS_TRUSTED_DOCUMENTS must be one of any, trusted-only"):

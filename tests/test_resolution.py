@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
 
-from tests.support.http import gql, login
+from tests.support.http import app_client, gql, login
 from tests.support.people import PersonFactory, TenantFactory
 
 TENANT = "{ tenant { slug } }"
@@ -128,26 +126,13 @@ async def test_header_name_is_case_insensitive(
     assert reply.data == {"tenant": {"slug": tenant.slug}}
 
 
-@asynccontextmanager
-async def app_with(db: Any, env: dict[str, str], **settings: str) -> AsyncIterator[httpx.AsyncClient]:
-    from lms_graphql.app import create_app
-    from lms_graphql.config import Settings
-    from tests.support.http import TEST_JWT_KEYS
-
-    application = create_app(Settings.from_env({**env, "LMS_JWT_KEYS": TEST_JWT_KEYS, **settings}), db=db)
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-
-
 async def test_the_path_prefix_names_the_tenant_where_it_is_turned_on(
     db: Any, env_for_cli: dict[str, str], make_tenant: TenantFactory, make_user: PersonFactory
 ) -> None:
     tenant, other = await make_tenant(), await make_tenant()
     person = await make_user(tenant)
     ask = {"query": "{ tenant { slug } }"}
-    async with app_with(db, env_for_cli, LMS_TENANT_PATH_PREFIX="true") as http:
+    async with app_client(db, env_for_cli, LMS_TENANT_PATH_PREFIX="true") as http:
         asked = await http.post(f"/tenants/{tenant.slug}/graphql", json=ask)
         assert asked.json() == {"data": {"tenant": {"slug": tenant.slug}}}
         token = await login(http, person)
@@ -165,6 +150,6 @@ async def test_the_path_prefix_names_the_tenant_where_it_is_turned_on(
             f"/tenants/{tenant.slug}/graphql", content=b"query=x", headers={"Content-Type": "text/plain"}
         )
         assert form.status_code == 415  # the surface's checks see the path as /graphql
-    async with app_with(db, env_for_cli) as off:  # off by default: the prefix is no route at all
+    async with app_client(db, env_for_cli) as off:  # off by default: the prefix is no route at all
         refused = await off.post(f"/tenants/{tenant.slug}/graphql", json=ask, headers={"X-Tenant-ID": tenant.slug})
         assert refused.status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 import strawberry
@@ -69,23 +70,19 @@ class AnalyticsQueries:
             numbers = await service.course_numbers(
                 session, ctx.tenant.id, ctx.require_viewer(), course.key, course.instructor_id
             )
-        totals, average_score, lessons = numbers.totals, numbers.average_score, numbers.lessons
-        enrolled = int(totals.enrolled)
-        lesson_types = await lessons_for(ctx, lessons)
+        lesson_types = await lessons_for(ctx, numbers.lessons)
         return CourseAnalytics(
             course_id=course.id,
-            enrollment_count=enrolled,
-            completed_count=int(totals.completed),
-            completion_rate=service.rate(int(totals.completed), enrolled),
-            average_progress=round(float(totals.average_progress), 2),
-            average_score=average_score,
+            enrollment_count=numbers.enrollment_count,
+            completed_count=numbers.completed_count,
+            completion_rate=numbers.completion_rate,
+            average_progress=numbers.average_progress,
+            average_score=numbers.average_score,
             lesson_completion=[
                 LessonCompletionStat(
-                    lesson=lesson,
-                    completed_count=int(row.completed_count),
-                    completion_rate=service.rate(int(row.completed_count), enrolled),
+                    lesson=lesson, completed_count=int(row.completed_count), completion_rate=numbers.lesson_rate(row)
                 )
-                for row, lesson in zip(lessons, lesson_types, strict=True)
+                for row, lesson in zip(numbers.lessons, lesson_types, strict=True)
             ],
         )
 
@@ -97,13 +94,5 @@ class AnalyticsQueries:
         ctx = info.context
         viewer = ctx.require_viewer()
         async with ctx.read() as session:
-            row = await service.tenant_numbers(session, ctx.tenant.id, viewer)
-        return TenantOverview(
-            user_count=row.users,
-            student_count=row.students,
-            instructor_count=row.instructors,
-            course_count=row.courses,
-            published_course_count=row.published_courses,
-            enrollment_count=row.enrollments,
-            completion_rate=service.rate(row.completed_enrollments, row.enrollments),
-        )
+            numbers = await service.tenant_numbers(session, ctx.tenant.id, viewer)
+        return TenantOverview(**dataclasses.asdict(numbers))

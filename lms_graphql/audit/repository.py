@@ -6,11 +6,11 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, tuple_, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from lms_graphql.kit.pagination import Keyset
-from lms_graphql.kit.repository import TenantScopedRepository
+from lms_graphql.kit.repository import TenantScopedRepository, newest_first
 from lms_graphql.models.tables import AUDIT_LOG as AUDIT
 from lms_graphql.models.tables import IDEMPOTENCY_KEYS as KEYS
 
@@ -23,10 +23,8 @@ class AuditRepository(TenantScopedRepository):
         statement = select(AUDIT).where(self.in_tenant(AUDIT))
         if action:
             statement = statement.where(AUDIT.c.action == action)
-        if after is not None:
-            statement = statement.where(tuple_(AUDIT.c.occurred_at, AUDIT.c.id) < tuple_(after.at, after.id))
-        statement = statement.order_by(AUDIT.c.occurred_at.desc(), AUDIT.c.id.desc()).limit(limit)
-        return list((await self.session.execute(statement)).all())
+        page = newest_first(statement, AUDIT.c.occurred_at, AUDIT.c.id, after, limit)
+        return list((await self.session.execute(page)).all())
 
 
 class IdempotencyRepository(TenantScopedRepository):

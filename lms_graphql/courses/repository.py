@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, Row, Table, and_, case, cast, func, or_, select, true, tuple_, update
+from sqlalchemy import ColumnElement, Numeric, Row, Table, and_, case, cast, func, or_, select, update
 
 from lms_graphql import models
 from lms_graphql.kit.pagination import Keyset
-from lms_graphql.kit.repository import TenantScopedRepository
+from lms_graphql.kit.repository import TenantScopedRepository, newest_first
 from lms_graphql.models.tables import COURSES, ENROLLMENTS, LESSONS, MODULES, PROGRESS, live, same_lesson
 
 
@@ -59,16 +59,9 @@ class CourseRepository(TenantScopedRepository):
 
     async def page(self, course_filter: CourseFilter, after: Keyset | None, limit: int) -> list[Row[Any]]:
         """Newest first; ``limit`` rows after the keyset ``after``."""
-        clauses = self._where(course_filter)
-        if after is not None:
-            clauses.append(tuple_(COURSES.c.created_at, COURSES.c.id) < tuple_(after.at, after.id))
-        statement = (
-            select(COURSES)
-            .where(and_(true(), *clauses))
-            .order_by(COURSES.c.created_at.desc(), COURSES.c.id.desc())
-            .limit(limit)
-        )
-        return list((await self.session.execute(statement)).all())
+        statement = select(COURSES).where(*self._where(course_filter))
+        page = newest_first(statement, COURSES.c.created_at, COURSES.c.id, after, limit)
+        return list((await self.session.execute(page)).all())
 
     async def count(self, course_filter: CourseFilter) -> int:
         statement = select(func.count()).select_from(COURSES).where(*self._where(course_filter))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,13 +51,3 @@ async def require_open(session: AsyncSession, tenant_id: uuid.UUID, course_id: u
     reason = (await PathRepository(session, tenant_id).locks([course_id], user_id)).get(course_id)
     if reason is not None:
         raise LmsError(ErrorCode.LOCKED, f"this course is locked: {reason}")
-
-
-async def prerequisites_of(session: AsyncSession, tenant_id: uuid.UUID, course_ids: Sequence[uuid.UUID]) -> list[Any]:
-    return await PathRepository(session, tenant_id).required_by(course_ids)
-
-
-async def locks_for(
-    session: AsyncSession, tenant_id: uuid.UUID, course_ids: Sequence[uuid.UUID], user_id: uuid.UUID
-) -> dict[uuid.UUID, str | None]:
-    return await PathRepository(session, tenant_id).locks(course_ids, user_id)

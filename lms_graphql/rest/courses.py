@@ -14,10 +14,10 @@ from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Context
 from lms_graphql.courses import access, service
 from lms_graphql.errors import bad_input
-from lms_graphql.kit.pagination import decode_cursor, encode_cursor
+from lms_graphql.kit.pagination import decode_cursor
 from lms_graphql.rest import models
 from lms_graphql.rest.learning import visible_course
-from lms_graphql.rest.pages import etagged
+from lms_graphql.rest.pages import etagged, page_of
 from lms_graphql.rest.runner import operation
 from lms_graphql.rest.writes import write
 
@@ -50,10 +50,7 @@ async def list_courses(
         async with context.read() as session:
             return list(await service.page(session, context.tenant.id, course_filter, keyset, first + 1))
 
-    rows = await operation(request, work, cost=first)
-    page = rows[:first]
-    more = len(rows) > first and bool(page)
-    cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None  # type: ignore[attr-defined]
+    page, cursor = page_of(await operation(request, work, cost=first), first, "created_at")
     body = models.CoursePage(items=[models.Course.of(row) for row in page], next_cursor=cursor)
     return etagged(request, body, next_cursor=cursor)
 

@@ -3,6 +3,7 @@ services and rules as their GraphQL fields."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Annotated, Any
 
@@ -19,9 +20,9 @@ from lms_graphql.courses import access
 from lms_graphql.courses import service as courses
 from lms_graphql.enrollments import service as enrollments
 from lms_graphql.errors import not_found
-from lms_graphql.kit.pagination import decode_cursor, encode_cursor
+from lms_graphql.kit.pagination import decode_cursor
 from lms_graphql.rest import models
-from lms_graphql.rest.pages import etagged
+from lms_graphql.rest.pages import etagged, page_of
 from lms_graphql.rest.runner import operation
 from lms_graphql.rest.writes import write
 
@@ -43,12 +44,6 @@ async def visible_course(context: Context, course_id: uuid.UUID) -> Any:
     return row
 
 
-def _page(request: Request, rows: list[Any], first: int) -> tuple[list[Any], str | None]:
-    page = rows[:first]
-    more = len(rows) > first and bool(page)
-    return page, encode_cursor(page[-1].enrolled_at, page[-1].id) if more else None
-
-
 @router.get(
     "/enrollments",
     response_model=models.EnrollmentPage,
@@ -62,7 +57,7 @@ async def list_enrollments(request: Request, first: First = 20, after: After = N
         async with context.read() as session:
             return await enrollments.page_of_viewer(session, context.tenant.id, viewer, cursor, first + 1)
 
-    page, cursor = _page(request, await operation(request, work, cost=first), first)
+    page, cursor = page_of(await operation(request, work, cost=first), first, "enrolled_at")
     body = models.EnrollmentPage(items=[models.Enrollment.of(row) for row in page], next_cursor=cursor)
     return etagged(request, body, next_cursor=cursor)
 
@@ -83,7 +78,7 @@ async def list_students(request: Request, course_id: uuid.UUID, first: First = 2
                 session, context.tenant.id, viewer, course.id, course.instructor_id, cursor, first + 1
             )
 
-    page, cursor = _page(request, await operation(request, work, cost=first), first)
+    page, cursor = page_of(await operation(request, work, cost=first), first, "enrolled_at")
     body = models.EnrollmentPage(items=[models.Enrollment.of(row) for row in page], next_cursor=cursor)
     return etagged(request, body, next_cursor=cursor)
 
@@ -116,19 +111,18 @@ async def course_completion(request: Request, course_id: uuid.UUID) -> Response:
             numbers = await analytics.course_numbers(
                 session, context.tenant.id, context.require_viewer(), course.id, course.instructor_id
             )
-        enrolled, completed = int(numbers.totals.enrolled), int(numbers.totals.completed)
         return models.CourseCompletion(
             course_id=course.id,
-            enrollment_count=enrolled,
-            completed_count=completed,
-            completion_rate=analytics.rate(completed, enrolled),
-            average_progress=round(float(numbers.totals.average_progress), 2),
+            enrollment_count=numbers.enrollment_count,
+            completed_count=numbers.completed_count,
+            completion_rate=numbers.completion_rate,
+            average_progress=numbers.average_progress,
             average_score=numbers.average_score,
             lessons=[
                 models.LessonCompletion(
                     lesson_id=row.id,
                     completed_count=int(row.completed_count),
-                    completion_rate=analytics.rate(int(row.completed_count), enrolled),
+                    completion_rate=numbers.lesson_rate(row),
                 )
                 for row in numbers.lessons
             ],
@@ -146,16 +140,8 @@ async def course_completion(request: Request, course_id: uuid.UUID) -> Response:
 async def tenant_overview(request: Request) -> Response:
     async def work(context: Context) -> models.TenantOverview:
         async with context.read() as session:
-            row = await analytics.tenant_numbers(session, context.tenant.id, context.require_viewer())
-        return models.TenantOverview(
-            user_count=row.users,
-            student_count=row.students,
-            instructor_count=row.instructors,
-            course_count=row.courses,
-            published_course_count=row.published_courses,
-            enrollment_count=row.enrollments,
-            completion_rate=analytics.rate(row.completed_enrollments, row.enrollments),
-        )
+            numbers = await analytics.tenant_numbers(session, context.tenant.id, context.require_viewer())
+        return models.TenantOverview(**dataclasses.asdict(numbers))
 
     return etagged(request, await operation(request, work))
 

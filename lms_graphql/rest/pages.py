@@ -4,11 +4,15 @@ and for a list the next page's address in a Link header."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from typing import Any
 
 import orjson
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
+
+from lms_graphql.kit.pagination import encode_cursor
 
 
 def etagged(request: Request, body: BaseModel, *, next_cursor: str | None = None) -> Response:
@@ -26,3 +30,11 @@ def etagged(request: Request, body: BaseModel, *, next_cursor: str | None = None
     if tag in [value.strip() for value in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     return Response(content, media_type="application/json", headers=headers)
+
+
+def page_of(rows: Sequence[Any], first: int, at: str) -> tuple[list[Any], str | None]:
+    """The page of ``rows`` (fetched ``first + 1`` to know whether another follows), and the
+    next page's cursor (the last row's ``at`` column and id), or None on the last page."""
+    page = list(rows[:first])
+    more = len(rows) > first and bool(page)
+    return page, encode_cursor(getattr(page[-1], at), page[-1].id) if more else None

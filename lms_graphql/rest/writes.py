@@ -33,13 +33,12 @@ async def write(request: Request, action: str, work: Work, *, body: Any = None, 
     key = request.headers.get("idempotency-key")
     if key is not None and not KEY_FORMAT.match(key):
         raise LmsError(ErrorCode.BAD_USER_INPUT, "Idempotency-Key must be 1-255 printable characters")
-    digest = hashlib.sha256(
-        orjson.dumps({"method": request.method, "path": request.url.path, "body": body}, option=orjson.OPT_SORT_KEYS)
-    ).hexdigest()
 
     async def run(context: Context) -> Response:
         viewer = context.require_viewer()
-        once = IdempotentOperation(context.tx, context.tenant.id, viewer.id, key, digest) if key else None
+        once = (
+            IdempotentOperation(context.tx, context.tenant.id, viewer.id, key, _digest(request, body)) if key else None
+        )
         if once is not None and (answered := await once.claim()) is not None:
             if "errors" in answered.body:  # a refusal of the claim itself (another request's key)
                 return problem_of_outcome(answered)
@@ -62,6 +61,12 @@ async def write(request: Request, action: str, work: Work, *, body: Any = None, 
         return JSONResponse(payload, status_code=status)
 
     return await operation(request, run)
+
+
+def _digest(request: Request, body: Any) -> str:
+    """What an Idempotency-Key's answer is kept for: the method, the path and the body."""
+    request_identity = {"method": request.method, "path": request.url.path, "body": body}
+    return hashlib.sha256(orjson.dumps(request_identity, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 async def _audit(context: Context, action: str, details: dict[str, Any]) -> None:

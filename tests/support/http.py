@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,3 +59,17 @@ mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token expi
 async def login(client: httpx.AsyncClient, person: Person, password: str = PASSWORD) -> str:
     reply = await gql(client, LOGIN, {"e": person.email, "p": password}, tenant=person.tenant.slug)
     return str(reply.data["login"]["token"])
+
+
+@asynccontextmanager
+async def app_client(db: Any, env: dict[str, str], **settings: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app of its own (with its lifespan) under ``env`` and ``settings``,
+    for tests about a setting the shared app does not have."""
+    from lms_graphql.app import create_app
+    from lms_graphql.config import Settings
+
+    application = create_app(Settings.from_env({**env, "LMS_JWT_KEYS": TEST_JWT_KEYS, **settings}), db=db)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
