@@ -256,11 +256,18 @@ def _malformed(variables: dict[str, Any]) -> dict[str, Any]:
 
 
 # REST path parameters, by name, to tenant A's ids (a new one must be added here).
-REST_PARAMETERS = {"course_id": "course", "submission_id": "submission", "lesson_id": "lesson"}
+REST_PARAMETERS = {
+    "course_id": "course",
+    "submission_id": "submission",
+    "lesson_id": "lesson",
+    "module_id": "module",
+    "assessment_id": "assessment",
+}
 # What the writes send: valid bodies, so that the answer is about tenant A's ids.
 REST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/courses/{course_id}"): {"title": "pwned"},
     ("PUT", "/lessons/{lesson_id}/progress"): {"progress": 100},
+    ("POST", "/assessments/{assessment_id}/submissions"): {"answers": {}},
 }
 
 

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from lms_graphql.auth import policies
+from lms_graphql.auth.viewer import Viewer
 from lms_graphql.errors import bad_input
 
 QUESTION_TYPES = ("single_choice", "multiple_choice", "true_false", "short_text", "essay")
@@ -130,6 +133,13 @@ def _validate_key(index: int, question: dict[str, Any], kind: str) -> None:
 
 def auto_gradable(questions: list[dict[str, Any]]) -> bool:
     return bool(questions) and all(question["type"] in AUTO_GRADED for question in questions)
+
+
+def questions_seen_by(viewer: Viewer | None, instructor_id: uuid.UUID, questions: Any) -> Any:
+    """The questions with their answer keys for those who may edit the course, without for others."""
+    if viewer is not None and policies.may_edit_course(viewer, instructor_id):
+        return questions
+    return without_answer_keys(questions)
 
 
 def without_answer_keys(questions: Any) -> Any:

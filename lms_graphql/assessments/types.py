@@ -10,8 +10,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from lms_graphql.assessments.questions import without_answer_keys
-from lms_graphql.auth import policies
+from lms_graphql.assessments.questions import questions_seen_by, without_answer_keys
 from lms_graphql.context import Info
 from lms_graphql.courses.types import Course
 from lms_graphql.users.graphql import User
@@ -99,13 +98,12 @@ class Assessment:
     )
     async def questions(self, info: Info) -> JSON:
         viewer = info.context.viewer
-        if viewer is not None:
-            course = await info.context.loaders.course.load(self.course_id)
-            if policies.may_edit_course(viewer, course.instructor_id):
-                authored: JSON = self.raw_questions
-                return authored
-        public: JSON = without_answer_keys(self.raw_questions)
-        return public
+        if viewer is None:
+            public: JSON = without_answer_keys(self.raw_questions)
+            return public
+        course = await info.context.loaders.course.load(self.course_id)
+        seen: JSON = questions_seen_by(viewer, course.instructor_id, self.raw_questions)
+        return seen
 
     @strawberry.field(description="The signed-in user's submitted attempts, newest first.")
     async def my_submissions(self, info: Info) -> list[Submission]:

@@ -239,3 +239,9 @@ async def find(session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID
     """The course's row, or None; who may see it is the caller's to decide (access.can_see)."""
     rows = await CourseRepository(session, tenant_id).by_ids([course_id])
     return rows[0] if rows else None
+
+
+async def find_module(session: AsyncSession, tenant_id: uuid.UUID, module_id: uuid.UUID) -> Any:
+    """The module's row unless archived, or None; whether its course is visible is the caller's."""
+    rows = await CourseRepository(session, tenant_id).modules_by_ids([module_id])
+    return rows[0] if rows and rows[0].archived_at is None else None

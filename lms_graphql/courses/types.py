@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
@@ -196,10 +197,7 @@ class Module:
         return await self._lock(info.context)
 
     async def _lock(self, ctx: Context) -> str | None:
-        if self.unlock_at is None and not self.requires_previous:
-            return None
-        reason: str | None = await ctx.loaders.my_module_lock.load(self.key)
-        return reason
+        return await module_lock(ctx, self.key, self.unlock_at, self.requires_previous)
 
     @strawberry.field(description="The module's lessons in position order.")
     def lessons(self, info: Info) -> list[Lesson]:
@@ -275,13 +273,21 @@ class Lesson:
         return Module.from_row(await info.context.loaders.module.load(self.module_id))
 
 
-async def lessons_for(ctx: Context, rows: list[Any]) -> list[Lesson]:
-    """Lessons with the viewer's progress and content access settled in batches."""
-    if not rows:
-        return []
+@dataclass(frozen=True)
+class LessonView:
+    """A lesson as the viewer may see it: both transports (GraphQL, REST) build theirs from it."""
+
+    row: Any
+    progress: Any  # the viewer's progress row, or None
+    content_visible: bool
+    lock: str | None
+
+
+async def lesson_views(ctx: Context, rows: list[Any]) -> list[LessonView]:
+    """The viewer's progress, content access and locks of ``rows``, settled in batches."""
     viewer = ctx.viewer
-    if viewer is None:
-        return [Lesson.from_row(row) for row in rows]
+    if viewer is None or not rows:
+        return [LessonView(row, None, False, None) for row in rows]
     loaders = ctx.loaders
     course_ids = list(dict.fromkeys(row.course_id for row in rows))
     progress, enrollments, courses, locks = await asyncio.gather(
@@ -299,15 +305,26 @@ async def lessons_for(ctx: Context, rows: list[Any]) -> list[Lesson]:
         for course_id, enrollment in zip(course_ids, enrollments, strict=True)
     }
     return [
-        Lesson.from_row(
-            row,
-            progress=row_progress,
-            # A locked lesson's content is for the course's editors only.
-            content_visible=editor[row.course_id] or (enrolled[row.course_id] and lock is None),
-            lock=lock,
-        )
+        # A locked lesson's content is for the course's editors only.
+        LessonView(row, row_progress, editor[row.course_id] or (enrolled[row.course_id] and lock is None), lock)
         for row, row_progress, lock in zip(rows, progress, locks, strict=True)
     ]
+
+
+async def lessons_for(ctx: Context, rows: list[Any]) -> list[Lesson]:
+    return [
+        Lesson.from_row(view.row, progress=view.progress, content_visible=view.content_visible, lock=view.lock)
+        for view in await lesson_views(ctx, rows)
+    ]
+
+
+async def module_lock(ctx: Context, module_id: uuid.UUID, unlock_at: Any, requires_previous: bool) -> str | None:
+    """Why the module is locked for the viewer (module_lock(), migration 0014); asked only
+    when the module has a rule."""
+    if unlock_at is None and not requires_previous:
+        return None
+    reason: str | None = await ctx.loaders.my_module_lock.load(module_id)
+    return reason
 
 
 async def _locks(ctx: Context, rows: list[Any]) -> list[str | None]:

@@ -16,7 +16,7 @@ from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode, LmsError, unavail
 from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.kit.transaction import CommitFailed
 from lms_graphql.operations.middleware import state_of
-from lms_graphql.rest import courses, learning
+from lms_graphql.rest import content, courses, learning
 from lms_graphql.rest.problems import problem, problem_of_error
 from lms_graphql.tenancy.resolution import ResolutionError
 
@@ -38,6 +38,7 @@ def create_rest_app() -> FastAPI:
     )
     rest.include_router(courses.router)
     rest.include_router(learning.router)
+    rest.include_router(content.router)
     rest.add_exception_handler(LmsError, _lms_error)
     rest.add_exception_handler(ResolutionError, _resolution_error)
     rest.add_exception_handler(RequestValidationError, _invalid)

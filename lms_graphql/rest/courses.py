@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -76,18 +75,19 @@ async def get_course(request: Request, course_id: uuid.UUID) -> Response:
     description="Send an Idempotency-Key to make a retry safe: the same key and body answer the first response.",
 )
 async def create_course(request: Request, body: models.CourseCreate) -> Response:
-    async def work(session: AsyncSession, context: Context) -> models.Course:
+    async def work(context: Context) -> models.Course:
         viewer = context.require(Permission.COURSE_CREATE)
-        course = await service.create_course(
-            session,
-            context.tenant,
-            viewer,
-            title=body.title,
-            slug=body.slug,
-            description=body.description,
-            max_enrollment=body.max_enrollment,
-            instructor_id=body.instructor_id,
-        )
+        async with context.write() as session:
+            course = await service.create_course(
+                session,
+                context.tenant,
+                viewer,
+                title=body.title,
+                slug=body.slug,
+                description=body.description,
+                max_enrollment=body.max_enrollment,
+                instructor_id=body.instructor_id,
+            )
         return models.Course.of(course)
 
     return await write(request, "createCourse", work, body=body.model_dump(mode="json"), status=201)
@@ -101,7 +101,7 @@ async def create_course(request: Request, body: models.CourseCreate) -> Response
 async def update_course(request: Request, course_id: uuid.UUID, body: models.CourseUpdate) -> Response:
     given = body.model_fields_set
 
-    async def work(session: AsyncSession, context: Context) -> models.Course:
+    async def work(context: Context) -> models.Course:
         viewer = context.require_viewer()
         if "title" in given and body.title is None:
             raise bad_input("title must not be empty")
@@ -112,7 +112,8 @@ async def update_course(request: Request, course_id: uuid.UUID, body: models.Cou
             max_enrollment=body.max_enrollment,
             max_enrollment_set="max_enrollment" in given,
         )
-        return models.Course.of(await service.update_course(session, context.tenant, viewer, course_id, changes))
+        async with context.write() as session:
+            return models.Course.of(await service.update_course(session, context.tenant, viewer, course_id, changes))
 
     return await write(request, "updateCourse", work, body=body.model_dump(mode="json", exclude_unset=True))
 
@@ -123,8 +124,9 @@ async def update_course(request: Request, course_id: uuid.UUID, body: models.Cou
     summary="Archive a course (its instructor and admins): closed to new enrollments, kept for its learners",
 )
 async def archive_course(request: Request, course_id: uuid.UUID) -> Response:
-    async def work(session: AsyncSession, context: Context) -> models.Course:
+    async def work(context: Context) -> models.Course:
         viewer = context.require_viewer()
-        return models.Course.of(await service.archive_course(session, context.tenant, viewer, course_id))
+        async with context.write() as session:
+            return models.Course.of(await service.archive_course(session, context.tenant, viewer, course_id))
 
     return await write(request, "archiveCourse", work)

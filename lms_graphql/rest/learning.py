@@ -8,7 +8,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -154,9 +153,10 @@ async def tenant_overview(request: Request) -> Response:
     summary="Enroll the signed-in user in a published course",
 )
 async def enroll(request: Request, course_id: uuid.UUID) -> Response:
-    async def work(session: AsyncSession, context: Context) -> models.Enrollment:
+    async def work(context: Context) -> models.Enrollment:
         viewer = context.require(Permission.COURSE_ENROLL)
-        return models.Enrollment.of(await enrollments.enroll(session, context.tenant, viewer, course_id))
+        async with context.write() as session:
+            return models.Enrollment.of(await enrollments.enroll(session, context.tenant, viewer, course_id))
 
     return await write(request, "enrollInCourse", work, status=201)
 
@@ -168,9 +168,10 @@ async def enroll(request: Request, course_id: uuid.UUID) -> Response:
     summary="Record the signed-in user's progress on a lesson (0-100, never decreasing)",
 )
 async def update_progress(request: Request, lesson_id: uuid.UUID, body: models.ProgressIn) -> Response:
-    async def work(session: AsyncSession, context: Context) -> models.LessonProgress:
+    async def work(context: Context) -> models.LessonProgress:
         viewer = context.require_viewer()
-        row = await enrollments.update_progress(session, context.tenant, viewer, lesson_id, body.progress)
+        async with context.write() as session:
+            row = await enrollments.update_progress(session, context.tenant, viewer, lesson_id, body.progress)
         return models.LessonProgress.of(row)
 
     return await write(request, "updateLessonProgress", work, body=body.model_dump(mode="json"))

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 # Written as GraphQL writes them (isoformat: +00:00, not Z), so both transports agree.
@@ -189,3 +189,126 @@ class LessonProgress(Body):
             started_at=row.started_at,
             completed_at=row.completed_at,
         )
+
+
+class Module(Body):
+    id: uuid.UUID
+    course_id: uuid.UUID
+    title: str
+    position: int
+    unlock_at: Timestamp | None
+    requires_previous: bool
+    locked: bool
+    lock_reason: str | None
+
+    @classmethod
+    def of(cls, row: Any, lock: str | None) -> Module:
+        return cls(
+            id=row.id,
+            course_id=row.course_id,
+            title=row.title,
+            position=row.position,
+            unlock_at=row.unlock_at,
+            requires_previous=row.requires_previous,
+            locked=lock is not None,
+            lock_reason=lock,
+        )
+
+
+class ModuleList(Body):
+    items: list[Module]
+
+
+class ContentType(StrEnum):
+    video = "VIDEO"
+    text = "TEXT"
+    quiz = "QUIZ"
+    assignment = "ASSIGNMENT"
+
+
+class Lesson(Body):
+    """contentRef is null unless you are enrolled or may edit the course, and while it is locked for you."""
+
+    id: uuid.UUID
+    module_id: uuid.UUID
+    course_id: uuid.UUID
+    title: str
+    content_type: ContentType
+    duration_min: int | None
+    position: int
+    content_ref: str | None
+    requires_previous: bool
+    locked: bool
+    lock_reason: str | None
+    my_progress: LessonProgress | None
+
+    @classmethod
+    def of(cls, row: Any, progress: Any, content_visible: bool, lock: str | None) -> Lesson:
+        return cls(
+            id=row.id,
+            module_id=row.module_id,
+            course_id=row.course_id,
+            title=row.title,
+            content_type=ContentType(row.content_type.upper()),
+            duration_min=row.duration_min,
+            position=row.position,
+            content_ref=row.content_ref if content_visible else None,
+            requires_previous=row.requires_previous,
+            locked=lock is not None,
+            lock_reason=lock,
+            my_progress=LessonProgress.of(progress) if progress is not None else None,
+        )
+
+
+class LessonList(Body):
+    items: list[Lesson]
+
+
+class AssessmentType(StrEnum):
+    quiz = "QUIZ"
+    exam = "EXAM"
+    assignment = "ASSIGNMENT"
+    peer_review = "PEER_REVIEW"
+
+
+class Assessment(Body):
+    """questions: the README's question model; answer keys only for those who may edit the course."""
+
+    id: uuid.UUID
+    course_id: uuid.UUID
+    title: str
+    assessment_type: AssessmentType
+    max_score: float
+    passing_score: float
+    time_limit_min: int | None
+    max_attempts: int | None
+    due_at: Timestamp | None
+    version: int
+    questions: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, row: Any, questions: list[dict[str, Any]]) -> Assessment:
+        return cls(
+            id=row.id,
+            course_id=row.course_id,
+            title=row.title,
+            assessment_type=AssessmentType(row.assessment_type.upper()),
+            max_score=float(row.max_score),
+            passing_score=float(row.passing_score),
+            time_limit_min=row.time_limit_min,
+            max_attempts=row.max_attempts,
+            due_at=row.due_at,
+            version=row.version,
+            questions=questions,
+        )
+
+
+class AssessmentList(Body):
+    items: list[Assessment]
+
+
+class SubmissionIn(Body):
+    answers: dict[str, Any] = Field(
+        description="From question id to answer: an option id, a list of option ids, a boolean or a text, by "
+        "question type. Omitted questions count as blank."
+    )

@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -23,13 +22,13 @@ from lms_graphql.operations.outcome import Outcome
 from lms_graphql.rest.problems import PROBLEM, problem_of_error, problem_of_outcome
 from lms_graphql.rest.runner import operation
 
-Work = Callable[[AsyncSession, Context], Awaitable[BaseModel]]
+Work = Callable[[Context], Awaitable[BaseModel]]
 
 
 async def write(request: Request, action: str, work: Work, *, body: Any = None, status: int = 200) -> Response:
-    """``work`` (given the savepoint's session) answering a body; ``action`` names it in the
-    audit log; ``body`` is what the request sent (with the method and path, what an
-    Idempotency-Key's answer is kept for)."""
+    """``work`` answering a body, its changes made in savepoints (``context.write()``) as a
+    mutation's resolver makes them; ``action`` names it in the audit log; ``body`` is what the
+    request sent (with the method and path, what an Idempotency-Key's answer is kept for)."""
     key = request.headers.get("idempotency-key")
     if key is not None and not KEY_FORMAT.match(key):
         raise LmsError(ErrorCode.BAD_USER_INPUT, "Idempotency-Key must be 1-255 printable characters")
@@ -46,8 +45,7 @@ async def write(request: Request, action: str, work: Work, *, body: Any = None, 
             return JSONResponse(answered.body, answered.status, headers=answered.headers, media_type=media)
         details: dict[str, Any] = {"transport": "rest", "requestId": state_of(request.scope).request_id}
         try:
-            async with context.write() as session:
-                answer = await work(session, context)
+            answer = await work(context)
         except LmsError as exc:
             refused = problem_of_error(exc)
             await _audit(context, action, {**details, "outcome": exc.code.value})
