@@ -25,7 +25,7 @@ from lms_graphql.events.backends import PostgresNotifyBackend, backend_for
 from lms_graphql.events.bus import EventBus
 from lms_graphql.events.live import LiveFeeds
 from lms_graphql.events.relay import OutboxRelay
-from lms_graphql.graphiql import ASSETS_PATH, GraphiQLAssets
+from lms_graphql.graphiql import APIDOCS, ASSETS_PATH, BundleAssets
 from lms_graphql.kit import channels
 from lms_graphql.kit.channels import CONTROL_WIRE_CHANNEL
 from lms_graphql.kit.db import Database, resolve_database_urls
@@ -232,10 +232,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
     ]
-    rest = create_rest_app()
+    rest = create_rest_app(docs=settings.graphiql)
     routes.append(Mount(REST_PREFIX, rest))
     if settings.graphiql:
-        routes.append(Mount(ASSETS_PATH, GraphiQLAssets(), name="graphiql"))
+        routes.append(Mount(ASSETS_PATH, BundleAssets(), name="graphiql"))
+        routes.append(Mount(APIDOCS.path, BundleAssets(APIDOCS), name="apidocs"))
     application = Starlette(
         routes=routes,
         middleware=[

@@ -1,9 +1,10 @@
 """GraphiQL served by the server itself: the page (GET /graphql from a browser) and its files
-under /static/graphiql, nothing from a CDN, so it works offline and behind firewalls.
+under /static/graphiql, nothing from a CDN, so it works offline and behind firewalls. The REST
+API's Swagger UI (rest/docs.py) is served the same way, from /static/apidocs.
 
 The third-party files are vendored byte for byte from their npm packages by
-scripts/refresh_graphiql.py, which records them in vendor/MANIFEST.json; the page takes the
-versions (and subresource-integrity hashes) from there, so a refresh needs no edit here.
+scripts/refresh_vendor.py, which records them in each bundle's vendor/MANIFEST.json; a page
+takes the versions (and subresource-integrity hashes) from there, so a refresh needs no edit here.
 """
 
 from __future__ import annotations
@@ -51,18 +52,27 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
 
-@functools.cache
-def manifest() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    return loaded
+class Bundle:
+    """A page's files: ours in ``directory``, third-party ones under its vendor/, served at ``path``."""
+
+    def __init__(self, directory: Path, path: str) -> None:
+        self.directory, self.path = directory, path
+
+    @functools.cached_property
+    def manifest(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads((self.directory / "vendor" / "MANIFEST.json").read_text(encoding="utf-8"))
+        return loaded
+
+    def vendored(self, package: str, name: str) -> tuple[str, str]:
+        """The URL of a vendored file and its subresource-integrity value."""
+        version = self.manifest["packages"][package]["version"]
+        relative = f"{package}@{version}/{name}"
+        digest = bytes.fromhex(self.manifest["files"][relative])
+        return f"{self.path}/vendor/{relative}", "sha256-" + base64.b64encode(digest).decode()
 
 
-def vendored(package: str, name: str) -> tuple[str, str]:
-    """The URL of a vendored file and its subresource-integrity value."""
-    version = manifest()["packages"][package]["version"]
-    relative = f"{package}@{version}/{name}"
-    digest = bytes.fromhex(manifest()["files"][relative])
-    return f"{ASSETS_PATH}/vendor/{relative}", "sha256-" + base64.b64encode(digest).decode()
+GRAPHIQL = Bundle(ASSETS_DIR, ASSETS_PATH)
+APIDOCS = Bundle(STATIC_DIR / "apidocs", "/static/apidocs")
 
 
 @functools.cache
@@ -79,7 +89,7 @@ def page_html(host: str, base_domain: str) -> str:
         "react_js": ("react", "react.production.min.js"),
         "react_dom_js": ("react-dom", "react-dom.production.min.js"),
     }.items():
-        values[key], values[f"{key}_integrity"] = vendored(package, name)
+        values[key], values[f"{key}_integrity"] = GRAPHIQL.vendored(package, name)
     return page_template().substitute({key: html.escape(value, quote=True) for key, value in values.items()})
 
 
@@ -98,11 +108,12 @@ def graphiql_page(request: Request, base_domain: str) -> Response:
     return HTMLResponse(page_html(host, base_domain), headers=headers)
 
 
-class GraphiQLAssets(StaticFiles):
-    """GraphiQL's files, with cache headers: a year for versioned vendor files."""
+class BundleAssets(StaticFiles):
+    """A bundle's files, with cache headers: a year for versioned vendor files."""
 
-    def __init__(self) -> None:
-        super().__init__(directory=ASSETS_DIR, follow_symlink=False)
+    def __init__(self, bundle: Bundle = GRAPHIQL) -> None:
+        super().__init__(directory=bundle.directory, follow_symlink=False)
+        self.bundle = bundle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":  # StaticFiles would fail on one, with a traceback
@@ -114,7 +125,7 @@ class GraphiQLAssets(StaticFiles):
         self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope, status_code: int = 200
     ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
-        relative = Path(full_path).relative_to(ASSETS_DIR).parts
+        relative = Path(full_path).relative_to(self.bundle.directory).parts
         versioned = len(relative) > 2 and relative[0] == "vendor" and "@" in relative[1]
         response.headers["Cache-Control"] = IMMUTABLE if versioned else REVALIDATE
         response.headers["X-Content-Type-Options"] = "nosniff"

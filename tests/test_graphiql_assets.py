@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from lms_graphql.config import Settings
-from lms_graphql.graphiql import ASSETS_DIR, MANIFEST, VENDOR_DIR
+from lms_graphql.graphiql import APIDOCS, ASSETS_DIR, GRAPHIQL, MANIFEST, VENDOR_DIR, Bundle
 from lms_graphql.kit.db import Database
 from tests.support.http import TEST_JWT_KEYS
 
@@ -50,24 +50,36 @@ def parsed(page: str) -> PageParts:
     return parts
 
 
-def test_the_vendored_files_are_those_of_the_manifest() -> None:
-    manifest = json.loads(MANIFEST.read_text())
-    on_disk = {path.relative_to(VENDOR_DIR).as_posix() for path in VENDOR_DIR.rglob("*") if path.is_file()}
+@pytest.mark.parametrize("bundle", [GRAPHIQL, APIDOCS], ids=["graphiql", "apidocs"])
+def test_the_vendored_files_are_those_of_the_manifest(bundle: Bundle) -> None:
+    vendor = bundle.directory / "vendor"
+    manifest = bundle.manifest
+    on_disk = {path.relative_to(vendor).as_posix() for path in vendor.rglob("*") if path.is_file()}
     assert on_disk == {*manifest["files"], MANIFEST.name}
     for relative, digest in manifest["files"].items():
-        assert hashlib.sha256((VENDOR_DIR / relative).read_bytes()).hexdigest() == digest, relative
+        assert hashlib.sha256((vendor / relative).read_bytes()).hexdigest() == digest, relative
     for name, package in manifest["packages"].items():
-        folder = VENDOR_DIR / f"{name}@{package['version']}"
+        folder = vendor / f"{name}@{package['version']}"
         assert (folder / "LICENSE").is_file(), f"{name} comes without its LICENSE"
         assert package["integrity"].startswith("sha512-")
-    assert manifest["packages"]["graphiql"]["version"].startswith("3.")  # the UMD build; see the script
+
+
+def test_pinned_majors() -> None:
+    assert GRAPHIQL.manifest["packages"]["graphiql"]["version"].startswith("3.")  # the UMD build; see the script
+    assert APIDOCS.manifest["packages"]["swagger-ui-dist"]["version"].startswith("5.")  # OpenAPI 3.1
 
 
 def test_no_served_file_names_a_cdn_and_ours_name_no_url_at_all() -> None:
-    for path in ASSETS_DIR.rglob("*"):
+    for path in [*ASSETS_DIR.rglob("*"), *APIDOCS.directory.rglob("*")]:
         if path.is_file():
             assert not CDN.search(path.read_bytes()), path
-    for ours in (ASSETS_DIR / "lms-graphiql.js", ASSETS_DIR / "lms-graphiql.css", ASSETS_DIR.parent / "graphiql.html"):
+    for ours in (
+        ASSETS_DIR / "lms-graphiql.js",
+        ASSETS_DIR / "lms-graphiql.css",
+        ASSETS_DIR.parent / "graphiql.html",
+        APIDOCS.directory / "lms-apidocs.js",
+        ASSETS_DIR.parent / "apidocs.html",
+    ):
         assert not ANY_URL.search(ours.read_bytes()), ours
     css = (VENDOR_DIR / f"graphiql@{json.loads(MANIFEST.read_text())['packages']['graphiql']['version']}").glob("*.css")
     for stylesheet in css:
@@ -137,3 +149,26 @@ async def test_graphiql_off_turns_off_the_page_and_its_files(db: Database, env_f
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as closed:
             assert (await closed.get("/graphql", headers=BROWSER)).status_code == 404
             assert (await closed.get("/static/graphiql/lms-graphiql.js")).status_code == 404
+            assert (await closed.get("/api/v1/docs")).status_code == 404
+            assert (await closed.get("/static/apidocs/lms-apidocs.js")).status_code == 404
+            assert (await closed.get("/api/v1/openapi.json")).status_code == 200
+
+
+async def test_the_rest_docs_page_loads_only_local_files_with_their_hashes(client: httpx.AsyncClient) -> None:
+    page = await client.get("/api/v1/docs")  # no tenant: the same page for everyone
+    assert page.status_code == 200
+    assert not ANY_URL.search(page.content)
+    assert "script-src 'self';" in page.headers["content-security-policy"]
+    parts = parsed(page.text)
+    assert parts.inline_scripts == 0
+    assert [Path(url).name for url, _ in parts.loaded] == ["swagger-ui.css", "swagger-ui-bundle.js", "lms-apidocs.js"]
+    for url, integrity in parts.loaded:
+        assert url.startswith("/static/apidocs/"), url
+        asset = await client.get(url)
+        assert asset.status_code == 200, url
+        if "/vendor/" in url:
+            assert (integrity or "").startswith("sha256-"), url
+            assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+    document = (await client.get("/api/v1/openapi.json")).json()
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "tenant"}
+    assert document["security"][0] == {"bearer": [], "tenant": []}

@@ -116,3 +116,42 @@ async def test_graphiql_works_offline_with_tenant_login_dashboard_and_subscripti
     assert all("status of 404" in problem["text"] for problem in done["problems"]), done["problems"]
     assert (tmp_path / "graphiql-offline.png").stat().st_size > 10_000
     assert (tmp_path / "graphiql-pick-a-tenant.png").is_file()
+
+
+async def test_the_rest_docs_render_offline_and_try_a_call(
+    browser_driver: Path,
+    env_for_cli: dict[str, str],
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    db: Database,
+    tmp_path: Path,
+) -> None:
+    world = await scene(make_tenant, make_user, db)
+    with live_server(env_for_cli) as server:
+        token = await server.login(world.slug, world.student.email, PASSWORD)
+        plan = {"base": server.base, "tenant": world.slug, "token": token}
+        driver = await asyncio.create_subprocess_exec(
+            str(browser_driver),
+            str(CLIENT_DIR / "apidocs_browser.mjs"),
+            CHROMIUM,
+            str(tmp_path),
+            json.dumps(plan),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        assert driver.stdout is not None
+        try:
+            rendered = await next_step(driver.stdout, "rendered")
+            assert rendered["operations"] >= 15
+            assert "lms-graphql REST API" in rendered["title"]
+            tried = await next_step(driver.stdout, "tried")
+            assert tried["status"] == "200", tried
+            assert str(world.course_id) in tried["body"]
+            done = await next_step(driver.stdout, "done")
+        finally:
+            if driver.returncode is None:
+                driver.kill()
+            await driver.wait()
+    assert done["outside"] == []
+    assert done["problems"] == []
+    assert (tmp_path / "apidocs.png").stat().st_size > 10_000

@@ -50,6 +50,8 @@ def test_the_wheel_installs_migrates_and_serves(tmp_path: Path, fresh_database: 
     assert "lms_graphql/migrations/env.py" in names
     assert any(name.startswith("lms_graphql/migrations/versions/0001_") for name in names)
     assert "lms_graphql/static/graphiql/vendor/MANIFEST.json" in names  # GraphiQL served offline
+    assert "lms_graphql/static/apidocs/vendor/MANIFEST.json" in names  # and the REST docs
+    assert "lms_graphql/static/apidocs/lms-apidocs.js" in names
 
     environment = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(environment)

@@ -156,9 +156,9 @@ def is_graphql_ide_page(scope: Scope) -> bool:
     return "text/html" in headers.get("accept", "") and b"query=" not in scope.get("query_string", b"")
 
 
-# The REST API's OpenAPI document is the same for every tenant.
-OPEN_PATHS = frozenset({"/", "/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"})
-OPEN_PREFIXES = ("/static/",)  # GraphiQL's files: the same for every tenant
+# The REST API's OpenAPI document and its documentation page are the same for every tenant.
+OPEN_PATHS = frozenset({"/", "/healthz", "/readyz", "/metrics", "/api/v1/openapi.json", "/api/v1/docs"})
+OPEN_PREFIXES = ("/static/",)  # GraphiQL's and Swagger UI's files: the same for every tenant
 
 
 class TenantResolutionMiddleware:

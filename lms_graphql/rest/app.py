@@ -3,6 +3,7 @@ from the typed bodies in rest/models.py), its errors in one problem shape."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -17,6 +18,7 @@ from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.kit.transaction import CommitFailed
 from lms_graphql.operations.middleware import state_of
 from lms_graphql.rest import content, courses, learning
+from lms_graphql.rest import docs as rest_docs
 from lms_graphql.rest.problems import problem, problem_of_error
 from lms_graphql.tenancy.resolution import ResolutionError
 
@@ -26,7 +28,8 @@ PREFIX = "/api/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
 
 
-def create_rest_app() -> FastAPI:
+def create_rest_app(*, docs: bool = False) -> FastAPI:
+    """``docs``: also serve Swagger UI at /api/v1/docs (with GraphiQL: LMS_GRAPHIQL)."""
     rest = FastAPI(
         title="lms-graphql REST API",
         version=__version__,
@@ -39,11 +42,38 @@ def create_rest_app() -> FastAPI:
     rest.include_router(courses.router)
     rest.include_router(learning.router)
     rest.include_router(content.router)
+    if docs:
+        rest.add_route("/docs", rest_docs.docs, include_in_schema=False)
+    rest.openapi = functools.partial(_openapi_with_security, rest)  # type: ignore[method-assign]
     rest.add_exception_handler(LmsError, _lms_error)
     rest.add_exception_handler(ResolutionError, _resolution_error)
     rest.add_exception_handler(RequestValidationError, _invalid)
     rest.add_exception_handler(Exception, _unexpected)
     return rest
+
+
+def _openapi_with_security(rest: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, naming how a call is authorised and which tenant it is for (checked
+    by the middleware, not by dependencies: Swagger UI's Authorize sends both)."""
+    if rest.openapi_schema is None:
+        document = FastAPI.openapi(rest)
+        document.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "From the login mutation.",
+            },
+            "tenant": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Tenant-ID",
+                "description": "The tenant's slug, where neither the host's subdomain nor the token names it.",
+            },
+        }
+        document["security"] = [{"bearer": [], "tenant": []}, {"bearer": []}]
+        rest.openapi_schema = document
+    return rest.openapi_schema
 
 
 async def _lms_error(request: Request, exc: Exception) -> Response:

@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
-"""Refresh the GraphiQL files the server serves itself (lms_graphql/static/graphiql/vendor).
+"""Refresh the third-party browser files the server serves itself: GraphiQL's
+(lms_graphql/static/graphiql/vendor) and the REST API's Swagger UI (lms_graphql/static/apidocs/vendor).
 
-    python3 scripts/refresh_graphiql.py                       # the pinned versions below
-    python3 scripts/refresh_graphiql.py --graphiql 3.9.0      # try another version
+    python3 scripts/refresh_vendor.py graphiql                     # the pinned versions below
+    python3 scripts/refresh_vendor.py graphiql --graphiql 3.9.0    # try another version
+    python3 scripts/refresh_vendor.py apidocs --swagger-ui-dist 5.36.0    # another Swagger UI
 
 Fetches each package's tarball with `npm pack` (npm checks it against the registry's
 integrity hash), copies the browser build and the package's LICENSE into
 vendor/NAME@VERSION/, removes what an older refresh left, and writes vendor/MANIFEST.json:
 the versions, the registry's integrity of each tarball and the sha256 of every file kept.
-tests/test_graphiql_assets.py checks the files against that manifest. Needs node's npm and
+tests/test_graphiql_assets.py checks the files against those manifests. Needs node's npm and
 the npm registry; nothing else.
 
 GraphiQL stays on 3.x: its UMD build (window.GraphiQL, with graphql-ws bundled for
 subscriptions) runs from plain <script> tags; 4.x and later ship ES modules only, which
 would need a bundler here. React 18 is the newest React that GraphiQL 3 supports.
+Swagger UI is 5.x: the first to render OpenAPI 3.1, the version FastAPI writes.
 """
 
 from __future__ import annotations
@@ -28,14 +31,20 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-VENDOR = Path(__file__).resolve().parent.parent / "lms_graphql" / "static" / "graphiql" / "vendor"
+STATIC = Path(__file__).resolve().parent.parent / "lms_graphql" / "static"
 MANIFEST = "MANIFEST.json"
 
-# package -> (pinned version, files taken from its tarball's package/ folder)
-PACKAGES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "graphiql": ("3.8.3", ("graphiql.min.js", "graphiql.min.css", "LICENSE")),
-    "react": ("18.2.0", ("umd/react.production.min.js", "LICENSE")),
-    "react-dom": ("18.2.0", ("umd/react-dom.production.min.js", "LICENSE")),
+Packages = dict[str, tuple[str, tuple[str, ...]]]
+# bundle -> package -> (pinned version, files taken from its tarball's package/ folder)
+BUNDLES: dict[str, Packages] = {
+    "graphiql": {
+        "graphiql": ("3.8.3", ("graphiql.min.js", "graphiql.min.css", "LICENSE")),
+        "react": ("18.2.0", ("umd/react.production.min.js", "LICENSE")),
+        "react-dom": ("18.2.0", ("umd/react-dom.production.min.js", "LICENSE")),
+    },
+    "apidocs": {
+        "swagger-ui-dist": ("5.35.0", ("swagger-ui-bundle.js", "swagger-ui.css", "LICENSE")),
+    },
 }
 
 
@@ -61,14 +70,15 @@ def npm_pack(spec: str, into: Path) -> dict[str, object]:
     return result
 
 
-def refresh(versions: dict[str, str]) -> dict[str, object]:
+def refresh(bundle: str, versions: dict[str, str]) -> dict[str, object]:
+    vendor = STATIC / bundle / "vendor"
     packages: dict[str, object] = {}
     files: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="graphiql-refresh-") as temp:
+    with tempfile.TemporaryDirectory(prefix=f"{bundle}-refresh-") as temp:
         work = Path(temp)
         staged = work / "vendor"
         staged.mkdir()
-        for name, (_, wanted) in PACKAGES.items():
+        for name, (_, wanted) in BUNDLES[bundle].items():
             version = versions[name]
             packed = npm_pack(f"{name}@{version}", work)
             unpacked = work / f"{name}-unpacked"
@@ -79,36 +89,39 @@ def refresh(versions: dict[str, str]) -> dict[str, object]:
             for inside in wanted:
                 source = unpacked / "package" / inside
                 if not source.is_file():
-                    sys.exit(f"{name}@{version} has no {inside}: pick another version or update PACKAGES")
+                    sys.exit(f"{name}@{version} has no {inside}: pick another version or update BUNDLES")
                 target = staged / folder / Path(inside).name
                 shutil.copyfile(source, target)
                 files[f"{folder}/{target.name}"] = sha256_of(target)
             license_name = json.loads((unpacked / "package" / "package.json").read_text()).get("license")
             packages[name] = {"version": version, "integrity": packed["integrity"], "license": license_name}
         manifest: dict[str, object] = {
-            "refreshedBy": "scripts/refresh_graphiql.py",
+            "refreshedBy": "scripts/refresh_vendor.py",
             "packages": packages,
             "files": dict(sorted(files.items())),
         }
         (staged / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        if VENDOR.exists():
-            shutil.rmtree(VENDOR)
-        VENDOR.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(staged, VENDOR)
+        if vendor.exists():
+            shutil.rmtree(vendor)
+        vendor.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(staged, vendor)
     return manifest
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for name, (version, _) in PACKAGES.items():
+    parser.add_argument("bundle", choices=sorted(BUNDLES))
+    for name, (version, _) in (item for packages in BUNDLES.values() for item in packages.items()):
         parser.add_argument(f"--{name}", default=version, metavar="VERSION", help=f"default {version}")
     options = vars(parser.parse_args())
-    versions = {name: options[name.replace("-", "_")] for name in PACKAGES}
-    manifest = refresh(versions)
+    bundle = options["bundle"]
+    versions = {name: options[name.replace("-", "_")] for name in BUNDLES[bundle]}
+    manifest = refresh(bundle, versions)
     files = manifest["files"]
     assert isinstance(files, dict)
-    total = sum((VENDOR / path).stat().st_size for path in files)
-    print(f"wrote {len(files)} files ({total / 1024:.0f} KiB) and {MANIFEST} to {VENDOR}")
+    vendor = STATIC / bundle / "vendor"
+    total = sum((vendor / path).stat().st_size for path in files)
+    print(f"wrote {len(files)} files ({total / 1024:.0f} KiB) and {MANIFEST} to {vendor}")
     for name, version in versions.items():
         print(f"  {name}@{version}")
 
