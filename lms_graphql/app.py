@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
+from lms_graphql import file_routes
 from lms_graphql.auth.tokens import TokenService
 from lms_graphql.config import Settings
 from lms_graphql.context import Services
@@ -26,6 +27,7 @@ from lms_graphql.events.bus import EventBus
 from lms_graphql.events.live import LiveFeeds
 from lms_graphql.events.relay import OutboxRelay
 from lms_graphql.graphiql import APIDOCS, ASSETS_PATH, BundleAssets
+from lms_graphql.jobs.queue import JobServices, job_queue, run_worker
 from lms_graphql.kit import channels
 from lms_graphql.kit.channels import CONTROL_WIRE_CHANNEL
 from lms_graphql.kit.db import Database, resolve_database_urls
@@ -47,6 +49,7 @@ from lms_graphql.rest.app import PREFIX as REST_PREFIX
 from lms_graphql.rest.app import create_rest_app
 from lms_graphql.schema import build_schema
 from lms_graphql.server import drain_on_hangup, settle_collector
+from lms_graphql.storage.backends import storage_for
 from lms_graphql.tenancy.registry import TenantRegistry
 from lms_graphql.tenancy.resolution import TenantResolver
 
@@ -99,6 +102,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         limiter=limiter_for(settings.rate_limit_url),
         gates=TenantGates(),
         documents=DocumentStore(db),
+        storage=storage_for(settings.storage_url, settings.data_dir, settings.storage_secret),
     )
 
 
@@ -146,11 +150,16 @@ async def running(services: Services) -> AsyncIterator[None]:
             revocations.follow(services, channels.DOCUMENTS, forget_documents, forget_all_documents), name="documents"
         ),
     ]
+    if services.settings.worker == "in-process":
+        queue = job_queue(services.db.engine.url, JobServices(services.db, services.storage))
+        concurrency = services.settings.worker_concurrency
+        followers.append(asyncio.create_task(run_worker(queue, concurrency=concurrency), name="job-worker"))
     try:
         yield
     finally:
         for follower in followers:
             follower.cancel()
+        await asyncio.gather(*followers, return_exceptions=True)
         services.db.on_revoked = None
         services.db.on_events_committed = None
         await services.relay.stop()
@@ -232,6 +241,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
     ]
+    routes += file_routes.routes
     rest = create_rest_app(docs=settings.graphiql)
     routes.append(Mount(REST_PREFIX, rest))
     if settings.graphiql:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +18,9 @@ LOG_FORMATS = ("json", "human")  # the first is the default
 # Which documents a tenant's clients may send: any, or registered ones only (documents/policy.py).
 DOCUMENT_MODES = ("any", "trusted-only")  # the first is the default
 LOG_LEVELS = ("info", "debug", "warning", "error")
+# Where `serve` runs the job queue's worker: in its own process (the default, so the embedded
+# start does everything), or not at all (run `lms-graphql worker` beside it).
+WORKER_MODES = ("in-process", "off")
 MIN_METRICS_TOKEN_LENGTH = 16
 
 
@@ -48,6 +53,10 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)  # None: GET /metrics answers 404
     log_format: str = "json"
     log_level: str = "info"
+    storage_url: str | None = None  # LMS_STORAGE_URL: s3://bucket/prefix; None: files under data_dir/objects
+    storage_secret_env: str | None = field(default=None, repr=False)  # LMS_STORAGE_SECRET
+    worker: str = "in-process"  # LMS_WORKER
+    worker_concurrency: int = 2  # LMS_WORKER_CONCURRENCY: jobs a worker runs at once
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -80,6 +89,10 @@ class Settings:
             metrics_token=_metrics_token(source),
             log_format=_choice(source, "LMS_LOG_FORMAT", LOG_FORMATS),
             log_level=_choice(source, "LMS_LOG_LEVEL", LOG_LEVELS),
+            storage_url=source.get("LMS_STORAGE_URL") or None,
+            storage_secret_env=secret_setting(source, "LMS_STORAGE_SECRET"),
+            worker=_choice(source, "LMS_WORKER", WORKER_MODES),
+            worker_concurrency=_int(source, "LMS_WORKER_CONCURRENCY", 2, 1, 64),
         )
 
     @cached_property
@@ -108,6 +121,15 @@ class Settings:
             return self.jwt_secret_env
         return read_or_create_secret(self.data_dir / "jwt-secret")
 
+    @cached_property
+    def storage_secret(self) -> bytes:
+        """What signs the URLs of locally stored objects: LMS_STORAGE_SECRET, else derived from
+        the JWT signing key, so every instance that verifies tokens agrees on it."""
+        if self.storage_secret_env:
+            return self.storage_secret_env.encode()
+        signing_key = self.jwt_keys[0][1].encode()
+        return hmac.new(signing_key, b"lms-graphql storage urls", hashlib.sha256).digest()
+
 
 class ConfigError(ValueError):
     """A setting that cannot work; the message names the variable."""
@@ -122,6 +144,7 @@ SECRET_SETTINGS = (
     "LMS_BROADCAST_URL",
     "LMS_RATE_LIMIT_URL",
     "LMS_METRICS_TOKEN",
+    "LMS_STORAGE_SECRET",
 )
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from lms_graphql.limits.ratelimit import Limiter
     from lms_graphql.loaders import Loaders
     from lms_graphql.operations.sockets import OpenSockets
+    from lms_graphql.storage.backends import Storage
 
 T = TypeVar("T")
 
@@ -54,6 +55,7 @@ class Services:
     limiter: Limiter
     gates: TenantGates
     documents: DocumentStore  # registered documents and automatic persisted queries
+    storage: Storage  # content: the object store and the signer of the URLs this server serves
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from lms_graphql.assessments.repository import AssessmentRepository
 from lms_graphql.courses.repository import CourseRepository
 from lms_graphql.enrollments.repository import EnrollmentRepository
 from lms_graphql.paths.repository import PathRepository
+from lms_graphql.storage.repository import FileRepository, MediaRepository
 from lms_graphql.users.repository import UserRepository
 
 if TYPE_CHECKING:
@@ -115,6 +116,9 @@ class Loaders:
         self.my_course_lock = _values(ctx, lambda s, t, ids: PathRepository(s, t).locks(ids, me))
         self.my_module_lock = _values(ctx, lambda s, t, ids: CourseRepository(s, t).module_locks(ids, me))
         self.my_lesson_lock = _values(ctx, lambda s, t, ids: CourseRepository(s, t).lesson_locks(ids, me))
+        self.lesson_content = _one(ctx, lambda s, t, ids: FileRepository(s, t).contents_of_lessons(ids), "lesson_id")
+        self.submission_files = _many(ctx, lambda s, t, ids: FileRepository(s, t).of_submissions(ids), "submission_id")
+        self.media = _one(ctx, lambda s, t, ids: MediaRepository(s, t).by_ids(ids), "id")
         self.my_submissions = _many(
             ctx, lambda s, t, ids: AssessmentRepository(s, t).submissions_of(me, ids), "assessment_id"
         )

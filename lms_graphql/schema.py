@@ -29,6 +29,7 @@ from lms_graphql.limits.extension import QueryLimits
 from lms_graphql.notifications.graphql import NotificationMutations, NotificationQueries
 from lms_graphql.operations.input_checks import StorableInput
 from lms_graphql.paths.graphql import PathMutations
+from lms_graphql.storage.graphql import StorageMutations
 from lms_graphql.tenancy.graphql import TenantMutations, TenantQueries
 from lms_graphql.users.graphql import UserMutations, UserQueries
 
@@ -69,6 +70,7 @@ class Mutation(
     UserMutations,
     NotificationMutations,
     TenantMutations,
+    StorageMutations,
 ):
     pass
 

@@ -102,7 +102,9 @@ async def app(db: Database, env_for_cli: dict[str, str], monkeypatch: pytest.Mon
     from lms_graphql.app import create_app
 
     monkeypatch.setenv("LMS_JWT_KEYS", TEST_JWT_KEYS)
-    application = create_app(Settings.from_env({**env_for_cli, "LMS_JWT_KEYS": TEST_JWT_KEYS}), db=db)
+    # Jobs run when a test says so (tests/support/jobs.py), not in the background.
+    environment = {**env_for_cli, "LMS_JWT_KEYS": TEST_JWT_KEYS, "LMS_WORKER": "off"}
+    application = create_app(Settings.from_env(environment), db=db)
     async with application.router.lifespan_context(application):
         yield application
 

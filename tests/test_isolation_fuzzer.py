@@ -40,6 +40,7 @@ class TenantA:
     course: BuiltCourse
     notification: uuid.UUID
     submission: uuid.UUID
+    files: tuple[uuid.UUID, uuid.UUID]  # a pending lesson upload, a pending submission upload
 
     def ids(self) -> dict[str, str]:
         return {
@@ -51,6 +52,8 @@ class TenantA:
             "notification": str(self.notification),
             "user": str(self.student.id),
             "tenant": str(self.admin.tenant.id),
+            "lesson_file": str(self.files[0]),
+            "submission_file": str(self.files[1]),
         }
 
 
@@ -59,6 +62,14 @@ class TenantA:
 Args = Callable[[dict[str, str]], dict[str, Any]]
 ARGUMENTS: dict[str, Args] = {
     "course": lambda a: {"id": a["course"]},
+    "requestLessonUpload": lambda a: {"lessonId": a["lesson"], "contentType": "application/pdf", "sizeBytes": 10},
+    "confirmLessonUpload": lambda a: {"fileId": a["lesson_file"]},
+    "requestSubmissionUpload": lambda a: {
+        "assessmentId": a["assessment"],
+        "contentType": "application/pdf",
+        "sizeBytes": 10,
+    },
+    "confirmSubmissionUpload": lambda a: {"fileId": a["submission_file"]},
     "createCourse": lambda a: {"input": {"title": "pwned", "instructorId": a["user"]}},
     "courseStudents": lambda a: {"courseId": a["course"]},
     "courseStudentsConnection": lambda a: {"courseId": a["course"]},
@@ -156,12 +167,21 @@ async def tenant_a(
         " VALUES (%s, %s, %s, %s, %s, 'submitted', now())",
         (tenant.id, submission, course.assessment_ids[0], student.id, psycopg.types.json.Jsonb({"q1": MARKER})),
     )
-    return TenantA(admin, student, course, notification, submission)
+    files = (uuid.uuid4(), uuid.uuid4())
+    for file_id, owner in ((files[0], "lesson_id"), (files[1], "assessment_id")):
+        owner_id = course.lesson_ids[0] if owner == "lesson_id" else course.assessment_ids[0]
+        purpose = "lesson" if owner == "lesson_id" else "submission"
+        owner_conn.execute(
+            "INSERT INTO stored_files (tenant_id, id, purpose, object_key, content_type, declared_bytes, "
+            f"{owner}, uploaded_by, upload_expires_at) VALUES (%s, %s, %s, %s, 'application/pdf', 10, %s, %s, now())",
+            (tenant.id, file_id, purpose, f"{tenant.id}/{MARKER}", owner_id, student.id),
+        )
+    return TenantA(admin, student, course, notification, submission, files)
 
 
 def snapshot(owner_conn: psycopg.Connection, tenant_id: uuid.UUID) -> list[Any]:
     tables = ("tenants", "users", "courses", "modules", "lessons", "assessments", "enrollments", "lesson_progress",
-              "notifications", "submissions", "certificates")  # fmt: skip
+              "notifications", "submissions", "certificates", "stored_files", "lesson_media")  # fmt: skip
     rows = []
     for table in tables:
         column = "id" if table == "tenants" else "tenant_id"

@@ -20,10 +20,12 @@ PACKAGE = Path(next(iter(_SPEC.submodule_search_locations)))
 DOMAIN_PACKAGES = frozenset(
     {"courses", "enrollments", "assessments", "users", "auth", "tenancy", "events", "notifications", "audit"}
     | {"analytics", "dashboard", "limits", "kit", "models", "operations", "compiled", "documents", "authoring", "paths"}
+    | {"storage", "media", "jobs"}
 )
 # Modules directly in lms_graphql/ are domain (service layer) unless listed here.
 LOOSE_TRANSPORTS = frozenset(
-    {"app", "cli", "document_commands", "endpoint", "context", "schema", "server", "demo", "migrate"} | {"loaders"}
+    {"app", "cli", "document_commands", "endpoint", "context", "schema", "server", "demo", "migrate"}
+    | {"loaders", "file_routes"}
 )
 LOOSE_FOUNDATION = frozenset({"errors", "config", "migration_helpers"})
 FOUNDATION, REPOSITORY, SERVICE, TRANSPORT = range(4)

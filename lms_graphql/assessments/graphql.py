@@ -242,14 +242,24 @@ class AssessmentMutations:
                 "boolean or a text, by question type. Omitted questions count as blank."
             ),
         ],
+        file_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(
+                description="Files to hand in with it (at most 10): your confirmed uploads for this assessment "
+                "(requestSubmissionUpload, confirmSubmissionUpload) not submitted before."
+            ),
+        ] = None,
     ) -> Submission:
         ctx = info.context
         viewer = ctx.require(Permission.SUBMISSION_SUBMIT)
         key = require_id(assessment_id, "assessment")
+        files = [require_id(file_id, "file") for file_id in file_ids or []]
         async with ctx.write() as session:
             expired = await service.close_expired_attempts(session, ctx.tenant, viewer, key)
         async with ctx.write() as session:
-            submission = await service.submit(session, ctx.tenant, viewer, key, answers, just_expired=expired > 0)
+            submission = await service.submit(
+                session, ctx.tenant, viewer, key, answers, just_expired=expired > 0, file_ids=files
+            )
         return Submission.from_row(submission)
 
     @strawberry.mutation(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lms_graphql import models
 from lms_graphql.assessments import questions as question_model
 from lms_graphql.assessments.repository import AssessmentRepository
+from lms_graphql.assessments.submission_files import attach_to_submission
 from lms_graphql.auth import policies
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses import access, validation
@@ -198,7 +200,10 @@ async def submit(
     answers: Any,
     *,
     just_expired: bool = False,
+    file_ids: Sequence[uuid.UUID] = (),
 ) -> models.Submission:
+    """``file_ids``: the learner's confirmed uploads for this assessment (storage/service.py)
+    that the submission carries."""
     now = datetime.now(UTC)
     state = await _attempting(session, tenant, viewer, assessment_id)
     checked = question_model.validate_answers(state.assessment.questions, answers)
@@ -226,6 +231,7 @@ async def submit(
             attempt,
             {"uq_submissions_tenant_id_assessment_id_user_id_attempt_number": "this attempt was submitted already"},
         )
+    await attach_to_submission(session, tenant.id, viewer, state.assessment.id, attempt.id, file_ids)
     return await _finish(session, state, attempt, checked, now)
 
 

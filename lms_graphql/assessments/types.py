@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,6 +14,9 @@ from lms_graphql.assessments.questions import questions_seen_by, without_answer_
 from lms_graphql.context import Info
 from lms_graphql.courses.types import Course
 from lms_graphql.users.graphql import User
+
+if TYPE_CHECKING:
+    from lms_graphql.storage.types import StoredFile
 
 
 @strawberry.enum(
@@ -139,6 +142,7 @@ class Submission:
     )
     assessment_id: strawberry.Private[uuid.UUID]
     user_id: strawberry.Private[uuid.UUID]
+    key: strawberry.Private[uuid.UUID]
 
     @classmethod
     def from_row(cls, row: Any) -> Submission:
@@ -157,6 +161,7 @@ class Submission:
             assessment_version=row.assessment_version,
             assessment_id=row.assessment_id,
             user_id=row.user_id,
+            key=row.id,
         )
 
     @strawberry.field(description="The assessment it answers.")
@@ -166,6 +171,12 @@ class Submission:
     @strawberry.field(description="The learner who submitted it.")
     async def user(self, info: Info) -> User:
         return User.from_row(await info.context.loaders.user.load(self.user_id))
+
+    @strawberry.field(description="The files handed in with it (submitAssessment's fileIds), oldest first.")
+    async def files(self, info: Info) -> list[Annotated[StoredFile, strawberry.lazy("lms_graphql.storage.types")]]:
+        from lms_graphql.storage.types import StoredFile
+
+        return [StoredFile.from_row(row) for row in await info.context.loaders.submission_files.load(self.key)]
 
 
 @strawberry.type(

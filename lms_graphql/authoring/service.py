@@ -19,6 +19,7 @@ from lms_graphql.courses import access, validation
 from lms_graphql.courses.repository import CourseRepository
 from lms_graphql.errors import bad_input, not_found
 from lms_graphql.models.course import CONTENT_TYPES
+from lms_graphql.storage.service import forget_lessons
 from lms_graphql.tenancy.tenant import TenantConfig
 
 MODULE_NOT_FOUND, LESSON_NOT_FOUND = "module not found", "lesson not found"
@@ -172,6 +173,7 @@ async def delete_lesson(session: AsyncSession, tenant: TenantConfig, viewer: Vie
     content = ContentRepository(session, tenant.id)
     kept = bool(await content.with_progress([lesson.id]))
     await content.remove(lesson, archive_at=datetime.now(UTC) if kept else None)
+    await forget_lessons(session, tenant.id, lesson.course_id, [lesson.id])
     await content.renumber(await content.lessons(lesson.module_id))
     await CourseRepository(session, tenant.id).recompute_enrolled_percents(lesson.course_id)
     return Removal(lesson_id, kept)
@@ -190,6 +192,7 @@ async def delete_module(session: AsyncSession, tenant: TenantConfig, viewer: Vie
         for lesson in lessons:
             await content.remove(lesson, archive_at=now if lesson.id in with_progress else None)
     await content.remove(module, archive_at=now if with_progress else None)
+    await forget_lessons(session, tenant.id, module.course_id, [lesson.id for lesson in lessons])
     await content.renumber(await content.modules(module.course_id))
     await CourseRepository(session, tenant.id).recompute_enrolled_percents(module.course_id)
     return Removal(module_id, bool(with_progress))

@@ -24,6 +24,7 @@ from lms_graphql.users.graphql import User
 if TYPE_CHECKING:
     from lms_graphql.assessments.types import Assessment
     from lms_graphql.enrollments.types import LessonProgress
+    from lms_graphql.storage.types import LessonMedia
 
 
 @strawberry.enum(description="Where a course is in its lifecycle: DRAFT, then PUBLISHED, then ARCHIVED.")
@@ -243,6 +244,7 @@ class Lesson:
     key: strawberry.Private[uuid.UUID]
     module_id: strawberry.Private[uuid.UUID]
     course_id: strawberry.Private[uuid.UUID]
+    content_visible: strawberry.Private[bool] = False
 
     @classmethod
     def from_row(
@@ -266,11 +268,36 @@ class Lesson:
             key=row.id,
             module_id=row.module_id,
             course_id=row.course_id,
+            content_visible=content_visible,
         )
 
     @strawberry.field(description="The module it belongs to.")
     async def module(self, info: Info) -> Module:
         return Module.from_row(await info.context.loaders.module.load(self.module_id))
+
+    @strawberry.field(
+        description="A signed URL (valid one hour) of the content uploaded for it (requestLessonUpload); null when "
+        "none was, and like contentRef for those who may not see its content."
+    )
+    async def content_url(self, info: Info) -> str | None:
+        from lms_graphql.storage.types import signed_url
+
+        file = await self._content_file(info.context)
+        return signed_url(info.context, file.object_key) if file is not None else None
+
+    @strawberry.field(
+        description="What the video pipeline made of its uploaded video (status, duration, renditions, playlist); "
+        "null when no video was uploaded, and like contentRef for those who may not see its content."
+    )
+    async def media(self, info: Info) -> Annotated[LessonMedia, strawberry.lazy("lms_graphql.storage.types")] | None:
+        from lms_graphql.storage.types import LessonMedia
+
+        file = await self._content_file(info.context)
+        row = await info.context.loaders.media.load(file.id) if file is not None else None
+        return LessonMedia.from_row(row) if row is not None else None
+
+    async def _content_file(self, ctx: Context) -> Any:
+        return await ctx.loaders.lesson_content.load(self.key) if self.content_visible else None
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,16 @@
 """ORM models; import as a module: ``from lms_graphql import models`` → ``models.Course``."""
 
-from lms_graphql.models.assessment import Assessment, AssessmentVersion, Submission, SubmissionGrade
+from lms_graphql.models.assessment import (
+    Assessment,
+    AssessmentReminder,
+    AssessmentVersion,
+    Submission,
+    SubmissionGrade,
+)
 from lms_graphql.models.audit import AuditEntry
 from lms_graphql.models.base import Base
 from lms_graphql.models.certificate import Certificate
+from lms_graphql.models.content import LessonMedia, StoredFile
 from lms_graphql.models.course import Course, Lesson, Module
 from lms_graphql.models.document import PlatformDocument, TrustedDocument
 from lms_graphql.models.enrollment import Enrollment, LessonProgress
@@ -19,6 +26,7 @@ TENANT_OWNED_TABLES = tuple(table.name for table in Base.metadata.sorted_tables 
 __all__ = [
     "TENANT_OWNED_TABLES",
     "Assessment",
+    "AssessmentReminder",
     "AssessmentVersion",
     "AuditEntry",
     "Base",
@@ -29,10 +37,12 @@ __all__ = [
     "Enrollment",
     "IdempotencyKey",
     "Lesson",
+    "LessonMedia",
     "LessonProgress",
     "Module",
     "Notification",
     "PlatformDocument",
+    "StoredFile",
     "Submission",
     "SubmissionGrade",
     "Tenant",

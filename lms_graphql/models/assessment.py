@@ -134,3 +134,22 @@ class SubmissionGrade(TenantOwned, Base):
     feedback: Mapped[str | None] = mapped_column(Text)
     graded_by: Mapped[uuid.UUID | None]
     graded_at: Mapped[datetime] = created_at_column()
+
+
+class AssessmentReminder(TenantOwned, Base):
+    """A learner was reminded that the assessment is due at ``due_at``: once per learner, assessment
+    and due date, however many workers look (the unique key), again if the due date moves."""
+
+    __tablename__ = "assessment_reminders"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "assessment_id", "user_id", "due_at"),
+        ForeignKeyConstraint(
+            ["tenant_id", "assessment_id"], ["assessments.tenant_id", "assessments.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+    )
+
+    assessment_id: Mapped[uuid.UUID]
+    user_id: Mapped[uuid.UUID]
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at_column()

@@ -34,3 +34,8 @@ def same_lesson() -> ColumnElement[bool]:
         LESSONS.c.tenant_id == PROGRESS.c.tenant_id, LESSONS.c.id == PROGRESS.c.lesson_id
     )
     return condition
+
+
+STORED_FILES: Table = models.StoredFile.__table__  # type: ignore[assignment]
+LESSON_MEDIA: Table = models.LessonMedia.__table__  # type: ignore[assignment]
+REMINDERS: Table = models.AssessmentReminder.__table__  # type: ignore[assignment]

@@ -68,7 +68,8 @@ async def app_client(db: Any, env: dict[str, str], **settings: str) -> AsyncIter
     from lms_graphql.app import create_app
     from lms_graphql.config import Settings
 
-    application = create_app(Settings.from_env({**env, "LMS_JWT_KEYS": TEST_JWT_KEYS, **settings}), db=db)
+    environment = {**env, "LMS_JWT_KEYS": TEST_JWT_KEYS, "LMS_WORKER": "off", **settings}
+    application = create_app(Settings.from_env(environment), db=db)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

@@ -1,0 +1,111 @@
+"""The queue's tasks and its worker. A task's arguments name its tenant; its work runs in that
+tenant's transactions (Database.tenant_transaction), as a request's does, as the app role."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import procrastinate
+from procrastinate import JobContext, RetryStrategy
+from sqlalchemy import select
+from sqlalchemy.engine import URL
+
+from lms_graphql import models
+from lms_graphql.assessments.reminders import send_due_reminders
+from lms_graphql.kit.db import Database
+from lms_graphql.media.service import transcode_lesson_video
+from lms_graphql.storage import keys
+from lms_graphql.storage.backends import Storage
+from lms_graphql.storage.service import DELETE_QUEUE, DELETE_TASK, TRANSCODE_QUEUE, TRANSCODE_TASK
+
+log = logging.getLogger("lms_graphql.jobs")
+
+QUEUES = (TRANSCODE_QUEUE, DELETE_QUEUE, "reminders")
+REMINDER_TASK = "assessments.remind_due"
+TRANSCODE_ATTEMPTS = 3
+# Seconds before the next attempt: 5, then 25 (procrastinate adds exponential_wait ** attempts).
+TRANSCODE_RETRY = RetryStrategy(max_attempts=TRANSCODE_ATTEMPTS, exponential_wait=5)
+DELETE_RETRY = RetryStrategy(max_attempts=8, exponential_wait=3)
+REMINDER_CRON = "*/5 * * * *"
+
+
+@dataclass(frozen=True)
+class JobServices:
+    db: Database
+    storage: Storage
+
+
+def conninfo_of(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def job_queue(app_url: URL, services: JobServices, *, pool_size: int = 4) -> procrastinate.App:
+    """The queue over the app role's login (procrastinate's tables live in schema procrastinate)."""
+    connector = procrastinate.PsycopgConnector(
+        conninfo=conninfo_of(app_url),
+        kwargs={"options": "-c search_path=procrastinate"},
+        min_size=1,
+        max_size=pool_size,
+    )
+    queue = procrastinate.App(connector=connector)
+    _register(queue, services)
+    return queue
+
+
+def _register(queue: procrastinate.App, services: JobServices) -> None:
+    @queue.task(name=TRANSCODE_TASK, queue=TRANSCODE_QUEUE, retry=TRANSCODE_RETRY, pass_context=True)
+    async def transcode(context: JobContext, tenant_id: str, file_id: str) -> None:
+        attempts = context.job.attempts if context.job is not None else 0
+        await transcode_lesson_video(
+            services.db,
+            services.storage,
+            uuid.UUID(tenant_id),
+            uuid.UUID(file_id),
+            last_attempt=attempts + 1 >= TRANSCODE_ATTEMPTS,
+        )
+
+    @queue.task(name=DELETE_TASK, queue=DELETE_QUEUE, retry=DELETE_RETRY)
+    async def delete_objects(tenant_id: str, keys: list[str], prefixes: list[str]) -> None:
+        await _delete(services.storage, uuid.UUID(tenant_id), keys, prefixes)
+
+    @queue.periodic(cron=REMINDER_CRON, periodic_id="due-reminders")
+    @queue.task(name=REMINDER_TASK, queue="reminders", queueing_lock=REMINDER_TASK)
+    async def remind_due(timestamp: int) -> None:
+        await remind_all_tenants(services.db, datetime.fromtimestamp(timestamp, UTC))
+
+
+async def _delete(storage: Storage, tenant_id: uuid.UUID, object_keys: list[str], prefixes: list[str]) -> None:
+    mine = keys.tenant_prefix(tenant_id)
+    for key in object_keys:
+        if key.startswith(mine):
+            await storage.store.delete(key)
+    for prefix in prefixes:
+        if prefix.startswith(mine):
+            await storage.store.delete_prefix(prefix)
+
+
+async def remind_all_tenants(db: Database, now: datetime) -> int:
+    async with db.platform_transaction() as session:
+        tenant_ids = list((await session.execute(select(models.Tenant.id).where(models.Tenant.is_active))).scalars())
+    reminded = 0
+    for tenant_id in tenant_ids:
+        async with db.tenant_transaction(tenant_id) as session:
+            reminded += await send_due_reminders(session, tenant_id, now)
+    if reminded:
+        log.info("reminded %d learners of assessments due within 24 hours", reminded)
+    return reminded
+
+
+async def run_worker(queue: procrastinate.App, *, concurrency: int, wait: bool = True) -> None:
+    """Runs jobs until cancelled (``wait``) or until none is left (not ``wait``: tests)."""
+    async with queue.open_async():
+        await queue.run_worker_async(
+            queues=list(QUEUES),
+            concurrency=concurrency,
+            wait=wait,
+            install_signal_handlers=False,
+            name="lms-graphql",
+        )

@@ -1,0 +1,105 @@
+"""Stored files and lesson media rows (RLS: the tenant's own)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, select, update
+
+from lms_graphql import models
+from lms_graphql.kit.repository import TenantScopedRepository
+from lms_graphql.models.tables import LESSON_MEDIA, STORED_FILES
+
+FILES = STORED_FILES
+MEDIA = LESSON_MEDIA
+
+
+class FileRepository(TenantScopedRepository):
+    async def add(self, file: models.StoredFile) -> models.StoredFile:
+        self.session.add(file)
+        await self.session.flush()
+        return file
+
+    async def locked(self, file_id: uuid.UUID) -> models.StoredFile | None:
+        statement = (
+            select(models.StoredFile)
+            .where(self.in_tenant(models.StoredFile), models.StoredFile.id == file_id)
+            .with_for_update()
+        )
+        file: models.StoredFile | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return file
+
+    async def lesson_content(self, lesson_id: uuid.UUID) -> models.StoredFile | None:
+        """The lesson's ready content file, locked (a replacement waits for this one)."""
+        statement = (
+            select(models.StoredFile)
+            .where(
+                self.in_tenant(models.StoredFile),
+                models.StoredFile.lesson_id == lesson_id,
+                models.StoredFile.purpose == "lesson",
+                models.StoredFile.status == "ready",
+            )
+            .with_for_update()
+        )
+        file: models.StoredFile | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return file
+
+    async def contents_of_lessons(self, lesson_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = select(FILES).where(
+            self.in_tenant(FILES),
+            FILES.c.lesson_id.in_(lesson_ids),
+            FILES.c.purpose == "lesson",
+            FILES.c.status == "ready",
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def of_submissions(self, submission_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = (
+            select(FILES)
+            .where(self.in_tenant(FILES), FILES.c.submission_id.in_(submission_ids))
+            .order_by(FILES.c.submission_id, FILES.c.created_at, FILES.c.id)
+        )
+        return list((await self.session.execute(statement)).all())
+
+    async def attach(self, file_ids: Sequence[uuid.UUID], submission_id: uuid.UUID) -> None:
+        statement = (
+            update(FILES).where(self.in_tenant(FILES), FILES.c.id.in_(file_ids)).values(submission_id=submission_id)
+        )
+        await self.session.execute(statement)
+
+    async def of_lessons(self, lesson_ids: Sequence[uuid.UUID]) -> list[models.StoredFile]:
+        """Every file of the lessons, pending or ready."""
+        statement = select(models.StoredFile).where(
+            self.in_tenant(models.StoredFile), models.StoredFile.lesson_id.in_(lesson_ids)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def remove(self, file_ids: Sequence[uuid.UUID]) -> None:
+        statement = delete(FILES).where(self.in_tenant(FILES), FILES.c.id.in_(file_ids))
+        await self.session.execute(statement)
+
+
+class MediaRepository(TenantScopedRepository):
+    async def add(self, media: models.LessonMedia) -> None:
+        self.session.add(media)
+        await self.session.flush()
+
+    async def locked(self, media_id: uuid.UUID) -> models.LessonMedia | None:
+        statement = (
+            select(models.LessonMedia)
+            .where(self.in_tenant(models.LessonMedia), models.LessonMedia.id == media_id)
+            .with_for_update()
+        )
+        media: models.LessonMedia | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return media
+
+    async def by_ids(self, media_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        statement = select(MEDIA).where(self.in_tenant(MEDIA), MEDIA.c.id.in_(media_ids))
+        return list((await self.session.execute(statement)).all())
+
+    async def touch(self, media_id: uuid.UUID, at: datetime) -> None:
+        statement = update(MEDIA).where(self.in_tenant(MEDIA), MEDIA.c.id == media_id).values(updated_at=at)
+        await self.session.execute(statement)

@@ -1,0 +1,207 @@
+"""Uploads and downloads: a presigned upload for an object whose key the server builds, a check
+of what arrived before anything refers to it, signed downloads for those who may see it.
+
+An upload goes to a staging key beside its final one; confirming checks the object (size, type
+by its first bytes) and moves it to the final key, so a ticket still valid afterwards cannot
+replace checked content. Objects are removed by jobs deferred in the transaction that stops
+referring to them (jobs/tasks.py), never before that transaction commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lms_graphql import models
+from lms_graphql.auth.viewer import Viewer
+from lms_graphql.courses import access
+from lms_graphql.courses.repository import CourseRepository
+from lms_graphql.errors import bad_input, not_found
+from lms_graphql.kit.deferral import defer_job
+from lms_graphql.storage import keys, sniffing
+from lms_graphql.storage.backends import Storage, UploadTarget
+from lms_graphql.storage.repository import FileRepository, MediaRepository
+from lms_graphql.tenancy.tenant import TenantConfig
+
+UPLOAD_SECONDS = 3600
+DOWNLOAD_SECONDS = 3600
+# GraphQL's Int is 32 bits: sizes stay below 2^31.
+MAX_BYTES = {"lesson": 2_000_000_000, "submission": 50_000_000}
+VIDEO = frozenset({"video/mp4", "video/webm", "video/quicktime"})
+DOCUMENTS = frozenset({"application/pdf", "image/png", "image/jpeg", "image/webp", "text/plain", "text/markdown"})
+ALLOWED = {
+    "lesson": VIDEO | DOCUMENTS,
+    "submission": DOCUMENTS | sniffing.ZIP_BASED,
+}
+DELETE_TASK, DELETE_QUEUE = "storage.delete", "storage"
+TRANSCODE_TASK, TRANSCODE_QUEUE = "media.transcode", "media"
+FILE_NOT_FOUND = "file not found"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    file: models.StoredFile
+    target: UploadTarget
+    max_bytes: int
+
+
+def staging_key(final_key: str) -> str:
+    return f"{final_key}.upload"
+
+
+def checked_kind(purpose: str, content_type: str, size: int) -> str:
+    kind = content_type.split(";")[0].strip().lower()
+    if kind not in ALLOWED[purpose]:
+        raise bad_input(f"contentType must be one of {', '.join(sorted(ALLOWED[purpose]))}")
+    if not 0 < size <= MAX_BYTES[purpose]:
+        raise bad_input(f"sizeBytes must be 1 to {MAX_BYTES[purpose]}")
+    return kind
+
+
+async def ticket_for(storage: Storage, session: AsyncSession, file: models.StoredFile) -> Ticket:
+    await FileRepository(session, file.tenant_id).add(file)
+    target = storage.store.upload_target(
+        staging_key(file.object_key), file.content_type, file.declared_bytes, UPLOAD_SECONDS
+    )
+    return Ticket(file, target, MAX_BYTES[file.purpose])
+
+
+async def _editable_lesson(session: AsyncSession, tenant: TenantConfig, viewer: Viewer, lesson_id: uuid.UUID) -> Any:
+    courses = CourseRepository(session, tenant.id)
+    lessons = await courses.lessons_by_ids([lesson_id])
+    lesson = lessons[0] if lessons and lessons[0].archived_at is None else None
+    course = (await courses.by_ids([lesson.course_id]))[0] if lesson is not None else None
+    if lesson is None or course is None or not access.can_see(viewer, course):
+        raise not_found("lesson not found")
+    access.require_edit(viewer, course)
+    return lesson
+
+
+async def request_lesson_upload(
+    session: AsyncSession,
+    tenant: TenantConfig,
+    viewer: Viewer,
+    storage: Storage,
+    lesson_id: uuid.UUID,
+    content_type: str,
+    size: int,
+) -> Ticket:
+    """For the course's editors: where to upload the lesson's content."""
+    lesson = await _editable_lesson(session, tenant, viewer, lesson_id)
+    kind = checked_kind("lesson", content_type, size)
+    file_id = uuid.uuid4()
+    file = models.StoredFile(
+        tenant_id=tenant.id,
+        id=file_id,
+        purpose="lesson",
+        object_key=keys.lesson_file(tenant.id, lesson.course_id, lesson.id, file_id, kind),
+        content_type=kind,
+        declared_bytes=size,
+        lesson_id=lesson.id,
+        uploaded_by=viewer.id,
+        upload_expires_at=datetime.now(UTC) + timedelta(seconds=UPLOAD_SECONDS),
+    )
+    return await ticket_for(storage, session, file)
+
+
+async def checked_upload(storage: Storage, file: models.StoredFile) -> int:
+    """The uploaded object's size, once it proved to be what the ticket said; moved to its
+    final key. A refusal removes the object: the client may ask for a new ticket."""
+    store, staged = storage.store, staging_key(file.object_key)
+    size = await store.size_of(staged)
+    if size is None:
+        final = await store.size_of(file.object_key)  # a confirmation whose commit failed: moved already
+        if final is not None:
+            return final
+        raise bad_input("nothing was uploaded for this file yet (upload it, then confirm)")
+    if size != file.declared_bytes:
+        await store.delete(staged)
+        raise bad_input(f"the upload has {size} bytes, {file.declared_bytes} were announced: upload it again")
+    if not sniffing.matches(file.content_type, await store.first_bytes(staged, sniffing.SAMPLE_BYTES)):
+        await store.delete(staged)
+        raise bad_input(f"the uploaded file is not {file.content_type}: upload it again")
+    await store.move(staged, file.object_key)
+    return size
+
+
+async def pending_upload(
+    session: AsyncSession, tenant: TenantConfig, viewer: Viewer, file_id: uuid.UUID, purpose: str
+) -> models.StoredFile:
+    file = await FileRepository(session, tenant.id).locked(file_id)
+    if file is None or file.purpose != purpose or file.uploaded_by != viewer.id:
+        raise not_found(FILE_NOT_FOUND)
+    if file.status != "pending":
+        raise bad_input("this file is confirmed already")
+    return file
+
+
+async def confirm_lesson_upload(
+    session: AsyncSession, tenant: TenantConfig, viewer: Viewer, storage: Storage, file_id: uuid.UUID
+) -> models.StoredFile:
+    """The uploaded file becomes the lesson's content (replacing what was there); a video is
+    queued for transcoding (media.transcode, in this transaction)."""
+    file = await pending_upload(session, tenant, viewer, file_id, "lesson")
+    assert file.lesson_id is not None
+    lesson = await _editable_lesson(session, tenant, viewer, file.lesson_id)
+    size = await checked_upload(storage, file)
+    files = FileRepository(session, tenant.id)
+    previous = await files.lesson_content(lesson.id)
+    if previous is not None:
+        await forget_files(session, tenant.id, [previous])
+    file.status, file.size_bytes, file.confirmed_at = "ready", size, datetime.now(UTC)
+    await session.flush()
+    if file.content_type in VIDEO:
+        await MediaRepository(session, tenant.id).add(
+            models.LessonMedia(tenant_id=tenant.id, id=file.id, lesson_id=lesson.id)
+        )
+        args = {"tenant_id": str(tenant.id), "file_id": str(file.id)}
+        await defer_job(session, TRANSCODE_TASK, args, queue=TRANSCODE_QUEUE, lock=f"media:{file.id}")
+    return file
+
+
+async def forget_files(session: AsyncSession, tenant_id: uuid.UUID, files: Sequence[models.StoredFile]) -> None:
+    """Remove the files' rows now and their objects (and a video's renditions) once this
+    transaction commits."""
+    if not files:
+        return
+    object_keys: list[str] = []
+    prefixes: list[str] = []
+    for file in files:
+        object_keys += [file.object_key, staging_key(file.object_key)]
+        if file.content_type in VIDEO:
+            prefixes.append(keys.media_beside(file.object_key, file.id))
+    await FileRepository(session, tenant_id).remove([file.id for file in files])
+    await defer_deletion(session, tenant_id, object_keys=object_keys, prefixes=prefixes)
+
+
+async def forget_lessons(
+    session: AsyncSession, tenant_id: uuid.UUID, course_id: uuid.UUID, lessons: Sequence[uuid.UUID]
+) -> None:
+    """Removed lessons: their files' rows, and everything under their prefixes once committed."""
+    if not lessons:
+        return
+    files = FileRepository(session, tenant_id)
+    await files.remove([file.id for file in await files.of_lessons(lessons)])
+    prefixes = [keys.lesson_prefix(tenant_id, course_id, lesson_id) for lesson_id in lessons]
+    await defer_deletion(session, tenant_id, prefixes=prefixes)
+
+
+async def defer_deletion(
+    session: AsyncSession, tenant_id: uuid.UUID, *, object_keys: Sequence[str] = (), prefixes: Sequence[str] = ()
+) -> None:
+    mine = keys.tenant_prefix(tenant_id)
+    if any(not key.startswith(mine) for key in [*object_keys, *prefixes]):
+        raise ValueError("a tenant's deletion names only its own objects")
+    args = {"tenant_id": str(tenant_id), "keys": list(object_keys), "prefixes": list(prefixes)}
+    await defer_job(session, DELETE_TASK, args, queue=DELETE_QUEUE)
+
+
+def download_url(storage: Storage, key: str) -> str:
+    """A signed URL for the object, valid an hour; playlists are served (rewritten) by the app."""
+    if key.endswith(".m3u8"):
+        return storage.signer.url("GET", key, DOWNLOAD_SECONDS)
+    return storage.store.download_url(key, DOWNLOAD_SECONDS)

@@ -1,0 +1,202 @@
+"""Content storage, on the local store and on a real S3 API server (moto's, over HTTP): presigned
+uploads the server checks before use, signed downloads only for those who may see the content,
+keys under the tenant's prefix, objects removed with what referred to them."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from lms_graphql.config import Settings
+from lms_graphql.kit.db import Database
+from lms_graphql.storage import keys
+from lms_graphql.storage.backends import Storage, storage_for
+from tests.support.builders import BuiltCourse, build_course
+from tests.support.content import run_jobs, s3_server, use_s3
+from tests.support.http import TEST_JWT_KEYS, app_client, gql, login
+from tests.support.people import PersonFactory, TenantFactory
+
+PDF = b"%PDF-1.7\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 20 + b"%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+REQUEST = """mutation($l: ID!, $t: String!, $s: Int!) {
+  requestLessonUpload(lessonId: $l, contentType: $t, sizeBytes: $s) { fileId url method headers maxBytes expiresAt } }"""
+CONFIRM = "mutation($f: ID!) { confirmLessonUpload(fileId: $f) { id contentUrl media { status } } }"
+CONTENT = "query($c: ID!) { course(id: $c) { modules { lessons { id contentUrl } } } }"
+
+
+@dataclass
+class Content:
+    client: httpx.AsyncClient
+    storage: Storage
+    kind: str
+
+
+@pytest.fixture(params=["local", "s3"])
+async def content(
+    request: pytest.FixtureRequest, db: Database, env_for_cli: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Content]:
+    extra: dict[str, str] = {}
+    with s3_server() if request.param == "s3" else contextlib.nullcontext() as endpoint:
+        if endpoint is not None:
+            bucket = f"lms-{uuid.uuid4().hex[:12]}"
+            use_s3(monkeypatch, endpoint, bucket)
+            extra["LMS_STORAGE_URL"] = f"s3://{bucket}/content"
+        settings = Settings.from_env({**env_for_cli, "LMS_JWT_KEYS": TEST_JWT_KEYS, **extra})
+        storage = storage_for(settings.storage_url, settings.data_dir, settings.storage_secret)
+        async with app_client(db, env_for_cli, **extra) as client:
+            yield Content(client, storage, request.param)
+
+
+async def upload(http: httpx.AsyncClient, ticket: dict[str, Any], body: bytes) -> httpx.Response:
+    """What a client does with a ticket: send the bytes where it says (this app, or the S3 server)."""
+    url = ticket["url"]
+    if url.startswith("http://testserver"):
+        return await http.request(ticket["method"], url, content=body, headers=ticket["headers"])
+    async with httpx.AsyncClient() as outside:
+        return await outside.request(ticket["method"], url, content=body, headers=ticket["headers"])
+
+
+async def fetch(http: httpx.AsyncClient, url: str) -> httpx.Response:
+    if url.startswith("http://testserver"):
+        return await http.get(url, follow_redirects=False)
+    async with httpx.AsyncClient() as outside:
+        return await outside.get(url)
+
+
+async def classroom(
+    http: httpx.AsyncClient, db: Database, make_tenant: TenantFactory, make_user: PersonFactory
+) -> tuple[Any, BuiltCourse, str, str, str]:
+    tenant = await make_tenant()
+    teacher = await make_user(tenant, "instructor")
+    course = await build_course(db, tenant, teacher.id, modules=1, lessons=2)
+    teacher_token, learner_token, visitor_token = (
+        await login(http, teacher),
+        await login(http, await make_user(tenant)),
+        await login(http, await make_user(tenant)),
+    )
+    enrolled = await gql(http, "mutation($c: ID!) { enrollInCourse(courseId: $c) { id } }", {"c": str(course.id)},
+                         token=learner_token)  # fmt: skip
+    assert enrolled.data
+    return tenant, course, teacher_token, learner_token, visitor_token
+
+
+async def test_lesson_content_uploaded_checked_and_served_signed(
+    content: Content, db: Database, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    http = content.client
+    tenant, course, teacher, learner, visitor = await classroom(http, db, make_tenant, make_user)
+    lesson = str(course.lesson_ids[0])
+    refused = await gql(http, REQUEST, {"l": lesson, "t": "application/pdf", "s": len(PDF)}, token=learner)
+    assert refused.codes == ["FORBIDDEN"]
+    wrong_type = await gql(http, REQUEST, {"l": lesson, "t": "application/x-msdownload", "s": 10}, token=teacher)
+    assert wrong_type.codes == ["BAD_USER_INPUT"]
+
+    ticket = (await gql(http, REQUEST, {"l": lesson, "t": "application/pdf", "s": len(PDF)}, token=teacher)).data[
+        "requestLessonUpload"
+    ]
+    assert ticket["method"] == "PUT"
+    assert ticket["headers"] == {"Content-Type": "application/pdf"}
+    not_yet = await gql(http, CONFIRM, {"f": ticket["fileId"]}, token=teacher)
+    assert not_yet.codes == ["BAD_USER_INPUT"]
+    sent = await upload(http, ticket, PDF)
+    assert sent.status_code in (200, 201), sent.text
+    confirmed = (await gql(http, CONFIRM, {"f": ticket["fileId"]}, token=teacher)).data["confirmLessonUpload"]
+    assert confirmed["media"] is None  # a PDF: no video pipeline
+    again = await gql(http, CONFIRM, {"f": ticket["fileId"]}, token=teacher)
+    assert again.codes == ["BAD_USER_INPUT"]
+
+    prefix = keys.lesson_prefix(tenant.id, course.id, course.lesson_ids[0])
+    assert await content.storage.store.size_of(f"{prefix}{ticket['fileId']}.pdf") == len(PDF)
+    for token in (teacher, learner):
+        lessons = (await gql(http, CONTENT, {"c": str(course.id)}, token=token)).data["course"]["modules"][0]["lessons"]
+        url = lessons[0]["contentUrl"]
+        assert url is not None
+        assert lessons[1]["contentUrl"] is None  # nothing uploaded there
+        downloaded = await fetch(http, url)
+        if content.kind == "local":
+            assert downloaded.status_code == 200
+            assert downloaded.content == PDF
+            assert downloaded.headers["content-type"] == "application/pdf"
+            tampered = await http.get(url.replace("signature=", "signature=x"))
+            assert (tampered.status_code, tampered.json()["code"]) == (403, "FORBIDDEN")
+        else:
+            assert (downloaded.status_code, downloaded.content) == (200, PDF)
+    hidden = (await gql(http, CONTENT, {"c": str(course.id)}, token=visitor)).data["course"]["modules"][0]["lessons"]
+    assert hidden[0]["contentUrl"] is None  # not enrolled
+
+
+async def test_an_upload_that_is_not_what_it_claims_is_refused_and_removed(
+    content: Content, db: Database, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    http = content.client
+    tenant, course, teacher, _, _ = await classroom(http, db, make_tenant, make_user)
+    lesson = str(course.lesson_ids[0])
+    ticket = (await gql(http, REQUEST, {"l": lesson, "t": "application/pdf", "s": len(PNG)}, token=teacher)).data[
+        "requestLessonUpload"
+    ]
+    await upload(http, ticket, PNG)
+    refused = await gql(http, CONFIRM, {"f": ticket["fileId"]}, token=teacher)
+    assert refused.codes == ["BAD_USER_INPUT"]
+    assert "not application/pdf" in refused.body["errors"][0]["message"]
+    staged = f"{keys.lesson_prefix(tenant.id, course.id, course.lesson_ids[0])}{ticket['fileId']}.pdf.upload"
+    assert await content.storage.store.size_of(staged) is None
+
+    short = (await gql(http, REQUEST, {"l": lesson, "t": "application/pdf", "s": len(PDF) + 5}, token=teacher)).data[
+        "requestLessonUpload"
+    ]
+    if content.kind == "local":  # the app refuses more than signed; S3 checks the signed length itself
+        too_long = await upload(http, {**short, "url": short["url"]}, PDF + b"x" * 10)
+        assert too_long.status_code == 413
+    await upload(http, short, PDF)
+    wrong_size = await gql(http, CONFIRM, {"f": short["fileId"]}, token=teacher)
+    assert wrong_size.codes == ["BAD_USER_INPUT"]
+    assert "bytes" in wrong_size.body["errors"][0]["message"]
+
+
+async def test_replaced_and_deleted_content_leaves_no_object_behind(
+    content: Content, db: Database, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    http = content.client
+    tenant, course, teacher, _, _ = await classroom(http, db, make_tenant, make_user)
+    lesson = str(course.lesson_ids[0])
+    files = []
+    for _ in range(2):
+        ticket = (await gql(http, REQUEST, {"l": lesson, "t": "application/pdf", "s": len(PDF)}, token=teacher)).data[
+            "requestLessonUpload"
+        ]
+        await upload(http, ticket, PDF)
+        assert (await gql(http, CONFIRM, {"f": ticket["fileId"]}, token=teacher)).data
+        files.append(ticket["fileId"])
+    await run_jobs(db, content.storage)
+    prefix = keys.lesson_prefix(tenant.id, course.id, course.lesson_ids[0])
+    store = content.storage.store
+    assert await store.size_of(f"{prefix}{files[0]}.pdf") is None  # replaced: removed once committed
+    assert await store.size_of(f"{prefix}{files[1]}.pdf") == len(PDF)
+
+    deleted = await gql(http, "mutation($l: ID!) { deleteLesson(id: $l) { id } }", {"l": lesson}, token=teacher)
+    assert deleted.data
+    await run_jobs(db, content.storage)
+    assert await store.size_of(f"{prefix}{files[1]}.pdf") is None
+
+
+async def test_a_tenants_objects_go_with_a_prefix_delete(
+    content: Content, db: Database, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    http = content.client
+    tenant, course, teacher, _, _ = await classroom(http, db, make_tenant, make_user)
+    _, other_course, other_teacher, _, _ = await classroom(http, db, make_tenant, make_user)
+    for lesson, token in ((course.lesson_ids[0], teacher), (other_course.lesson_ids[0], other_teacher)):
+        ticket = await gql(http, REQUEST, {"l": str(lesson), "t": "application/pdf", "s": len(PDF)}, token=token)
+        await upload(http, ticket.data["requestLessonUpload"], PDF)
+        assert (await gql(http, CONFIRM, {"f": ticket.data["requestLessonUpload"]["fileId"]}, token=token)).data
+    assert await content.storage.store.delete_prefix(keys.tenant_prefix(tenant.id)) == 1
+    assert await content.storage.store.delete_prefix(keys.tenant_prefix(tenant.id)) == 0
+    lessons = (await gql(http, CONTENT, {"c": str(other_course.id)}, token=other_teacher)).data["course"]
+    assert (await fetch(http, lessons["modules"][0]["lessons"][0]["contentUrl"])).content == PDF  # untouched
