@@ -124,6 +124,26 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     serve(urls, host=args.host, port=args.port, workers=args.workers, log_config=log_config, log_level=log_level)
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    """The job queue's worker beside `serve` (LMS_WORKER=off there), or as many as needed."""
+    import logging.config
+
+    from lms_graphql.jobs.queue import JobServices, job_queue, run_worker
+    from lms_graphql.observability.logs import logging_config
+    from lms_graphql.storage.backends import storage_for
+
+    logging.config.dictConfig(logging_config(args.log_format or settings.log_format, settings.log_level))
+    urls = prepare_database(settings)
+    storage = storage_for(settings.storage_url, settings.data_dir, settings.storage_secret)
+    concurrency = args.concurrency or settings.worker_concurrency
+
+    async def work(db: Database) -> None:
+        queue = job_queue(db.engine.url, JobServices(db, storage), pool_size=concurrency + 2)
+        await run_worker(queue, concurrency=concurrency, wait=not args.once, signals=not args.once)
+
+    run_with_database(work, urls)
+
+
 def ensure_port_free(host: str, port: int) -> None:
     """Fail in one line if uvicorn could not listen on host:port: bind each address it would, and let go."""
     try:
@@ -262,6 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_cmd.add_argument("--log-level", choices=LOG_LEVELS, help="default info, or LMS_LOG_LEVEL")
     serve_cmd.set_defaults(handler=cmd_serve)
+
+    worker_cmd = commands.add_parser(
+        "worker", help="run queued jobs (video transcoding, deletions, deadline reminders) until stopped"
+    )
+    worker_cmd.add_argument("--concurrency", type=_workers, help="jobs at once (default 2, or LMS_WORKER_CONCURRENCY)")
+    worker_cmd.add_argument("--once", action="store_true", help="run the jobs due now, then stop")
+    worker_cmd.add_argument("--log-format", choices=LOG_FORMATS, help="JSON lines (default) or human-readable lines")
+    worker_cmd.set_defaults(handler=cmd_worker)
 
     tenant_cmd = commands.add_parser("tenant", help="manage tenants")
     tenant_sub = tenant_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")

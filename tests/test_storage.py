@@ -200,3 +200,52 @@ async def test_a_tenants_objects_go_with_a_prefix_delete(
     assert await content.storage.store.delete_prefix(keys.tenant_prefix(tenant.id)) == 0
     lessons = (await gql(http, CONTENT, {"c": str(other_course.id)}, token=other_teacher)).data["course"]
     assert (await fetch(http, lessons["modules"][0]["lessons"][0]["contentUrl"])).content == PDF  # untouched
+
+
+SUBMISSION_UPLOAD = """mutation($a: ID!, $t: String!, $s: Int!) {
+  requestSubmissionUpload(assessmentId: $a, contentType: $t, sizeBytes: $s) { fileId url method headers } }"""
+CONFIRM_SUBMISSION = "mutation($f: ID!) { confirmSubmissionUpload(fileId: $f) { id contentType sizeBytes url } }"
+SUBMIT_FILES = """mutation($a: ID!, $f: [ID!]) { submitAssessment(assessmentId: $a, answers: {}, fileIds: $f) {
+  id files { id contentType sizeBytes url } } }"""
+
+
+async def test_a_submission_carries_its_files_seen_by_its_author_and_graders_only(
+    client: httpx.AsyncClient, db: Database, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    from tests.support.quizzes import classroom as quiz_room
+    from tests.support.quizzes import learner
+
+    room = await quiz_room(client, make_tenant, make_user, db)
+    assignment = await room.assessment(client, assessmentType="ASSIGNMENT", questions=[], maxAttempts=3)
+    author, token = await learner(client, make_user, room)
+    _, classmate = await learner(client, make_user, room)
+    stranger = await login(client, await make_user(room.teacher.tenant))
+    refused = await gql(client, SUBMISSION_UPLOAD, {"a": assignment, "t": "application/pdf", "s": 10}, token=stranger)
+    assert refused.codes == ["FORBIDDEN"]
+
+    ticket = (
+        await gql(client, SUBMISSION_UPLOAD, {"a": assignment, "t": "application/pdf", "s": len(PDF)}, token=token)
+    ).data["requestSubmissionUpload"]
+    assert f"/{room.teacher.tenant.id}/submissions/{assignment}/{author.id}/" in ticket["url"].replace("%2F", "/")
+    await upload(client, ticket, PDF)
+    confirmed = (await gql(client, CONFIRM_SUBMISSION, {"f": ticket["fileId"]}, token=token)).data
+    assert confirmed["confirmSubmissionUpload"]["sizeBytes"] == len(PDF)
+    not_theirs = await gql(client, SUBMIT_FILES, {"a": assignment, "f": [ticket["fileId"]]}, token=classmate)
+    assert not_theirs.codes == ["BAD_USER_INPUT"]
+
+    submitted = (await gql(client, SUBMIT_FILES, {"a": assignment, "f": [ticket["fileId"]]}, token=token)).data
+    (file,) = submitted["submitAssessment"]["files"]
+    assert (file["id"], file["contentType"]) == (ticket["fileId"], "application/pdf")
+    graded_view = await gql(
+        client, "query($s: ID!) { submission(id: $s) { files { url } } }",
+        {"s": submitted["submitAssessment"]["id"]}, token=room.teacher_token,
+    )  # fmt: skip
+    (seen,) = graded_view.data["submission"]["files"]
+    assert (await client.get(seen["url"])).content == PDF
+    hidden = await gql(
+        client, "query($s: ID!) { submission(id: $s) { id } }", {"s": submitted["submitAssessment"]["id"]},
+        token=classmate,
+    )  # fmt: skip
+    assert hidden.codes == ["NOT_FOUND"]
+    again = await gql(client, SUBMIT_FILES, {"a": assignment, "f": [ticket["fileId"]]}, token=token)
+    assert again.codes == ["BAD_USER_INPUT"]

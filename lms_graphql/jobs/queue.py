@@ -99,13 +99,14 @@ async def remind_all_tenants(db: Database, now: datetime) -> int:
     return reminded
 
 
-async def run_worker(queue: procrastinate.App, *, concurrency: int, wait: bool = True) -> None:
-    """Runs jobs until cancelled (``wait``) or until none is left (not ``wait``: tests)."""
+async def run_worker(queue: procrastinate.App, *, concurrency: int, wait: bool = True, signals: bool = False) -> None:
+    """Runs jobs until cancelled (``wait``) or until none is left (not ``wait``); ``signals``:
+    SIGINT/SIGTERM finish the running jobs, then stop (a worker process of its own)."""
     async with queue.open_async():
         await queue.run_worker_async(
             queues=list(QUEUES),
             concurrency=concurrency,
             wait=wait,
-            install_signal_handlers=False,
+            install_signal_handlers=signals,
             name="lms-graphql",
         )

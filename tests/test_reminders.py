@@ -1,0 +1,82 @@
+"""Deadline reminders on the job queue: learners who have not submitted hear 24 hours before an
+assessment is due, once per learner, assessment and due date, however many workers look; the
+worker command runs the queue's jobs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from lms_graphql.jobs.queue import REMINDER_TASK, remind_all_tenants
+from lms_graphql.kit.db import Database
+from lms_graphql.kit.deferral import defer_job
+from tests.support.builders import build_course, enroll
+from tests.support.people import PersonFactory, TenantFactory
+from tests.support.servers import CONSOLE_SCRIPT
+
+
+def reminders_of(owner_conn: psycopg.Connection, user_id: object) -> list[tuple[str, str]]:
+    rows = owner_conn.execute(
+        "SELECT event_type, title FROM notifications WHERE user_id = %s AND event_type = 'assessment.due_soon'"
+        " ORDER BY created_at",
+        (user_id,),
+    ).fetchall()
+    return [(row[0], row[1]) for row in rows]
+
+
+async def test_learners_due_a_reminder_get_one_however_many_workers_look(
+    db: Database, make_tenant: TenantFactory, make_user: PersonFactory, owner_conn: psycopg.Connection
+) -> None:
+    tenant = await make_tenant()
+    teacher = await make_user(tenant, "instructor")
+    course = await build_course(db, tenant, teacher.id, modules=1, lessons=1, assessments=2)
+    soon, later = course.assessment_ids
+    now = datetime.now(UTC)
+    owner_conn.execute(
+        "UPDATE assessments SET title = 'Quiz 1', due_at = %s WHERE id = %s", (now + timedelta(hours=10), soon)
+    )
+    owner_conn.execute("UPDATE assessments SET due_at = %s WHERE id = %s", (now + timedelta(hours=48), later))
+    waiting, done, dropped = [await make_user(tenant) for _ in range(3)]
+    for learner in (waiting, done, dropped):
+        await enroll(db, tenant, learner.id, course.id)
+    owner_conn.execute(
+        "UPDATE enrollments SET status = 'dropped', dropped_at = now() WHERE user_id = %s", (dropped.id,)
+    )
+    owner_conn.execute(
+        "INSERT INTO submissions (tenant_id, assessment_id, user_id, answers, status, submitted_at)"
+        " VALUES (%s, %s, %s, '{}', 'submitted', now())",
+        (tenant.id, soon, done.id),
+    )
+
+    counts = await asyncio.gather(*(remind_all_tenants(db, now) for _ in range(4)))
+    assert sum(counts) >= 1
+    assert reminders_of(owner_conn, waiting.id) == [
+        ("assessment.due_soon", f"Quiz 1 is due {now + timedelta(hours=10):%Y-%m-%d %H:%M} UTC")
+    ]
+    assert reminders_of(owner_conn, done.id) == []
+    assert reminders_of(owner_conn, dropped.id) == []
+    await remind_all_tenants(db, now + timedelta(minutes=5))
+    assert len(reminders_of(owner_conn, waiting.id)) == 1  # once
+
+    owner_conn.execute("UPDATE assessments SET due_at = %s WHERE id = %s", (now + timedelta(hours=5), soon))
+    await remind_all_tenants(db, now + timedelta(minutes=10))
+    assert len(reminders_of(owner_conn, waiting.id)) == 2  # the due date moved: told again
+
+
+async def test_the_worker_command_runs_the_queued_jobs(
+    db: Database, env_for_cli: dict[str, str], owner_conn: psycopg.Connection
+) -> None:
+    async with db.platform_transaction() as session:
+        args = {"timestamp": int(datetime.now(UTC).timestamp())}
+        job_id = await defer_job(session, REMINDER_TASK, args, queue="reminders")
+    worker = await asyncio.create_subprocess_exec(
+        CONSOLE_SCRIPT, "worker", "--once", "--log-format", "human", env=env_for_cli, stderr=asyncio.subprocess.PIPE
+    )
+    _, errors = await asyncio.wait_for(worker.communicate(), 120)
+    assert worker.returncode == 0, errors.decode()
+    status = owner_conn.execute(
+        "SELECT status FROM procrastinate.procrastinate_jobs WHERE id = %s", (job_id,)
+    ).fetchone()
+    assert status == ("succeeded",)
