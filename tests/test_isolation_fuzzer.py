@@ -282,12 +282,15 @@ REST_PARAMETERS = {
     "lesson_id": "lesson",
     "module_id": "module",
     "assessment_id": "assessment",
+    "file_id": "lesson_file",
 }
 # What the writes send: valid bodies, so that the answer is about tenant A's ids.
 REST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/courses/{course_id}"): {"title": "pwned"},
     ("PUT", "/lessons/{lesson_id}/progress"): {"progress": 100},
     ("POST", "/assessments/{assessment_id}/submissions"): {"answers": {}},
+    ("POST", "/lessons/{lesson_id}/uploads"): {"contentType": "application/pdf", "sizeBytes": 10},
+    ("POST", "/assessments/{assessment_id}/uploads"): {"contentType": "application/pdf", "sizeBytes": 10},
 }
 
 

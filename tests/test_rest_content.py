@@ -22,7 +22,9 @@ def bearer(token: str) -> dict[str, str]:
 
 TREE = """query($c: ID!) { course(id: $c) { modules { id title position unlockAt requiresPrevious locked lockReason
   lessons { id title contentType durationMin position contentRef requiresPrevious locked lockReason
-    myProgress { status progressPct startedAt completedAt } } } } }"""
+    myProgress { status progressPct startedAt completedAt } contentUrl
+    media { status durationSeconds width height renditions { name width height bandwidth } error attempts updatedAt
+      playlistUrl thumbnailUrl } } } } }"""
 
 
 async def rest_tree(client: httpx.AsyncClient, course_id: uuid.UUID, token: str) -> list[dict[str, Any]]:
@@ -138,3 +140,47 @@ async def test_assessments_show_answer_keys_to_editors_only_and_submissions_grad
         f"/api/v1/assessments/{quiz}/submissions", json={"answers": ALL_RIGHT}, headers=bearer(stranger)
     )
     assert (not_enrolled.status_code, not_enrolled.json()["code"]) == (403, "FORBIDDEN")
+
+
+async def test_uploads_over_rest_as_over_graphql(
+    client: httpx.AsyncClient, db: Database, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    from tests.test_storage import PDF
+
+    room = await classroom(client, make_tenant, make_user, db, lessons=2)
+    assignment = await room.assessment(client, assessmentType="ASSIGNMENT", questions=[])
+    _, token = await learner(client, make_user, room)
+    teacher = bearer(room.teacher_token)
+    lesson = room.lesson_ids[0]
+    announced = {"contentType": "application/pdf", "sizeBytes": len(PDF)}
+    ticket = await client.post(f"/api/v1/lessons/{lesson}/uploads", json=announced, headers=teacher)
+    assert ticket.status_code == 201, ticket.text
+    sent = ticket.json()
+    await client.request(sent["method"], sent["url"], content=PDF, headers=sent["headers"])
+    elsewhere = await client.post(
+        f"/api/v1/lessons/{room.lesson_ids[-1]}/uploads/{sent['fileId']}/confirm", headers=teacher
+    )
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (404, "NOT_FOUND")
+    confirmed = await client.post(f"/api/v1/lessons/{lesson}/uploads/{sent['fileId']}/confirm", headers=teacher)
+    assert confirmed.status_code == 200, confirmed.text
+    assert (await client.get(confirmed.json()["url"])).content == PDF
+    modules = (await client.get(f"/api/v1/courses/{room.course_id}/modules", headers=bearer(token))).json()["items"]
+    lessons = (await client.get(f"/api/v1/modules/{modules[0]['id']}/lessons", headers=bearer(token))).json()["items"]
+    assert (await client.get(lessons[0]["contentUrl"])).content == PDF
+
+    mine = await client.post(f"/api/v1/assessments/{assignment}/uploads", json=announced, headers=bearer(token))
+    upload = mine.json()
+    await client.request(upload["method"], upload["url"], content=PDF, headers=upload["headers"])
+    done = await client.post(
+        f"/api/v1/assessments/{assignment}/uploads/{upload['fileId']}/confirm", headers=bearer(token)
+    )
+    assert done.json()["sizeBytes"] == len(PDF)
+    submitted = await client.post(
+        f"/api/v1/assessments/{assignment}/submissions",
+        json={"answers": {}, "fileIds": [upload["fileId"]]},
+        headers=bearer(token),
+    )
+    assert submitted.status_code == 201, submitted.text
+    assert [file["id"] for file in submitted.json()["files"]] == [upload["fileId"]]
+    read = (await client.get(f"/api/v1/submissions/{submitted.json()['id']}", headers=teacher)).json()
+    assert (await client.get(read["files"][0]["url"])).content == PDF

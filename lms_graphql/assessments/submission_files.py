@@ -73,9 +73,14 @@ async def _learner_of(session: AsyncSession, tenant: TenantConfig, viewer: Viewe
 
 
 async def confirm_submission_upload(
-    session: AsyncSession, tenant: TenantConfig, viewer: Viewer, storage: Storage, file_id: uuid.UUID
+    session: AsyncSession,
+    tenant: TenantConfig,
+    viewer: Viewer,
+    storage: Storage,
+    file_id: uuid.UUID,
+    assessment_id: uuid.UUID | None = None,
 ) -> models.StoredFile:
-    file = await pending_upload(session, tenant, viewer, file_id, "submission")
+    file = await pending_upload(session, tenant, viewer, file_id, "submission", assessment_id)
     assert file.assessment_id is not None
     await _learner_of(session, tenant, viewer, file.assessment_id)
     file.size_bytes = await checked_upload(storage, file)

@@ -22,7 +22,9 @@ from lms_graphql.rest import models
 from lms_graphql.rest.learning import visible_course
 from lms_graphql.rest.pages import etagged
 from lms_graphql.rest.runner import operation
+from lms_graphql.rest.uploads import lesson_media, submission_body
 from lms_graphql.rest.writes import write
+from lms_graphql.storage.types import signed_url
 
 router = APIRouter()
 
@@ -62,9 +64,24 @@ async def list_lessons(request: Request, module_id: uuid.UUID) -> Response:
         await visible_course(context, module.course_id)
         rows = await context.loaders.lessons_of_module.load(module_id)
         views = await lesson_views(context, rows)
-        return models.LessonList(
-            items=[models.Lesson.of(view.row, view.progress, view.content_visible, view.lock) for view in views]
-        )
+        visible = [view.row.id for view in views if view.content_visible]
+        files = dict(zip(visible, await context.loaders.lesson_content.load_many(visible), strict=True))
+        media_ids = [file.id for file in files.values() if file is not None]
+        media = dict(zip(media_ids, await context.loaders.media.load_many(media_ids), strict=True))
+        items = []
+        for view in views:
+            lesson = models.Lesson.of(view.row, view.progress, view.content_visible, view.lock)
+            file = files.get(view.row.id)
+            if file is not None:
+                found = media.get(file.id)
+                lesson = lesson.model_copy(
+                    update={
+                        "content_url": signed_url(context, file.object_key),
+                        "media": lesson_media(context, found) if found is not None else None,
+                    }
+                )
+            items.append(lesson)
+        return models.LessonList(items=items)
 
     return etagged(request, await operation(request, work))
 
@@ -110,8 +127,14 @@ async def submit(request: Request, assessment_id: uuid.UUID, body: models.Submis
             expired = await assessments.close_expired_attempts(session, context.tenant, viewer, assessment_id)
         async with context.write() as session:
             row = await assessments.submit(
-                session, context.tenant, viewer, assessment_id, body.answers, just_expired=expired > 0
+                session,
+                context.tenant,
+                viewer,
+                assessment_id,
+                body.answers,
+                just_expired=expired > 0,
+                file_ids=body.file_ids,
             )
-        return models.Submission.of(row)
+        return await submission_body(context, row)
 
     return await write(request, "submitAssessment", work, body=body.model_dump(mode="json"), status=201)

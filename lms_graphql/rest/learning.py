@@ -23,6 +23,7 @@ from lms_graphql.kit.pagination import decode_cursor
 from lms_graphql.rest import models
 from lms_graphql.rest.pages import etagged, page_of
 from lms_graphql.rest.runner import operation
+from lms_graphql.rest.uploads import submission_body
 from lms_graphql.rest.writes import write
 
 router = APIRouter()
@@ -89,12 +90,13 @@ async def list_students(request: Request, course_id: uuid.UUID, first: First = 2
     summary="A submission: for its author, and for the course's instructor and admins",
 )
 async def get_submission(request: Request, submission_id: uuid.UUID) -> Response:
-    async def work(context: Context) -> Any:
+    async def work(context: Context) -> models.Submission:
         viewer = context.require_viewer()
         async with context.read() as session:
-            return await assessments.visible_submission(session, context.tenant.id, viewer, submission_id)
+            row = await assessments.visible_submission(session, context.tenant.id, viewer, submission_id)
+        return await submission_body(context, row)
 
-    return etagged(request, models.Submission.of(await operation(request, work)))
+    return etagged(request, await operation(request, work))
 
 
 @router.get(

@@ -106,9 +106,10 @@ class Submission(Body):
     submitted_at: Timestamp | None
     graded_at: Timestamp | None
     late: bool
+    files: list[StoredFile] = Field(default_factory=list, description="The files handed in with it.")
 
     @classmethod
-    def of(cls, row: Any) -> Submission:
+    def of(cls, row: Any, files: list[StoredFile] | None = None) -> Submission:
         return cls(
             id=row.id,
             assessment_id=row.assessment_id,
@@ -124,6 +125,7 @@ class Submission(Body):
             submitted_at=row.submitted_at,
             graded_at=row.graded_at,
             late=row.is_late,
+            files=files or [],
         )
 
 
@@ -241,6 +243,10 @@ class Lesson(Body):
     locked: bool
     lock_reason: str | None
     my_progress: LessonProgress | None
+    content_url: str | None = Field(
+        default=None, description="A signed URL (one hour) of its uploaded content; null like contentRef."
+    )
+    media: LessonMedia | None = Field(default=None, description="What the video pipeline made of its video.")
 
     @classmethod
     def of(cls, row: Any, progress: Any, content_visible: bool, lock: str | None) -> Lesson:
@@ -312,3 +318,50 @@ class SubmissionIn(Body):
         description="From question id to answer: an option id, a list of option ids, a boolean or a text, by "
         "question type. Omitted questions count as blank."
     )
+    file_ids: list[uuid.UUID] = Field(
+        default_factory=list, description="Your confirmed uploads for this assessment to hand in with it (at most 10)."
+    )
+
+
+class UploadIn(Body):
+    content_type: str = Field(description="The file's media type, one of those the server accepts for it.")
+    size_bytes: int = Field(description="The file's exact size in bytes.")
+
+
+class UploadTicket(Body):
+    """Send the bytes with `method` to `url` with `headers` before expiresAt, then confirm."""
+
+    file_id: uuid.UUID
+    url: str
+    method: str
+    headers: dict[str, str]
+    expires_at: Timestamp
+    max_bytes: int
+
+
+class StoredFile(Body):
+    id: uuid.UUID
+    content_type: str
+    size_bytes: int | None
+    created_at: Timestamp
+    url: str | None = Field(description="A signed URL to download it, valid one hour; null until confirmed.")
+
+
+class MediaRendition(Body):
+    name: str
+    width: int
+    height: int
+    bandwidth: int
+
+
+class LessonMedia(Body):
+    status: str = Field(description="PROCESSING, READY or FAILED.")
+    duration_seconds: float | None
+    width: int | None
+    height: int | None
+    renditions: list[MediaRendition]
+    error: str | None
+    attempts: int
+    updated_at: Timestamp
+    playlist_url: str | None
+    thumbnail_url: str | None

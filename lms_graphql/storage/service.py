@@ -129,10 +129,18 @@ async def checked_upload(storage: Storage, file: models.StoredFile) -> int:
 
 
 async def pending_upload(
-    session: AsyncSession, tenant: TenantConfig, viewer: Viewer, file_id: uuid.UUID, purpose: str
+    session: AsyncSession,
+    tenant: TenantConfig,
+    viewer: Viewer,
+    file_id: uuid.UUID,
+    purpose: str,
+    owner: uuid.UUID | None = None,
 ) -> models.StoredFile:
+    """The viewer's upload, unconfirmed; ``owner``: the lesson or assessment it must be for."""
     file = await FileRepository(session, tenant.id).locked(file_id)
     if file is None or file.purpose != purpose or file.uploaded_by != viewer.id:
+        raise not_found(FILE_NOT_FOUND)
+    if owner is not None and owner not in (file.lesson_id, file.assessment_id):
         raise not_found(FILE_NOT_FOUND)
     if file.status != "pending":
         raise bad_input("this file is confirmed already")
@@ -140,11 +148,16 @@ async def pending_upload(
 
 
 async def confirm_lesson_upload(
-    session: AsyncSession, tenant: TenantConfig, viewer: Viewer, storage: Storage, file_id: uuid.UUID
+    session: AsyncSession,
+    tenant: TenantConfig,
+    viewer: Viewer,
+    storage: Storage,
+    file_id: uuid.UUID,
+    lesson_id: uuid.UUID | None = None,
 ) -> models.StoredFile:
     """The uploaded file becomes the lesson's content (replacing what was there); a video is
     queued for transcoding (media.transcode, in this transaction)."""
-    file = await pending_upload(session, tenant, viewer, file_id, "lesson")
+    file = await pending_upload(session, tenant, viewer, file_id, "lesson", lesson_id)
     assert file.lesson_id is not None
     lesson = await _editable_lesson(session, tenant, viewer, file.lesson_id)
     size = await checked_upload(storage, file)
