@@ -28,9 +28,17 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     python -m venv /opt/lms \
     && /opt/lms/bin/pip install --no-cache-dir --no-index --find-links /wheels lms-graphql \
     && groupadd --system --gid 10001 lms \
-    && useradd --system --uid 10001 --gid lms --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin lms
-# Nothing in the image is writable by the app's user: it keeps no state on disk (the database,
-# Redis and the secret files mounted under /run/secrets hold it).
+    && useradd --system --uid 10001 --gid lms --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin lms \
+    && install -d -o 10001 -g 10001 -m 0750 /var/lib/lms
+# FFmpeg for the video pipeline's worker: Debian's package, with the security updates each
+# build gets (an exact version pin would break the build at Debian's next update).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg \
+    && rm -rf /var/lib/apt/lists/*
+# Nothing in the image is writable by the app's user but /var/lib/lms, where compose mounts the
+# content volume (uploaded files, when LMS_STORAGE_URL names no S3 store); the database, Redis
+# and the secret files mounted under /run/secrets hold the rest.
 WORKDIR /opt/lms
 USER 10001:10001
 EXPOSE 8000

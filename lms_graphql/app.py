@@ -27,7 +27,7 @@ from lms_graphql.events.bus import EventBus
 from lms_graphql.events.live import LiveFeeds
 from lms_graphql.events.relay import OutboxRelay
 from lms_graphql.graphiql import APIDOCS, ASSETS_PATH, BundleAssets
-from lms_graphql.jobs.queue import JobServices, job_queue, run_worker
+from lms_graphql.jobs.queue import JobServices, job_queue, supervise_worker
 from lms_graphql.kit import channels
 from lms_graphql.kit.channels import CONTROL_WIRE_CHANNEL
 from lms_graphql.kit.db import Database, resolve_database_urls
@@ -151,9 +151,11 @@ async def running(services: Services) -> AsyncIterator[None]:
         ),
     ]
     if services.settings.worker == "in-process":
-        queue = job_queue(services.db.engine.url, JobServices(services.db, services.storage))
-        concurrency = services.settings.worker_concurrency
-        followers.append(asyncio.create_task(run_worker(queue, concurrency=concurrency), name="job-worker"))
+        jobs = JobServices(services.db, services.storage)
+        worker = supervise_worker(
+            lambda: job_queue(services.db.engine.url, jobs), concurrency=services.settings.worker_concurrency
+        )
+        followers.append(asyncio.create_task(worker, name="job-worker"))
     try:
         yield
     finally:

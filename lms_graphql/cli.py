@@ -214,6 +214,29 @@ def cmd_tenant_set_active(args: argparse.Namespace, settings: Settings) -> None:
     run_with_database(change, urls)
 
 
+def cmd_tenant_delete_content(args: argparse.Namespace, settings: Settings) -> None:
+    from lms_graphql.storage.backends import storage_for
+    from lms_graphql.storage.offboarding import delete_tenant_content
+    from lms_graphql.tenancy.service import find_tenant
+
+    if args.confirm != args.slug:
+        raise CliError(f"this deletes every file of {args.slug}: repeat its slug with --confirm", EXIT_USAGE)
+    urls = prepare_database(settings, quiet=True)
+    storage = storage_for(settings.storage_url, settings.data_dir, settings.storage_secret)
+
+    async def delete(db: Database) -> None:
+        async with db.platform_transaction() as session:
+            tenant = await find_tenant(session, args.slug)
+        if tenant is None:
+            raise CliError(f"no tenant with slug {args.slug!r}", EXIT_USAGE)
+        if tenant.is_active:
+            raise CliError(f"tenant {args.slug} is active: deactivate it first", EXIT_USAGE)
+        removed = await delete_tenant_content(db, storage, tenant.id)
+        print(f"removed {removed} stored objects of tenant {args.slug}")
+
+    run_with_database(delete, urls)
+
+
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> None:
     from lms_graphql.tenancy.service import find_tenant
     from lms_graphql.users.service import create_user
@@ -302,6 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
         toggle = tenant_sub.add_parser(action, help=f"{action} a tenant: {text}")
         toggle.add_argument("slug")
         toggle.set_defaults(handler=cmd_tenant_set_active)
+
+    delete_content = tenant_sub.add_parser(
+        "delete-content", help="offboarding: remove every stored file of an inactive tenant (a prefix delete)"
+    )
+    delete_content.add_argument("slug")
+    delete_content.add_argument("--confirm", required=True, metavar="SLUG", help="the slug again")
+    delete_content.set_defaults(handler=cmd_tenant_delete_content)
 
     user_cmd = commands.add_parser("user", help="manage users")
     user_sub = user_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -65,3 +65,13 @@ def test_rest_bench_runs_end_to_end() -> None:
     report: dict[str, Any] = run_quick("bench.rest")
     for sent in ("rest", "graphql"):
         assert report["course_list"][sent]["errors"] == 0, report["course_list"][sent]
+
+
+def test_media_bench_runs_end_to_end() -> None:
+    from tests.support.content import ffmpeg_or_skip
+
+    ffmpeg_or_skip()
+    report: dict[str, Any] = run_quick("bench.media")
+    (clip,) = report["clips"]
+    assert clip["renditions"] == ["360p", "720p"]
+    assert clip["pipeline"]["bytes"] > 0

@@ -142,7 +142,9 @@ async def test_nothing_else_is_served(client: httpx.AsyncClient, path: str) -> N
 async def test_graphiql_off_turns_off_the_page_and_its_files(db: Database, env_for_cli: dict[str, str]) -> None:
     from lms_graphql.app import create_app
 
-    settings = Settings.from_env({**env_for_cli, "LMS_JWT_KEYS": TEST_JWT_KEYS, "LMS_GRAPHIQL": "false"})
+    settings = Settings.from_env(
+        {**env_for_cli, "LMS_JWT_KEYS": TEST_JWT_KEYS, "LMS_GRAPHIQL": "false", "LMS_WORKER": "off"}
+    )
     application = create_app(settings, db=db)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)

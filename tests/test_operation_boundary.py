@@ -164,7 +164,8 @@ async def test_a_database_outage_answers_503_retryable(
 
     tenant, elsewhere = await make_tenant(), await make_tenant()
     student = await make_user(tenant)
-    settings = Settings.from_env({**env_for_cli, "LMS_JWT_KEYS": TEST_JWT_KEYS})
+    # About requests: the job worker's own recovery is tests/test_reminders.py's.
+    settings = Settings.from_env({**env_for_cli, "LMS_JWT_KEYS": TEST_JWT_KEYS, "LMS_WORKER": "off"})
     async with DatabaseProxy(database_urls.app) as proxy:
         db = Database(proxy.url, pool_size=2)
         application = create_app(settings, db=db)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 
@@ -80,3 +81,36 @@ async def test_the_worker_command_runs_the_queued_jobs(
         "SELECT status FROM procrastinate.procrastinate_jobs WHERE id = %s", (job_id,)
     ).fetchone()
     assert status == ("succeeded",)
+
+
+async def test_the_worker_inside_serve_outlives_a_database_outage(
+    db: Database, database_urls: Any, env_for_cli: dict[str, str], owner_conn: psycopg.Connection
+) -> None:
+    from lms_graphql.app import create_app
+    from lms_graphql.config import Settings
+    from tests.support.database import DatabaseProxy
+    from tests.support.http import TEST_JWT_KEYS
+
+    settings = Settings.from_env({**env_for_cli, "LMS_JWT_KEYS": TEST_JWT_KEYS})  # the worker runs in-process
+    async with DatabaseProxy(database_urls.app) as proxy:
+        through_proxy = Database(proxy.url, pool_size=2)
+        application = create_app(settings, db=through_proxy)
+        try:
+            async with application.router.lifespan_context(application):
+                await asyncio.sleep(0.5)  # the worker is listening
+                await proxy.cut()
+                await asyncio.sleep(1.5)  # it noticed, and stopped
+                await proxy.restore()
+                async with db.platform_transaction() as session:
+                    args = {"timestamp": int(datetime.now(UTC).timestamp())}
+                    job_id = await defer_job(session, REMINDER_TASK, args, queue="reminders")
+                for _ in range(200):
+                    status = owner_conn.execute(
+                        "SELECT status FROM procrastinate.procrastinate_jobs WHERE id = %s", (job_id,)
+                    ).fetchone()
+                    if status == ("succeeded",):
+                        break
+                    await asyncio.sleep(0.1)
+                assert status == ("succeeded",)
+        finally:
+            await through_proxy.dispose()

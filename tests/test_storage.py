@@ -4,10 +4,12 @@ keys under the tenant's prefix, objects removed with what referred to them."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,10 +19,12 @@ from lms_graphql.config import Settings
 from lms_graphql.kit.db import Database
 from lms_graphql.storage import keys
 from lms_graphql.storage.backends import Storage, storage_for
+from lms_graphql.storage.offboarding import delete_tenant_content
 from tests.support.builders import BuiltCourse, build_course
 from tests.support.content import run_jobs, s3_server, use_s3
 from tests.support.http import TEST_JWT_KEYS, app_client, gql, login
 from tests.support.people import PersonFactory, TenantFactory
+from tests.support.servers import CONSOLE_SCRIPT
 
 PDF = b"%PDF-1.7\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 20 + b"%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -196,10 +200,43 @@ async def test_a_tenants_objects_go_with_a_prefix_delete(
         ticket = await gql(http, REQUEST, {"l": str(lesson), "t": "application/pdf", "s": len(PDF)}, token=token)
         await upload(http, ticket.data["requestLessonUpload"], PDF)
         assert (await gql(http, CONFIRM, {"f": ticket.data["requestLessonUpload"]["fileId"]}, token=token)).data
-    assert await content.storage.store.delete_prefix(keys.tenant_prefix(tenant.id)) == 1
-    assert await content.storage.store.delete_prefix(keys.tenant_prefix(tenant.id)) == 0
+    assert await delete_tenant_content(db, content.storage, tenant.id) == 1
+    assert await delete_tenant_content(db, content.storage, tenant.id) == 0  # again: nothing left
+    gone = (await gql(http, CONTENT, {"c": str(course.id)}, token=teacher)).data["course"]
+    assert gone["modules"][0]["lessons"][0]["contentUrl"] is None
     lessons = (await gql(http, CONTENT, {"c": str(other_course.id)}, token=other_teacher)).data["course"]
     assert (await fetch(http, lessons["modules"][0]["lessons"][0]["contentUrl"])).content == PDF  # untouched
+
+
+async def test_offboarding_a_tenant_removes_its_content_from_the_command_line(
+    client: httpx.AsyncClient,
+    db: Database,
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    env_for_cli: dict[str, str],
+) -> None:
+    tenant, course, teacher, _, _ = await classroom(client, db, make_tenant, make_user)
+    ticket = (await gql(client, REQUEST, {"l": str(course.lesson_ids[0]), "t": "application/pdf", "s": len(PDF)},
+                        token=teacher)).data["requestLessonUpload"]  # fmt: skip
+    await upload(client, ticket, PDF)
+    assert (await gql(client, CONFIRM, {"f": ticket["fileId"]}, token=teacher)).data
+
+    async def run(*argv: str) -> tuple[int, str]:
+        command = await asyncio.create_subprocess_exec(
+            CONSOLE_SCRIPT, "tenant", *argv, env={**env_for_cli, "LMS_JWT_KEYS": TEST_JWT_KEYS},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await command.communicate()
+        return command.returncode or 0, out.decode()
+
+    assert (await run("delete-content", tenant.slug, "--confirm", "other"))[0] == 2
+    code, said = await run("delete-content", tenant.slug, "--confirm", tenant.slug)
+    assert (code, "deactivate it first" in said) == (2, True)
+    assert (await run("deactivate", tenant.slug))[0] == 0
+    code, said = await run("delete-content", tenant.slug, "--confirm", tenant.slug)
+    assert (code, said.strip()) == (0, f"removed 1 stored objects of tenant {tenant.slug}")
+    folder = Path(env_for_cli["LMS_DATA_DIR"]) / "objects" / str(tenant.id)
+    assert not folder.exists()
 
 
 SUBMISSION_UPLOAD = """mutation($a: ID!, $t: String!, $s: Int!) {
@@ -249,3 +286,22 @@ async def test_a_submission_carries_its_files_seen_by_its_author_and_graders_onl
     assert hidden.codes == ["NOT_FOUND"]
     again = await gql(client, SUBMIT_FILES, {"a": assignment, "f": [ticket["fileId"]]}, token=token)
     assert again.codes == ["BAD_USER_INPUT"]
+
+
+async def test_concurrent_confirmations_for_one_lesson_take_turns(
+    client: httpx.AsyncClient, db: Database, make_tenant: TenantFactory, make_user: PersonFactory,
+    owner_conn: Any,
+) -> None:  # fmt: skip
+    _, course, teacher, _, _ = await classroom(client, db, make_tenant, make_user)
+    lesson = str(course.lesson_ids[0])
+    tickets = []
+    for _ in range(4):
+        reply = await gql(client, REQUEST, {"l": lesson, "t": "application/pdf", "s": len(PDF)}, token=teacher)
+        tickets.append(reply.data["requestLessonUpload"])
+        await upload(client, tickets[-1], PDF)
+    replies = await asyncio.gather(*(gql(client, CONFIRM, {"f": t["fileId"]}, token=teacher) for t in tickets))
+    assert all(reply.status == 200 and "errors" not in reply.body for reply in replies), [r.body for r in replies]
+    ready = owner_conn.execute(
+        "SELECT count(*) FROM stored_files WHERE lesson_id = %s AND status = 'ready'", (course.lesson_ids[0],)
+    ).fetchone()
+    assert ready == (1,)

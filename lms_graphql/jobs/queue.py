@@ -3,8 +3,11 @@ tenant's transactions (Database.tenant_transaction), as a request's does, as the
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -97,6 +100,33 @@ async def remind_all_tenants(db: Database, now: datetime) -> int:
     if reminded:
         log.info("reminded %d learners of assessments due within 24 hours", reminded)
     return reminded
+
+
+async def supervise_worker(
+    make_queue: Callable[[], procrastinate.App],
+    *,
+    concurrency: int,
+    first_pause: float = 1.0,
+    longest_pause: float = 30.0,
+) -> None:
+    """A worker for the life of the process: procrastinate stops its worker when the database
+    connection it listens on breaks (an outage, a failover); this starts another, pausing
+    longer each time (up to ``longest_pause``) while it keeps failing."""
+    pause = first_pause
+    while True:
+        started = time.monotonic()
+        try:
+            await run_worker(make_queue(), concurrency=concurrency)
+            reason = "it returned"
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            reason = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+        if time.monotonic() - started > 60:
+            pause = first_pause  # it had been working: a new failure
+        log.warning("the job worker stopped (%s); starting it again in %.0f s", reason, pause)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, longest_pause)
 
 
 async def run_worker(queue: procrastinate.App, *, concurrency: int, wait: bool = True, signals: bool = False) -> None:

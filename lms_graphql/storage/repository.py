@@ -11,7 +11,7 @@ from sqlalchemy import Row, delete, select, update
 
 from lms_graphql import models
 from lms_graphql.kit.repository import TenantScopedRepository
-from lms_graphql.models.tables import LESSON_MEDIA, STORED_FILES
+from lms_graphql.models.tables import LESSON_MEDIA, LESSONS, STORED_FILES
 
 FILES = STORED_FILES
 MEDIA = LESSON_MEDIA
@@ -31,6 +31,17 @@ class FileRepository(TenantScopedRepository):
         )
         file: models.StoredFile | None = (await self.session.execute(statement)).scalar_one_or_none()
         return file
+
+    async def hold_lesson(self, lesson_id: uuid.UUID) -> None:
+        """Confirmations of the lesson's content take turns (NO KEY UPDATE: learners' progress,
+        which key-share locks the lesson, is not held up)."""
+        # key_share without read: PostgreSQL's FOR NO KEY UPDATE.
+        statement = (
+            select(LESSONS.c.id)
+            .where(self.in_tenant(LESSONS), LESSONS.c.id == lesson_id)
+            .with_for_update(key_share=True)
+        )
+        await self.session.execute(statement)
 
     async def lesson_content(self, lesson_id: uuid.UUID) -> models.StoredFile | None:
         """The lesson's ready content file, locked (a replacement waits for this one)."""
@@ -76,6 +87,9 @@ class FileRepository(TenantScopedRepository):
             self.in_tenant(models.StoredFile), models.StoredFile.lesson_id.in_(lesson_ids)
         )
         return list((await self.session.execute(statement)).scalars())
+
+    async def remove_all(self) -> None:
+        await self.session.execute(delete(FILES).where(self.in_tenant(FILES)))
 
     async def remove(self, file_ids: Sequence[uuid.UUID]) -> None:
         statement = delete(FILES).where(self.in_tenant(FILES), FILES.c.id.in_(file_ids))

@@ -160,8 +160,9 @@ async def confirm_lesson_upload(
     file = await pending_upload(session, tenant, viewer, file_id, "lesson", lesson_id)
     assert file.lesson_id is not None
     lesson = await _editable_lesson(session, tenant, viewer, file.lesson_id)
-    size = await checked_upload(storage, file)
     files = FileRepository(session, tenant.id)
+    await files.hold_lesson(lesson.id)
+    size = await checked_upload(storage, file)
     previous = await files.lesson_content(lesson.id)
     if previous is not None:
         await forget_files(session, tenant.id, [previous])

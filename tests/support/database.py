@@ -65,6 +65,11 @@ class DatabaseProxy:
             writer.close()
         self._writers.clear()
 
+    async def restore(self) -> None:
+        """The database is back, at the same address."""
+        if self._server is None:
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
     async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         await self.cut()
 
