@@ -102,7 +102,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         limiter=limiter_for(settings.rate_limit_url),
         gates=TenantGates(),
         documents=DocumentStore(db),
-        storage=storage_for(settings.storage_url, settings.data_dir, settings.storage_secret),
+        storage=storage_for(settings),
     )
 
 
@@ -151,9 +151,9 @@ async def running(services: Services) -> AsyncIterator[None]:
         ),
     ]
     if services.settings.worker == "in-process":
-        jobs = JobServices(services.db, services.storage)
+        jobs, concurrency = JobServices(services.db, services.storage), services.settings.worker_concurrency
         worker = supervise_worker(
-            lambda: job_queue(services.db.engine.url, jobs), concurrency=services.settings.worker_concurrency
+            lambda: job_queue(services.db.engine.url, jobs, pool_size=concurrency + 2), concurrency=concurrency
         )
         followers.append(asyncio.create_task(worker, name="job-worker"))
     try:

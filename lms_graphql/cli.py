@@ -134,7 +134,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
 
     logging.config.dictConfig(logging_config(args.log_format or settings.log_format, settings.log_level))
     urls = prepare_database(settings)
-    storage = storage_for(settings.storage_url, settings.data_dir, settings.storage_secret)
+    storage = storage_for(settings)
     concurrency = args.concurrency or settings.worker_concurrency
 
     async def work(db: Database) -> None:
@@ -222,7 +222,7 @@ def cmd_tenant_delete_content(args: argparse.Namespace, settings: Settings) -> N
     if args.confirm != args.slug:
         raise CliError(f"this deletes every file of {args.slug}: repeat its slug with --confirm", EXIT_USAGE)
     urls = prepare_database(settings, quiet=True)
-    storage = storage_for(settings.storage_url, settings.data_dir, settings.storage_secret)
+    storage = storage_for(settings)
 
     async def delete(db: Database) -> None:
         async with db.platform_transaction() as session:

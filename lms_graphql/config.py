@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -123,12 +121,13 @@ class Settings:
 
     @cached_property
     def storage_secret(self) -> bytes:
-        """What signs the URLs of locally stored objects: LMS_STORAGE_SECRET, else derived from
-        the JWT signing key, so every instance that verifies tokens agrees on it."""
+        """What signs the URLs this server serves itself (local files, playlists):
+        LMS_STORAGE_SECRET, else a secret generated once into the data directory (instances
+        sharing it, as compose's replicas share the content volume, agree on it). Not derived
+        from the JWT keys: rotating those would break every link handed out."""
         if self.storage_secret_env:
             return self.storage_secret_env.encode()
-        signing_key = self.jwt_keys[0][1].encode()
-        return hmac.new(signing_key, b"lms-graphql storage urls", hashlib.sha256).digest()
+        return read_or_create_secret(self.data_dir / "storage-secret").encode()
 
 
 class ConfigError(ValueError):

@@ -38,7 +38,7 @@ async def get_file(request: Request) -> Response:
     if not storage.signer.verify("GET", key, dict(request.query_params)):
         return _refused()
     if key.endswith(".m3u8"):
-        return await _playlist(storage, key)
+        return await _playlist(storage, key, request.scope.get("root_path", ""))
     store = storage.store
     if not isinstance(store, LocalStore):
         return RedirectResponse(store.download_url(key, DOWNLOAD_SECONDS), status_code=307)
@@ -52,7 +52,9 @@ async def get_file(request: Request) -> Response:
     return FileResponse(path, media_type=content_type_of(key), headers=headers)
 
 
-async def _playlist(storage: Storage, key: str) -> Response:
+async def _playlist(storage: Storage, key: str, root_path: str) -> Response:
+    """The playlist with each entry a signed URL: of this server (under ``root_path``, where a
+    proxy mounts it) for playlists and local files, of the store for S3 segments."""
     try:
         text = (await storage.store.read(key)).decode("utf-8")
     except Exception:  # no such object, in either store
@@ -68,6 +70,7 @@ async def _playlist(storage: Storage, key: str) -> Response:
             if not rest or not target.startswith(media):
                 return problem(500, ErrorCode.INTERNAL.value, "the playlist points outside its media")
             line = download_url(storage, target)
+            line = root_path + line if line.startswith("/") else line
         lines.append(line)
     headers = {**CHUNK_HEADERS, "Cache-Control": "private, no-store"}
     return Response("\n".join(lines) + "\n", media_type=PLAYLIST, headers=headers)

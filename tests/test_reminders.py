@@ -39,9 +39,10 @@ async def test_learners_due_a_reminder_get_one_however_many_workers_look(
         "UPDATE assessments SET title = 'Quiz 1', due_at = %s WHERE id = %s", (now + timedelta(hours=10), soon)
     )
     owner_conn.execute("UPDATE assessments SET due_at = %s WHERE id = %s", (now + timedelta(hours=48), later))
-    waiting, done, dropped = [await make_user(tenant) for _ in range(3)]
-    for learner in (waiting, done, dropped):
+    waiting, done, dropped, gone = [await make_user(tenant) for _ in range(4)]
+    for learner in (waiting, done, dropped, gone):
         await enroll(db, tenant, learner.id, course.id)
+    owner_conn.execute("UPDATE users SET is_active = false WHERE id = %s", (gone.id,))
     owner_conn.execute(
         "UPDATE enrollments SET status = 'dropped', dropped_at = now() WHERE user_id = %s", (dropped.id,)
     )
@@ -58,6 +59,7 @@ async def test_learners_due_a_reminder_get_one_however_many_workers_look(
     ]
     assert reminders_of(owner_conn, done.id) == []
     assert reminders_of(owner_conn, dropped.id) == []
+    assert reminders_of(owner_conn, gone.id) == []  # a deactivated account
     await remind_all_tenants(db, now + timedelta(minutes=5))
     assert len(reminders_of(owner_conn, waiting.id)) == 1  # once
 
@@ -114,3 +116,27 @@ async def test_the_worker_inside_serve_outlives_a_database_outage(
                 assert status == ("succeeded",)
         finally:
             await through_proxy.dispose()
+
+
+async def test_jobs_of_a_worker_that_died_run_again(db: Database, app: Any, owner_conn: psycopg.Connection) -> None:
+    from lms_graphql.jobs.queue import JobServices, job_queue, keep_house
+
+    (worker,) = (
+        owner_conn.execute(
+            "INSERT INTO procrastinate.procrastinate_workers (last_heartbeat) VALUES (now() - interval '1 hour') RETURNING id"
+        ).fetchone()
+        or ()
+    )
+    (job,) = (
+        owner_conn.execute(
+            "INSERT INTO procrastinate.procrastinate_jobs (queue_name, task_name, args, status, worker_id)"
+            " VALUES ('reminders', %s, %s, 'doing', %s) RETURNING id",
+            (REMINDER_TASK, psycopg.types.json.Jsonb({"timestamp": 0}), worker),
+        ).fetchone()
+        or ()
+    )
+    queue = job_queue(db.engine.url, JobServices(db, app.state.services.storage), pool_size=2)
+    async with queue.open_async():
+        await keep_house(queue, db, datetime.now(UTC))
+    status = owner_conn.execute("SELECT status FROM procrastinate.procrastinate_jobs WHERE id = %s", (job,)).fetchone()
+    assert status == ("todo",)

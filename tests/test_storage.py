@@ -9,6 +9,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ async def content(
             use_s3(monkeypatch, endpoint, bucket)
             extra["LMS_STORAGE_URL"] = f"s3://{bucket}/content"
         settings = Settings.from_env({**env_for_cli, "LMS_JWT_KEYS": TEST_JWT_KEYS, **extra})
-        storage = storage_for(settings.storage_url, settings.data_dir, settings.storage_secret)
+        storage = storage_for(settings)
         async with app_client(db, env_for_cli, **extra) as client:
             yield Content(client, storage, request.param)
 
@@ -305,3 +306,46 @@ async def test_concurrent_confirmations_for_one_lesson_take_turns(
         "SELECT count(*) FROM stored_files WHERE lesson_id = %s AND status = 'ready'", (course.lesson_ids[0],)
     ).fetchone()
     assert ready == (1,)
+
+
+async def test_a_ticket_used_again_after_confirmation_changes_nothing_and_tickets_are_capped(
+    client: httpx.AsyncClient, app: Any, db: Database, make_tenant: TenantFactory, make_user: PersonFactory,
+    owner_conn: Any,
+) -> None:  # fmt: skip
+    from lms_graphql.jobs.queue import JobServices, job_queue, keep_house
+    from lms_graphql.storage.service import MAX_PENDING
+
+    _, course, teacher, _, _ = await classroom(client, db, make_tenant, make_user)
+    lesson = str(course.lesson_ids[0])
+    ticket = (await gql(client, REQUEST, {"l": lesson, "t": "application/pdf", "s": len(PDF)}, token=teacher)).data[
+        "requestLessonUpload"
+    ]
+    await upload(client, ticket, PDF)
+    url = (await gql(client, CONFIRM, {"f": ticket["fileId"]}, token=teacher)).data["confirmLessonUpload"]["contentUrl"]
+    await upload(client, ticket, PNG)  # the ticket is still valid: it writes where nothing reads
+    assert (await client.get(url)).content == PDF
+    forged = await client.get(url.split("signature=")[0] + "signature=%C3%A9")
+    assert (forged.status_code, forged.json()["code"]) == (403, "FORBIDDEN")
+
+    replies = [
+        await gql(client, REQUEST, {"l": lesson, "t": "application/pdf", "s": len(PDF)}, token=teacher)
+        for _ in range(MAX_PENDING + 1)
+    ]
+    assert [reply.codes for reply in replies[-2:]] == [[], ["RATE_LIMITED"]]
+    await upload(client, replies[0].data["requestLessonUpload"], PDF)  # uploaded, never confirmed
+    storage = app.state.services.storage
+    queue = job_queue(db.engine.url, JobServices(db, storage), pool_size=2)
+    async with queue.open_async():
+        await keep_house(queue, db, datetime.now(UTC) + timedelta(days=2))
+    await run_jobs(db, storage)
+    left = owner_conn.execute(
+        "SELECT count(*) FROM stored_files WHERE lesson_id = %s AND status = 'pending'", (course.lesson_ids[0],)
+    ).fetchone()
+    assert left == (0,)
+    staged = f"{keys.lesson_prefix(course_tenant(owner_conn, course), course.id, course.lesson_ids[0])}"
+    assert await storage.store.size_of(f"{staged}{replies[0].data['requestLessonUpload']['fileId']}.pdf.upload") is None
+
+
+def course_tenant(owner_conn: Any, course: BuiltCourse) -> uuid.UUID:
+    row = owner_conn.execute("SELECT tenant_id FROM courses WHERE id = %s", (course.id,)).fetchone()
+    return uuid.UUID(str(row[0]))

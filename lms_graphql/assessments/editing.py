@@ -31,6 +31,8 @@ from lms_graphql.courses import access, validation
 from lms_graphql.courses.repository import CourseRepository
 from lms_graphql.enrollments.repository import EnrollmentRepository
 from lms_graphql.errors import bad_input, conflict, not_found
+from lms_graphql.storage.repository import FileRepository
+from lms_graphql.storage.service import forget_files
 from lms_graphql.tenancy.tenant import TenantConfig
 
 NOT_FOUND = "assessment not found"
@@ -138,6 +140,7 @@ async def delete_assessment(
     assessment, _ = await _editable(session, tenant, viewer, assessment_id)
     if await AssessmentRepository(session, tenant.id).has_submissions(assessment.id):
         raise conflict("this assessment has submissions (grades are kept): it cannot be deleted")
+    await forget_files(session, tenant.id, await FileRepository(session, tenant.id).of_assessment(assessment.id))
     await session.delete(assessment)
     await session.flush()
     return assessment_id

@@ -1,4 +1,4 @@
-"""Who is due a reminder: enrolled learners (active) of a published course, with an assessment
+"""Who is due a reminder: active learners, enrolled (active) in a published course, with an assessment
 due within the window that they have not submitted yet."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from sqlalchemy import Row, and_, exists, select
 from sqlalchemy.dialects.postgresql import insert
 
 from lms_graphql.kit.repository import TenantScopedRepository
-from lms_graphql.models.tables import ASSESSMENTS, COURSES, ENROLLMENTS, REMINDERS, SUBMISSIONS
+from lms_graphql.models.tables import ASSESSMENTS, COURSES, ENROLLMENTS, REMINDERS, SUBMISSIONS, USERS
 
 
 class ReminderRepository(TenantScopedRepository):
@@ -32,12 +32,14 @@ class ReminderRepository(TenantScopedRepository):
                 ENROLLMENTS,
                 and_(ENROLLMENTS.c.tenant_id == COURSES.c.tenant_id, ENROLLMENTS.c.course_id == COURSES.c.id),
             )
+            .join(USERS, and_(USERS.c.tenant_id == ENROLLMENTS.c.tenant_id, USERS.c.id == ENROLLMENTS.c.user_id))
             .where(
                 self.in_tenant(ASSESSMENTS),
                 ASSESSMENTS.c.due_at > now,
                 ASSESSMENTS.c.due_at <= until,
                 COURSES.c.status == "published",
                 ENROLLMENTS.c.status == "active",
+                USERS.c.is_active,
                 ~submitted,
             )
         )

@@ -24,6 +24,7 @@ from lms_graphql.storage.service import (
     Ticket,
     checked_kind,
     checked_upload,
+    limit_pending,
     pending_upload,
     ticket_for,
 )
@@ -44,6 +45,7 @@ async def request_submission_upload(
     """For a learner enrolled in the assessment's course: where to upload a file to submit."""
     await _learner_of(session, tenant, viewer, assessment_id)
     kind = checked_kind("submission", content_type, size)
+    await limit_pending(session, tenant.id, viewer)
     file_id = uuid.uuid4()
     file = models.StoredFile(
         tenant_id=tenant.id,

@@ -22,7 +22,13 @@ from lms_graphql.kit.db import Database
 from lms_graphql.media.service import transcode_lesson_video
 from lms_graphql.storage import keys
 from lms_graphql.storage.backends import Storage
-from lms_graphql.storage.service import DELETE_QUEUE, DELETE_TASK, TRANSCODE_QUEUE, TRANSCODE_TASK
+from lms_graphql.storage.service import (
+    DELETE_QUEUE,
+    DELETE_TASK,
+    TRANSCODE_QUEUE,
+    TRANSCODE_TASK,
+    sweep_abandoned_uploads,
+)
 
 log = logging.getLogger("lms_graphql.jobs")
 
@@ -33,6 +39,12 @@ TRANSCODE_ATTEMPTS = 3
 TRANSCODE_RETRY = RetryStrategy(max_attempts=TRANSCODE_ATTEMPTS, exponential_wait=5)
 DELETE_RETRY = RetryStrategy(max_attempts=8, exponential_wait=3)
 REMINDER_CRON = "*/5 * * * *"
+HOUSEKEEPING_TASK = "jobs.housekeeping"
+HOUSEKEEPING_CRON = "*/10 * * * *"
+STALLED_SECONDS = 120  # a worker beats every 10 seconds
+# On shutdown, running jobs get this long to finish; the rest are aborted (and run again by
+# housekeeping, their worker gone).
+SHUTDOWN_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,11 @@ def _register(queue: procrastinate.App, services: JobServices) -> None:
     async def remind_due(timestamp: int) -> None:
         await remind_all_tenants(services.db, datetime.fromtimestamp(timestamp, UTC))
 
+    @queue.periodic(cron=HOUSEKEEPING_CRON, periodic_id="housekeeping")
+    @queue.task(name=HOUSEKEEPING_TASK, queue="reminders", queueing_lock=HOUSEKEEPING_TASK)
+    async def housekeeping(timestamp: int) -> None:
+        await keep_house(queue, services.db, datetime.fromtimestamp(timestamp, UTC))
+
 
 async def _delete(storage: Storage, tenant_id: uuid.UUID, object_keys: list[str], prefixes: list[str]) -> None:
     mine = keys.tenant_prefix(tenant_id)
@@ -90,16 +107,37 @@ async def _delete(storage: Storage, tenant_id: uuid.UUID, object_keys: list[str]
             await storage.store.delete_prefix(prefix)
 
 
-async def remind_all_tenants(db: Database, now: datetime) -> int:
+async def active_tenants(db: Database) -> list[uuid.UUID]:
     async with db.platform_transaction() as session:
-        tenant_ids = list((await session.execute(select(models.Tenant.id).where(models.Tenant.is_active))).scalars())
+        return list((await session.execute(select(models.Tenant.id).where(models.Tenant.is_active))).scalars())
+
+
+async def remind_all_tenants(db: Database, now: datetime) -> int:
+    """Each tenant in a transaction of its own: one tenant's failure (logged) spares the others."""
     reminded = 0
-    for tenant_id in tenant_ids:
-        async with db.tenant_transaction(tenant_id) as session:
-            reminded += await send_due_reminders(session, tenant_id, now)
+    for tenant_id in await active_tenants(db):
+        try:
+            async with db.tenant_transaction(tenant_id) as session:
+                reminded += await send_due_reminders(session, tenant_id, now)
+        except Exception as error:
+            log.warning("reminding learners of tenant %s failed (%s); the next run tries again", tenant_id, error)
     if reminded:
         log.info("reminded %d learners of assessments due within 24 hours", reminded)
     return reminded
+
+
+async def keep_house(queue: procrastinate.App, db: Database, now: datetime) -> None:
+    """Jobs whose worker died (its heartbeat stopped: a killed process) run again; uploads
+    never confirmed are removed a day after their ticket expired."""
+    for job in await queue.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS):
+        log.warning("job %s (%s) was running on a worker that died: running it again", job.id, job.task_name)
+        await queue.job_manager.retry_job(job)
+    for tenant_id in await active_tenants(db):
+        try:
+            async with db.tenant_transaction(tenant_id) as session:
+                await sweep_abandoned_uploads(session, tenant_id, now)
+        except Exception as error:
+            log.warning("sweeping abandoned uploads of tenant %s failed (%s)", tenant_id, error)
 
 
 async def supervise_worker(
@@ -138,5 +176,6 @@ async def run_worker(queue: procrastinate.App, *, concurrency: int, wait: bool =
             concurrency=concurrency,
             wait=wait,
             install_signal_handlers=signals,
+            shutdown_graceful_timeout=SHUTDOWN_SECONDS,
             name="lms-graphql",
         )

@@ -62,7 +62,13 @@ async def _run(*argv: str) -> bytes:
     process = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL
     )
-    out, err = await process.communicate()
+    try:
+        out, err = await process.communicate()
+    except BaseException:  # cancelled (the worker is stopping): FFmpeg must not run on alone
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        raise
     if process.returncode != 0:
         tail = err.decode(errors="replace").strip().splitlines()[-3:]
         raise MediaError(f"{Path(argv[0]).name} failed: {' / '.join(tail) or 'no message'}")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from lms_graphql.config import Settings
 from lms_graphql.storage.signing import UrlSigner
 
 for _type, _extension in (("text/markdown", ".md"), ("video/mp2t", ".ts"), ("application/vnd.apple.mpegurl", ".m3u8")):
@@ -219,8 +220,10 @@ class S3Store:
         return deleted
 
 
-def storage_for(storage_url: str | None, data_dir: Path, secret: bytes) -> Storage:
-    """LMS_STORAGE_URL's store, or files under the data directory."""
-    signer = UrlSigner(secret)
-    store: ObjectStore = S3Store.from_url(storage_url) if storage_url else LocalStore(data_dir / "objects", signer)
+def storage_for(settings: Settings) -> Storage:
+    """LMS_STORAGE_URL's store, or files under the data directory; the storage secret that
+    signs this server's own URLs is read (or generated) when the first one is made."""
+    signer = UrlSigner(lambda: settings.storage_secret)
+    url = settings.storage_url
+    store: ObjectStore = S3Store.from_url(url) if url else LocalStore(settings.data_dir / "objects", signer)
     return Storage(store, signer)

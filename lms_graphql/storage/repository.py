@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, delete, func, select, update
 
 from lms_graphql import models
 from lms_graphql.kit.repository import TenantScopedRepository
@@ -22,6 +22,34 @@ class FileRepository(TenantScopedRepository):
         self.session.add(file)
         await self.session.flush()
         return file
+
+    async def by_id(self, file_id: uuid.UUID) -> models.StoredFile | None:
+        statement = select(models.StoredFile).where(self.in_tenant(models.StoredFile), models.StoredFile.id == file_id)
+        file: models.StoredFile | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return file
+
+    async def pending_of(self, user_id: uuid.UUID, now: datetime) -> int:
+        statement = select(func.count()).where(
+            self.in_tenant(FILES),
+            FILES.c.uploaded_by == user_id,
+            FILES.c.status == "pending",
+            FILES.c.upload_expires_at > now,
+        )
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def abandoned(self, expired_before: datetime) -> list[models.StoredFile]:
+        statement = select(models.StoredFile).where(
+            self.in_tenant(models.StoredFile),
+            models.StoredFile.status == "pending",
+            models.StoredFile.upload_expires_at < expired_before,
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def of_assessment(self, assessment_id: uuid.UUID) -> list[models.StoredFile]:
+        statement = select(models.StoredFile).where(
+            self.in_tenant(models.StoredFile), models.StoredFile.assessment_id == assessment_id
+        )
+        return list((await self.session.execute(statement)).scalars())
 
     async def locked(self, file_id: uuid.UUID) -> models.StoredFile | None:
         statement = (

@@ -20,7 +20,7 @@ from lms_graphql import models
 from lms_graphql.auth.viewer import Viewer
 from lms_graphql.courses import access
 from lms_graphql.courses.repository import CourseRepository
-from lms_graphql.errors import bad_input, not_found
+from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.kit.deferral import defer_job
 from lms_graphql.storage import keys, sniffing
 from lms_graphql.storage.backends import Storage, UploadTarget
@@ -31,6 +31,8 @@ UPLOAD_SECONDS = 3600
 DOWNLOAD_SECONDS = 3600
 # GraphQL's Int is 32 bits: sizes stay below 2^31.
 MAX_BYTES = {"lesson": 2_000_000_000, "submission": 50_000_000}
+MAX_PENDING = 20  # unconfirmed, unexpired tickets per user
+PENDING_KEPT = timedelta(days=1)  # an expired, unconfirmed upload is swept after this
 VIDEO = frozenset({"video/mp4", "video/webm", "video/quicktime"})
 DOCUMENTS = frozenset({"application/pdf", "image/png", "image/jpeg", "image/webp", "text/plain", "text/markdown"})
 ALLOWED = {
@@ -47,6 +49,17 @@ class Ticket:
     file: models.StoredFile
     target: UploadTarget
     max_bytes: int
+
+
+async def limit_pending(session: AsyncSession, tenant_id: uuid.UUID, viewer: Viewer) -> None:
+    """A user may hold at most MAX_PENDING unconfirmed tickets that have not expired."""
+    if await FileRepository(session, tenant_id).pending_of(viewer.id, datetime.now(UTC)) >= MAX_PENDING:
+        raise LmsError(
+            ErrorCode.RATE_LIMITED,
+            f"you have {MAX_PENDING} unconfirmed uploads: confirm them, or wait an hour for them to expire",
+            retryable=True,
+            retryAfter=60,
+        )
 
 
 def staging_key(final_key: str) -> str:
@@ -70,15 +83,24 @@ async def ticket_for(storage: Storage, session: AsyncSession, file: models.Store
     return Ticket(file, target, MAX_BYTES[file.purpose])
 
 
-async def _editable_lesson(session: AsyncSession, tenant: TenantConfig, viewer: Viewer, lesson_id: uuid.UUID) -> Any:
+async def _editable_lesson(
+    session: AsyncSession, tenant: TenantConfig, viewer: Viewer, lesson_id: uuid.UUID, *, lock: bool = False
+) -> Any:
+    """The lesson if the viewer may edit its course; ``lock``: the course and then the lesson
+    held (the order of authoring/service.py), and the lesson read again once held."""
     courses = CourseRepository(session, tenant.id)
     lessons = await courses.lessons_by_ids([lesson_id])
-    lesson = lessons[0] if lessons and lessons[0].archived_at is None else None
-    course = (await courses.by_ids([lesson.course_id]))[0] if lesson is not None else None
-    if lesson is None or course is None or not access.can_see(viewer, course):
+    course = (await courses.by_ids([lessons[0].course_id]))[0] if lessons else None
+    if course is None or not access.can_see(viewer, course):
         raise not_found("lesson not found")
     access.require_edit(viewer, course)
-    return lesson
+    if lock:
+        await courses.lock(course.id)
+        await FileRepository(session, tenant.id).hold_lesson(lesson_id)
+        lessons = await courses.lessons_by_ids([lesson_id])
+    if not lessons or lessons[0].archived_at is not None:
+        raise not_found("lesson not found")
+    return lessons[0]
 
 
 async def request_lesson_upload(
@@ -93,6 +115,7 @@ async def request_lesson_upload(
     """For the course's editors: where to upload the lesson's content."""
     lesson = await _editable_lesson(session, tenant, viewer, lesson_id)
     kind = checked_kind("lesson", content_type, size)
+    await limit_pending(session, tenant.id, viewer)
     file_id = uuid.uuid4()
     file = models.StoredFile(
         tenant_id=tenant.id,
@@ -109,22 +132,21 @@ async def request_lesson_upload(
 
 
 async def checked_upload(storage: Storage, file: models.StoredFile) -> int:
-    """The uploaded object's size, once it proved to be what the ticket said; moved to its
-    final key. A refusal removes the object: the client may ask for a new ticket."""
-    store, staged = storage.store, staging_key(file.object_key)
-    size = await store.size_of(staged)
+    """The uploaded object's size, once it proved to be what the ticket said. It is moved to
+    its final key first, where the ticket cannot write, and checked there: what is checked is
+    what stays. A refusal removes it: the client may ask for a new ticket."""
+    store, staged, final = storage.store, staging_key(file.object_key), file.object_key
+    if await store.size_of(staged) is not None:
+        await store.move(staged, final)
+    size = await store.size_of(final)  # also there when a confirmation's commit failed after the move
     if size is None:
-        final = await store.size_of(file.object_key)  # a confirmation whose commit failed: moved already
-        if final is not None:
-            return final
         raise bad_input("nothing was uploaded for this file yet (upload it, then confirm)")
     if size != file.declared_bytes:
-        await store.delete(staged)
+        await store.delete(final)
         raise bad_input(f"the upload has {size} bytes, {file.declared_bytes} were announced: upload it again")
-    if not sniffing.matches(file.content_type, await store.first_bytes(staged, sniffing.SAMPLE_BYTES)):
-        await store.delete(staged)
+    if not sniffing.matches(file.content_type, await store.first_bytes(final, sniffing.SAMPLE_BYTES)):
+        await store.delete(final)
         raise bad_input(f"the uploaded file is not {file.content_type}: upload it again")
-    await store.move(staged, file.object_key)
     return size
 
 
@@ -156,12 +178,14 @@ async def confirm_lesson_upload(
     lesson_id: uuid.UUID | None = None,
 ) -> models.StoredFile:
     """The uploaded file becomes the lesson's content (replacing what was there); a video is
-    queued for transcoding (media.transcode, in this transaction)."""
-    file = await pending_upload(session, tenant, viewer, file_id, "lesson", lesson_id)
-    assert file.lesson_id is not None
-    lesson = await _editable_lesson(session, tenant, viewer, file.lesson_id)
+    queued for transcoding (media.transcode, in this transaction). Locks in the order content
+    edits take them (course, lesson, then the file), so a lesson deleted meanwhile waits or wins."""
     files = FileRepository(session, tenant.id)
-    await files.hold_lesson(lesson.id)
+    found = await files.by_id(file_id)
+    if found is None or found.lesson_id is None:
+        raise not_found(FILE_NOT_FOUND)
+    lesson = await _editable_lesson(session, tenant, viewer, found.lesson_id, lock=True)
+    file = await pending_upload(session, tenant, viewer, file_id, "lesson", lesson_id)
     size = await checked_upload(storage, file)
     previous = await files.lesson_content(lesson.id)
     if previous is not None:
@@ -212,6 +236,13 @@ async def defer_deletion(
         raise ValueError("a tenant's deletion names only its own objects")
     args = {"tenant_id": str(tenant_id), "keys": list(object_keys), "prefixes": list(prefixes)}
     await defer_job(session, DELETE_TASK, args, queue=DELETE_QUEUE)
+
+
+async def sweep_abandoned_uploads(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) -> int:
+    """Unconfirmed uploads whose ticket expired a day ago: their rows now, objects once committed."""
+    files = await FileRepository(session, tenant_id).abandoned(now - PENDING_KEPT)
+    await forget_files(session, tenant_id, files)
+    return len(files)
 
 
 def download_url(storage: Storage, key: str) -> str:

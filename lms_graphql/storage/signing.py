@@ -6,18 +6,21 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from urllib.parse import quote, urlencode
 
 FILES_PATH = "/files"
 
 
 class UrlSigner:
-    def __init__(self, secret: bytes) -> None:
+    """``secret``: asked for on first use (a generated one is written only if something is signed)."""
+
+    def __init__(self, secret: Callable[[], bytes]) -> None:
         self._secret = secret
 
     def _signature(self, method: str, key: str, expires: int, extra: str) -> str:
         message = f"{method}\n{key}\n{expires}\n{extra}".encode()
-        digest = hmac.new(self._secret, message, hashlib.sha256).digest()
+        digest = hmac.new(self._secret(), message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def url(self, method: str, key: str, expires_in: int, **extra: str | int) -> str:
@@ -38,4 +41,4 @@ class UrlSigner:
             return False
         fields = {name: query.get(name, "") for name in sorted(extra)}
         expected = self._signature(method, key, expires, urlencode(fields))
-        return hmac.compare_digest(expected, query.get("signature", ""))
+        return hmac.compare_digest(expected.encode(), query.get("signature", "").encode("utf-8", "replace"))
