@@ -58,7 +58,7 @@ def register(owner_url: str, slug: str, documents: dict[str, str]) -> None:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    total, rounds, concurrency = (600, 3, 8) if args.quick else (3000, 4, 16)
+    total, rounds, concurrency = (240, 2, 8) if args.quick else (3000, 4, 16)
     sizes = data.Sizes(tenants=10, students=400, courses=60) if args.quick else data.Sizes(tenants=10)
     results: dict[str, Any] = {"requests": total, "rounds": rounds, "concurrency": concurrency}
     with bench_database() as owner_url:

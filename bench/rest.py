@@ -35,7 +35,7 @@ def rest_call(http: httpx.AsyncClient, tokens: list[str]) -> Call:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    total, rounds, concurrency = (600, 3, 8) if args.quick else (4000, 4, 16)
+    total, rounds, concurrency = (240, 2, 8) if args.quick else (4000, 4, 16)
     sizes = data.Sizes(tenants=10, students=400, courses=60) if args.quick else data.Sizes(tenants=10)
     results: dict[str, Any] = {"requests": total, "rounds": rounds, "concurrency": concurrency, "page": PAGE}
     with bench_database() as owner_url:
