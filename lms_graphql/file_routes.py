@@ -21,7 +21,9 @@ from lms_graphql.storage.service import DOWNLOAD_SECONDS, download_url
 from lms_graphql.storage.signing import FILES_PATH
 
 PLAYLIST = "application/vnd.apple.mpegurl"
-CHUNK_HEADERS = {"X-Content-Type-Options": "nosniff"}
+# Uploaded files are served from this origin: never sniffed into another type, and a document
+# opened directly runs nothing (a PDF's script, say) with the origin's rights.
+FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
 
 
 def _storage(request: Request) -> Storage:
@@ -48,7 +50,7 @@ async def get_file(request: Request) -> Response:
         return problem(404, ErrorCode.NOT_FOUND.value, "no such file")
     if not path.is_file():
         return problem(404, ErrorCode.NOT_FOUND.value, "no such file")
-    headers = {**CHUNK_HEADERS, "Cache-Control": "private, max-age=3600"}
+    headers = {**FILE_HEADERS, "Cache-Control": "private, max-age=3600"}
     return FileResponse(path, media_type=content_type_of(key), headers=headers)
 
 
@@ -72,7 +74,7 @@ async def _playlist(storage: Storage, key: str, root_path: str) -> Response:
             line = download_url(storage, target)
             line = root_path + line if line.startswith("/") else line
         lines.append(line)
-    headers = {**CHUNK_HEADERS, "Cache-Control": "private, no-store"}
+    headers = {**FILE_HEADERS, "Cache-Control": "private, no-store"}
     return Response("\n".join(lines) + "\n", media_type=PLAYLIST, headers=headers)
 
 

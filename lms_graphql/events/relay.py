@@ -25,14 +25,14 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from lms_graphql import models
 from lms_graphql.audit.repository import IdempotencyRepository
 from lms_graphql.events.bus import EventBus
 from lms_graphql.events.repository import OutboxRepository, outbox_backlog
 from lms_graphql.kit import channels
 from lms_graphql.kit.db import Database
+from lms_graphql.tenancy.service import active_tenant_ids
 
 log = logging.getLogger("lms_graphql.relay")
 
@@ -181,9 +181,7 @@ class OutboxRelay:
                 return False
             try:
                 async with self._db.platform_transaction() as session:
-                    tenant_ids = list(
-                        (await session.execute(select(models.Tenant.id).where(models.Tenant.is_active))).scalars()
-                    )
+                    tenant_ids = await active_tenant_ids(session)
                 cutoff = datetime.now(UTC) - self._retention
                 prune = self._pruned_at is None or time.monotonic() - self._pruned_at >= self._prune_seconds
                 pause = spread_over / len(tenant_ids) if tenant_ids else 0.0

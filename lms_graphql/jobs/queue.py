@@ -13,10 +13,8 @@ from datetime import UTC, datetime
 
 import procrastinate
 from procrastinate import JobContext, RetryStrategy
-from sqlalchemy import select
 from sqlalchemy.engine import URL
 
-from lms_graphql import models
 from lms_graphql.assessments.reminders import send_due_reminders
 from lms_graphql.kit.db import Database
 from lms_graphql.media.service import transcode_lesson_video
@@ -29,6 +27,7 @@ from lms_graphql.storage.service import (
     TRANSCODE_TASK,
     sweep_abandoned_uploads,
 )
+from lms_graphql.tenancy.service import active_tenant_ids
 
 log = logging.getLogger("lms_graphql.jobs")
 
@@ -109,7 +108,7 @@ async def _delete(storage: Storage, tenant_id: uuid.UUID, object_keys: list[str]
 
 async def active_tenants(db: Database) -> list[uuid.UUID]:
     async with db.platform_transaction() as session:
-        return list((await session.execute(select(models.Tenant.id).where(models.Tenant.is_active))).scalars())
+        return await active_tenant_ids(session)
 
 
 async def remind_all_tenants(db: Database, now: datetime) -> int:

@@ -48,6 +48,9 @@ class TenantRepository:
         )
         return result.scalar_one_or_none()
 
+    async def active_ids(self) -> list[uuid.UUID]:
+        return list((await self.session.execute(select(models.Tenant.id).where(models.Tenant.is_active))).scalars())
+
     async def count(self) -> int:
         return int((await self.session.execute(select(func.count()).select_from(models.Tenant))).scalar_one())
 

@@ -40,6 +40,11 @@ async def announce_tenant(session: AsyncSession, slug: str) -> None:
     await TenantRepository(session).announce(slug)
 
 
+async def active_tenant_ids(session: AsyncSession) -> list[uuid.UUID]:
+    """Every active tenant: what platform-wide work (the relay's sweep, periodic jobs) visits."""
+    return await TenantRepository(session).active_ids()
+
+
 async def find_tenant(session: AsyncSession, slug: str) -> TenantConfig | None:
     row = await TenantRepository(session).find_by_slug(slug)
     return TenantConfig.from_row(row) if row is not None else None
