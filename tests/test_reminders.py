@@ -119,7 +119,7 @@ async def test_the_worker_inside_serve_outlives_a_database_outage(
 
 
 async def test_jobs_of_a_worker_that_died_run_again(db: Database, app: Any, owner_conn: psycopg.Connection) -> None:
-    from lms_graphql.jobs.queue import JobServices, job_queue, keep_house
+    from tests.support.content import keep_house_at
 
     (worker,) = (
         owner_conn.execute(
@@ -135,8 +135,6 @@ async def test_jobs_of_a_worker_that_died_run_again(db: Database, app: Any, owne
         ).fetchone()
         or ()
     )
-    queue = job_queue(db.engine.url, JobServices(db, app.state.services.storage), pool_size=2)
-    async with queue.open_async():
-        await keep_house(queue, db, datetime.now(UTC))
+    await keep_house_at(db, app.state.services.storage, datetime.now(UTC))
     status = owner_conn.execute("SELECT status FROM procrastinate.procrastinate_jobs WHERE id = %s", (job,)).fetchone()
     assert status == ("todo",)

@@ -22,7 +22,7 @@ from lms_graphql.storage import keys
 from lms_graphql.storage.backends import Storage, storage_for
 from lms_graphql.storage.offboarding import delete_tenant_content
 from tests.support.builders import BuiltCourse, build_course
-from tests.support.content import run_jobs, s3_server, use_s3
+from tests.support.content import keep_house_at, run_jobs, s3_server, use_s3
 from tests.support.http import TEST_JWT_KEYS, app_client, gql, login
 from tests.support.people import PersonFactory, TenantFactory
 from tests.support.servers import CONSOLE_SCRIPT
@@ -312,7 +312,6 @@ async def test_a_ticket_used_again_after_confirmation_changes_nothing_and_ticket
     client: httpx.AsyncClient, app: Any, db: Database, make_tenant: TenantFactory, make_user: PersonFactory,
     owner_conn: Any,
 ) -> None:  # fmt: skip
-    from lms_graphql.jobs.queue import JobServices, job_queue, keep_house
     from lms_graphql.storage.service import MAX_PENDING
 
     _, course, teacher, _, _ = await classroom(client, db, make_tenant, make_user)
@@ -334,9 +333,7 @@ async def test_a_ticket_used_again_after_confirmation_changes_nothing_and_ticket
     assert [reply.codes for reply in replies[-2:]] == [[], ["RATE_LIMITED"]]
     await upload(client, replies[0].data["requestLessonUpload"], PDF)  # uploaded, never confirmed
     storage = app.state.services.storage
-    queue = job_queue(db.engine.url, JobServices(db, storage), pool_size=2)
-    async with queue.open_async():
-        await keep_house(queue, db, datetime.now(UTC) + timedelta(days=2))
+    await keep_house_at(db, storage, datetime.now(UTC) + timedelta(days=2))
     await run_jobs(db, storage)
     left = owner_conn.execute(
         "SELECT count(*) FROM stored_files WHERE lesson_id = %s AND status = 'pending'", (course.lesson_ids[0],)

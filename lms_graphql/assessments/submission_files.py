@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,13 +20,10 @@ from lms_graphql.storage import keys
 from lms_graphql.storage.backends import Storage
 from lms_graphql.storage.repository import FileRepository
 from lms_graphql.storage.service import (
-    UPLOAD_SECONDS,
     Ticket,
-    checked_kind,
     checked_upload,
-    limit_pending,
+    issue_ticket,
     pending_upload,
-    ticket_for,
 )
 from lms_graphql.tenancy.tenant import TenantConfig
 
@@ -44,21 +41,13 @@ async def request_submission_upload(
 ) -> Ticket:
     """For a learner enrolled in the assessment's course: where to upload a file to submit."""
     await _learner_of(session, tenant, viewer, assessment_id)
-    kind = checked_kind("submission", content_type, size)
-    await limit_pending(session, tenant.id, viewer)
-    file_id = uuid.uuid4()
-    file = models.StoredFile(
-        tenant_id=tenant.id,
-        id=file_id,
-        purpose="submission",
-        object_key=keys.submission_file(tenant.id, assessment_id, viewer.id, file_id, kind),
-        content_type=kind,
-        declared_bytes=size,
-        assessment_id=assessment_id,
-        uploaded_by=viewer.id,
-        upload_expires_at=datetime.now(UTC) + timedelta(seconds=UPLOAD_SECONDS),
+
+    def key_of(file_id: uuid.UUID, kind: str) -> str:
+        return keys.submission_file(tenant.id, assessment_id, viewer.id, file_id, kind)
+
+    return await issue_ticket(
+        session, storage, tenant.id, viewer, "submission", content_type, size, key_of, assessment_id=assessment_id
     )
-    return await ticket_for(storage, session, file)
 
 
 async def _learner_of(session: AsyncSession, tenant: TenantConfig, viewer: Viewer, assessment_id: uuid.UUID) -> None:

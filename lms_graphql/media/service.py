@@ -103,8 +103,9 @@ async def _finish(
 
 
 async def _tell_instructor(session: AsyncSession, tenant_id: uuid.UUID, media: Any) -> None:
-    lesson = (await CourseRepository(session, tenant_id).lessons_by_ids([media.lesson_id]))[0]
-    course = (await CourseRepository(session, tenant_id).by_ids([lesson.course_id]))[0]
+    courses = CourseRepository(session, tenant_id)
+    (lesson,) = await courses.lessons_by_ids([media.lesson_id])
+    (course,) = await courses.by_ids([lesson.course_id])
     ready = media.status == "ready"
     payload = {
         "courseId": str(course.id),

@@ -70,17 +70,18 @@ async def list_lessons(request: Request, module_id: uuid.UUID) -> Response:
         media = dict(zip(media_ids, await context.loaders.media.load_many(media_ids), strict=True))
         items = []
         for view in views:
-            lesson = models.Lesson.of(view.row, view.progress, view.content_visible, view.lock)
             file = files.get(view.row.id)
-            if file is not None:
-                found = media.get(file.id)
-                lesson = lesson.model_copy(
-                    update={
-                        "content_url": signed_url(context, file.object_key),
-                        "media": lesson_media(context, found) if found is not None else None,
-                    }
+            found = media.get(file.id) if file is not None else None
+            items.append(
+                models.Lesson.of(
+                    view.row,
+                    view.progress,
+                    view.content_visible,
+                    view.lock,
+                    content_url=signed_url(context, file.object_key) if file is not None else None,
+                    media=lesson_media(context, found) if found is not None else None,
                 )
-            items.append(lesson)
+            )
         return models.LessonList(items=items)
 
     return etagged(request, await operation(request, work))

@@ -249,7 +249,15 @@ class Lesson(Body):
     media: LessonMedia | None = Field(default=None, description="What the video pipeline made of its video.")
 
     @classmethod
-    def of(cls, row: Any, progress: Any, content_visible: bool, lock: str | None) -> Lesson:
+    def of(
+        cls,
+        row: Any,
+        progress: Any,
+        content_visible: bool,
+        lock: str | None,
+        content_url: str | None = None,
+        media: LessonMedia | None = None,
+    ) -> Lesson:
         return cls(
             id=row.id,
             module_id=row.module_id,
@@ -263,6 +271,8 @@ class Lesson(Body):
             locked=lock is not None,
             lock_reason=lock,
             my_progress=LessonProgress.of(progress) if progress is not None else None,
+            content_url=content_url,
+            media=media,
         )
 
 

@@ -9,7 +9,7 @@ referring to them (jobs/tasks.py), never before that transaction commits."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,12 +75,36 @@ def checked_kind(purpose: str, content_type: str, size: int) -> str:
     return kind
 
 
-async def ticket_for(storage: Storage, session: AsyncSession, file: models.StoredFile) -> Ticket:
-    await FileRepository(session, file.tenant_id).add(file)
-    target = storage.store.upload_target(
-        staging_key(file.object_key), file.content_type, file.declared_bytes, UPLOAD_SECONDS
+async def issue_ticket(
+    session: AsyncSession,
+    storage: Storage,
+    tenant_id: uuid.UUID,
+    viewer: Viewer,
+    purpose: str,
+    content_type: str,
+    size: int,
+    key_of: Callable[[uuid.UUID, str], str],
+    **owner: uuid.UUID,
+) -> Ticket:
+    """A pending file of an allowed type and size, its key built by ``key_of`` (from the new
+    file's id and its kind), owned by ``owner`` (lesson_id or assessment_id), and where to upload it."""
+    kind = checked_kind(purpose, content_type, size)
+    await limit_pending(session, tenant_id, viewer)
+    file_id = uuid.uuid4()
+    file = models.StoredFile(
+        tenant_id=tenant_id,
+        id=file_id,
+        purpose=purpose,
+        object_key=key_of(file_id, kind),
+        content_type=kind,
+        declared_bytes=size,
+        uploaded_by=viewer.id,
+        upload_expires_at=datetime.now(UTC) + timedelta(seconds=UPLOAD_SECONDS),
+        **owner,
     )
-    return Ticket(file, target, MAX_BYTES[file.purpose])
+    await FileRepository(session, tenant_id).add(file)
+    target = storage.store.upload_target(staging_key(file.object_key), kind, size, UPLOAD_SECONDS)
+    return Ticket(file, target, MAX_BYTES[purpose])
 
 
 async def _editable_lesson(
@@ -114,21 +138,13 @@ async def request_lesson_upload(
 ) -> Ticket:
     """For the course's editors: where to upload the lesson's content."""
     lesson = await _editable_lesson(session, tenant, viewer, lesson_id)
-    kind = checked_kind("lesson", content_type, size)
-    await limit_pending(session, tenant.id, viewer)
-    file_id = uuid.uuid4()
-    file = models.StoredFile(
-        tenant_id=tenant.id,
-        id=file_id,
-        purpose="lesson",
-        object_key=keys.lesson_file(tenant.id, lesson.course_id, lesson.id, file_id, kind),
-        content_type=kind,
-        declared_bytes=size,
-        lesson_id=lesson.id,
-        uploaded_by=viewer.id,
-        upload_expires_at=datetime.now(UTC) + timedelta(seconds=UPLOAD_SECONDS),
+
+    def key_of(file_id: uuid.UUID, kind: str) -> str:
+        return keys.lesson_file(tenant.id, lesson.course_id, lesson.id, file_id, kind)
+
+    return await issue_ticket(
+        session, storage, tenant.id, viewer, "lesson", content_type, size, key_of, lesson_id=lesson.id
     )
-    return await ticket_for(storage, session, file)
 
 
 async def checked_upload(storage: Storage, file: models.StoredFile) -> int:

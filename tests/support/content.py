@@ -10,12 +10,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from lms_graphql.jobs.queue import JobServices, job_queue, run_worker
+from lms_graphql.jobs.queue import JobServices, job_queue, keep_house, run_worker
 from lms_graphql.kit.db import Database
 from lms_graphql.storage.backends import Storage
 from tests.support.servers import free_port
@@ -65,6 +66,13 @@ def use_s3(monkeypatch: pytest.MonkeyPatch, endpoint: str, bucket: str) -> None:
 async def run_jobs(db: Database, storage: Storage) -> None:
     """Every job that is due now, run by a worker of the test's own (until none is left)."""
     await run_worker(job_queue(db.engine.url, JobServices(db, storage), pool_size=2), concurrency=1, wait=False)
+
+
+async def keep_house_at(db: Database, storage: Storage, now: datetime) -> None:
+    """The housekeeping job's work (dead workers' jobs, abandoned uploads) as if it ran at ``now``."""
+    queue = job_queue(db.engine.url, JobServices(db, storage), pool_size=2)
+    async with queue.open_async():
+        await keep_house(queue, db, now)
 
 
 def ffmpeg_or_skip() -> str:
