@@ -30,6 +30,7 @@ from lms_graphql.graphiql import APIDOCS, ASSETS_PATH, BundleAssets
 from lms_graphql.jobs.queue import JobServices, job_queue, supervise_worker
 from lms_graphql.kit import channels
 from lms_graphql.kit.channels import CONTROL_WIRE_CHANNEL
+from lms_graphql.kit.clusters import open_database
 from lms_graphql.kit.db import Database, resolve_database_urls
 from lms_graphql.kit.transaction import TenantGates
 from lms_graphql.limits.plans import PLAN_LIMITS
@@ -85,7 +86,7 @@ def build_services(settings: Settings, db: Database) -> Services:
     relay.on_published = metrics.observe_publish_delays
     # Fan-out re-reads get their own small pool (a burst of deliveries must not take the
     # connections HTTP requests need), their statements bounded like a free tenant's.
-    live_db = Database(db.engine.url, pool_size=4, max_overflow=2, statement_timeout_ms=LIVE_TIMEOUT_MS)
+    live_db = db.sibling(pool_size=4, max_overflow=2, statement_timeout_ms=LIVE_TIMEOUT_MS)
     metrics.watch_pool(db.engine, "requests")
     metrics.watch_pool(live_db.engine, "live")
     return Services(
@@ -212,7 +213,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = db is None  # a server's app (not a test's, which brings its database)
-        database = db or Database(resolve_database_urls(settings).app, record_statements=settings.bench)
+        database = db or open_database(settings, resolve_database_urls(settings), record_statements=settings.bench)
         restore_hangup = drain_on_hangup() if owned else None
         try:
             await ensure_app_role_is_confined(database)

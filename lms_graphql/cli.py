@@ -16,10 +16,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from lms_graphql.config import LOG_FORMATS, LOG_LEVELS, Settings
 from lms_graphql.errors import LmsError
+from lms_graphql.kit.clusters import clusters_for, open_database
 from lms_graphql.kit.db import Database, DatabaseUrls, describe_url, resolve_database_urls
 from lms_graphql.kit.embedded import EmbeddedDatabaseError
 from lms_graphql.migrate import MigrationSetupError, head_revision, migrate, schema_revision
-from lms_graphql.models.tenant import PLANS
 from lms_graphql.models.user import ROLES
 
 EXIT_FAILURE = 1
@@ -32,9 +32,11 @@ class CliError(Exception):
         self.exit_code = exit_code
 
 
-def prepare_database(settings: Settings, *, quiet: bool = False) -> DatabaseUrls:
-    """Resolve (starting the embedded server if needed) and migrate; returns the URLs. With the
-    app login only, check instead that someone migrated the schema to this version's head."""
+def prepare_database(settings: Settings, *, quiet: bool = False, homes_must_succeed: bool = False) -> DatabaseUrls:
+    """Resolve (starting the embedded server if needed) and migrate the pool, then every bridge
+    and silo home; returns the URLs. With the app login only, check instead that someone
+    migrated the schema to this version's head. A home that fails to migrate is reported (and
+    refused until migrated); with ``homes_must_succeed`` it fails the command."""
     urls = resolve_database_urls(settings)
     if urls.owner is None:
         _ensure_schema_is_current(urls.app, settings.app_role, quiet=quiet)
@@ -57,7 +59,20 @@ def prepare_database(settings: Settings, *, quiet: bool = False) -> DatabaseUrls
                 f"database {describe_url(urls.owner)} migrated {before or 'empty'} -> {after}",
                 file=sys.stderr,
             )
+    _migrate_homes(settings, urls, quiet=quiet, must_succeed=homes_must_succeed)
     return urls
+
+
+def _migrate_homes(settings: Settings, urls: DatabaseUrls, *, quiet: bool, must_succeed: bool) -> None:
+    from lms_graphql.placement.upgrades import upgrade_homes
+
+    assert urls.owner is not None
+    states = upgrade_homes(urls.owner, clusters_for(settings, urls.app, urls.owner), app_role=settings.app_role)
+    failed = [state for state in states if state.error is not None]
+    for state in states if not quiet else failed:
+        print(f"tenant {state.describe()}", file=sys.stderr)
+    if failed and must_succeed:
+        raise CliError(f"{len(failed)} of {len(states)} tenant homes could not be migrated; run migrate again", 1)
 
 
 def _ensure_schema_is_current(app_url: URL, app_role: str, *, quiet: bool) -> None:
@@ -87,21 +102,17 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(original).__name__
 
 
-def run_with_database(coroutine_factory: Callable[[Database], Coroutine[Any, Any, None]], urls: DatabaseUrls) -> None:
+def run_with_database(
+    coroutine_factory: Callable[[Database], Coroutine[Any, Any, None]], urls: DatabaseUrls, settings: Settings
+) -> None:
     async def runner() -> None:
-        db = Database(urls.app, pool_size=2, max_overflow=0)
+        db = open_database(settings, urls, pool_size=2, max_overflow=0)
         try:
             await coroutine_factory(db)
         finally:
             await db.dispose()
 
     asyncio.run(runner())
-
-
-def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
-    if settings.app_database_url and not settings.database_url:
-        raise CliError("migrate needs the owner login: set LMS_DATABASE_URL (or LMS_DATABASE_URL_FILE)", EXIT_USAGE)
-    prepare_database(settings)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -120,7 +131,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if args.demo:
         from lms_graphql.demo import load_demo
 
-        run_with_database(lambda db: load_demo(db, only_if_empty=True, port=args.port), urls)
+        run_with_database(lambda db: load_demo(db, only_if_empty=True, port=args.port), urls, settings)
     serve(urls, host=args.host, port=args.port, workers=args.workers, log_config=log_config, log_level=log_level)
 
 
@@ -141,7 +152,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
         queue = job_queue(db.engine.url, JobServices(db, storage), pool_size=concurrency + 2)
         await run_worker(queue, concurrency=concurrency, wait=not args.once, signals=not args.once)
 
-    run_with_database(work, urls)
+    run_with_database(work, urls, settings)
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -180,25 +191,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from lms_graphql.demo import load_demo
 
     urls = prepare_database(settings)
-    run_with_database(lambda db: load_demo(db, only_if_empty=False), urls)
-
-
-def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> None:
-    from lms_graphql.tenancy.service import announce_tenant, create_tenant
-
-    urls = prepare_database(settings, quiet=True)
-
-    async def create(db: Database) -> None:
-        async with db.platform_transaction() as session:
-            tenant = await create_tenant(session, slug=args.slug, name=args.name, plan=args.plan)
-            await announce_tenant(session, tenant.slug)  # a server that was asked for it forgets the miss
-        print(tenant.id)
-
-    run_with_database(create, urls)
+    run_with_database(lambda db: load_demo(db, only_if_empty=False), urls, settings)
 
 
 def cmd_tenant_set_active(args: argparse.Namespace, settings: Settings) -> None:
-    from lms_graphql.tenancy.service import find_tenant, set_tenant_active
+    from lms_graphql.tenancy.service import copy_registry_row, find_tenant, set_tenant_active
 
     urls = prepare_database(settings, quiet=True)
     active = args.action == "activate"
@@ -209,9 +206,12 @@ def cmd_tenant_set_active(args: argparse.Namespace, settings: Settings) -> None:
             if tenant is None:
                 raise CliError(f"no tenant with slug {args.slug!r}", EXIT_USAGE)
             await set_tenant_active(session, tenant.id, active)
+        if tenant.placement != "pool":
+            async with db.tenant_transaction(tenant.id) as session:
+                await copy_registry_row(db, session, tenant.id)
         print(f"tenant {args.slug} is now {'active' if active else 'inactive'}")
 
-    run_with_database(change, urls)
+    run_with_database(change, urls, settings)
 
 
 def cmd_tenant_delete_content(args: argparse.Namespace, settings: Settings) -> None:
@@ -234,7 +234,7 @@ def cmd_tenant_delete_content(args: argparse.Namespace, settings: Settings) -> N
         removed = await delete_tenant_content(db, storage, tenant.id)
         print(f"removed {removed} stored objects of tenant {args.slug}")
 
-    run_with_database(delete, urls)
+    run_with_database(delete, urls, settings)
 
 
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -259,7 +259,7 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> None:
             )
         print(user.id)
 
-    run_with_database(create, urls)
+    run_with_database(create, urls, settings)
 
 
 def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
@@ -289,11 +289,13 @@ def _workers(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from lms_graphql.placement_commands import add_migrate_arguments, add_move_command, add_placement_arguments
+
     parser = argparse.ArgumentParser(prog="lms-graphql", description="Multi-tenant LMS GraphQL backend")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    migrate_cmd = commands.add_parser("migrate", help="bring the database to the newest schema")
-    migrate_cmd.set_defaults(handler=cmd_migrate)
+    migrate_cmd = commands.add_parser("migrate", help="bring the pool and every tenant's home to the newest schema")
+    add_migrate_arguments(migrate_cmd)
 
     serve_cmd = commands.add_parser("serve", help="migrate if needed, then serve HTTP and websockets")
     serve_cmd.add_argument("--host", default="127.0.0.1")
@@ -319,8 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     tenant_create = tenant_sub.add_parser("create", help="register a tenant; prints its id")
     tenant_create.add_argument("slug")
     tenant_create.add_argument("--name", required=True)
-    tenant_create.add_argument("--plan", choices=PLANS, default="free")
-    tenant_create.set_defaults(handler=cmd_tenant_create)
+    add_placement_arguments(tenant_create)
+    add_move_command(tenant_sub)
     for action, text in (("deactivate", "its requests answer 404"), ("activate", "serve it again")):
         toggle = tenant_sub.add_parser(action, help=f"{action} a tenant: {text}")
         toggle.add_argument("slug")

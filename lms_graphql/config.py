@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from lms_graphql.kit.secrets import read_or_create_secret
+from lms_graphql.models.tenant import REGIONS
 
 DEFAULT_DATA_DIR = "./.lms-data"
 DEFAULT_APP_ROLE = "lms_app"
@@ -55,6 +56,8 @@ class Settings:
     storage_secret_env: str | None = field(default=None, repr=False)  # LMS_STORAGE_SECRET
     worker: str = "in-process"  # LMS_WORKER
     worker_concurrency: int = 2  # LMS_WORKER_CONCURRENCY: jobs a worker runs at once
+    region: str = "eu-west-1"  # LMS_REGION: where the main database server is
+    clusters: str = ""  # LMS_CLUSTERS: more database servers for bridge and silo tenants (kit/clusters.py)
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -91,6 +94,8 @@ class Settings:
             storage_secret_env=secret_setting(source, "LMS_STORAGE_SECRET"),
             worker=_choice(source, "LMS_WORKER", WORKER_MODES),
             worker_concurrency=_int(source, "LMS_WORKER_CONCURRENCY", 2, 1, 64),
+            region=_choice(source, "LMS_REGION", REGIONS),
+            clusters=secret_setting(source, "LMS_CLUSTERS") or "",
         )
 
     @cached_property
@@ -139,6 +144,7 @@ class ConfigError(ValueError):
 SECRET_SETTINGS = (
     "LMS_DATABASE_URL",
     "LMS_APP_DATABASE_URL",
+    "LMS_CLUSTERS",
     "LMS_JWT_SECRET",
     "LMS_BROADCAST_URL",
     "LMS_RATE_LIMIT_URL",

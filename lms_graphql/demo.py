@@ -11,9 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lms_graphql import models
 from lms_graphql.assessments.service import NewAssessment, create_assessment, grade, submit
 from lms_graphql.auth.viewer import Viewer
+from lms_graphql.config import DEFAULT_APP_ROLE
 from lms_graphql.courses.service import create_course, publish_course
 from lms_graphql.enrollments.service import enroll, update_progress
 from lms_graphql.kit.db import Database
+from lms_graphql.kit.homes import MAIN_CLUSTER
+from lms_graphql.placement.service import create_placed_tenant
 from lms_graphql.tenancy.repository import TenantRepository
 from lms_graphql.tenancy.service import create_tenant, find_tenant
 from lms_graphql.tenancy.tenant import TenantConfig
@@ -31,6 +34,7 @@ class DemoTenant:
     instructors: tuple[str, ...]
     students: tuple[str, ...]
     courses: tuple[str, ...]
+    placement: str = "pool"  # one demo tenant in each (kit/homes.py)
 
 
 DEMO_TENANTS = (
@@ -42,6 +46,7 @@ DEMO_TENANTS = (
         ("Ada Lovelace", "Alan Turing"),
         ("Grace Hopper", "Katherine Johnson", "Edsger Dijkstra", "Barbara Liskov"),
         ("Introduction to Algorithms", "Distributed Systems", "Compilers (draft)"),
+        "silo",
     ),
     DemoTenant(
         "stanford",
@@ -51,6 +56,7 @@ DEMO_TENANTS = (
         ("Donald Knuth",),
         ("Margaret Hamilton", "Ken Thompson", "Frances Allen"),
         ("Databases", "Machine Learning"),
+        "bridge",
     ),
     DemoTenant(
         "acme",
@@ -104,8 +110,17 @@ async def _create_platform_operator(db: Database) -> None:
 
 
 async def _create_tenant(db: Database, spec: DemoTenant) -> None:
-    async with db.platform_transaction() as session:
-        tenant = await create_tenant(session, slug=spec.slug, name=spec.name, plan=spec.plan, max_users=1000)
+    # A server holding the app login only cannot make schemas or databases: all in the pool then.
+    placement = spec.placement if db.clusters[MAIN_CLUSTER].owner is not None else "pool"
+    tenant = await create_placed_tenant(
+        db,
+        slug=spec.slug,
+        name=spec.name,
+        plan=spec.plan,
+        placement=placement,
+        max_users=1000,
+        app_role=db.clusters[MAIN_CLUSTER].app.username or DEFAULT_APP_ROLE,
+    )
     async with db.tenant_transaction(tenant.id) as session:
         await create_user(
             session,
@@ -255,4 +270,4 @@ def _print_logins(port: int) -> None:
         people = [f"admin@{spec.domain} (admin)"]
         people += [f"{_email(n, spec.domain)} (instructor)" for n in spec.instructors]
         people += [f"{_email(n, spec.domain)} (student)" for n in spec.students]
-        print(f"  {spec.slug:<9} " + ", ".join(people))
+        print(f"  {spec.slug:<9} " + ", ".join(people) + f"; its data in the {spec.placement}")

@@ -75,7 +75,7 @@ def cmd_documents_add(args: argparse.Namespace, settings: Settings) -> None:
             document = registration.document
             print(f"  {document.document_id}  {_operations(document.operation_names)}  cost {document.cost}")
 
-    run_with_database(add, urls)
+    run_with_database(add, urls, settings)
 
 
 def cmd_documents_list(args: argparse.Namespace, settings: Settings) -> None:
@@ -91,7 +91,7 @@ def cmd_documents_list(args: argparse.Namespace, settings: Settings) -> None:
         for row in rows:
             print(f"  {row.document_id}  {_operations(row.operation_names)}  cost {row.cost}  from {row.source or '-'}")
 
-    run_with_database(show, urls)
+    run_with_database(show, urls, settings)
 
 
 def cmd_documents_remove(args: argparse.Namespace, settings: Settings) -> None:
@@ -108,7 +108,7 @@ def cmd_documents_remove(args: argparse.Namespace, settings: Settings) -> None:
             raise CliError(f"no document {args.document_id} ({_scope(args.tenant)})", EXIT_USAGE)
         print(f"document {args.document_id} removed ({_scope(args.tenant)})")
 
-    run_with_database(remove, urls)
+    run_with_database(remove, urls, settings)
 
 
 def cmd_documents_mode(args: argparse.Namespace, settings: Settings) -> None:
@@ -123,7 +123,7 @@ def cmd_documents_mode(args: argparse.Namespace, settings: Settings) -> None:
             await service.set_mode(session, tenant_id, args.mode)
         print(f"tenant {args.slug} now accepts {'registered documents only' if args.mode != 'any' else 'any document'}")
 
-    run_with_database(change, urls)
+    run_with_database(change, urls, settings)
 
 
 def _documents_transaction(db: Database, tenant_id: uuid.UUID | None) -> Any:

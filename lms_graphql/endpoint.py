@@ -328,5 +328,5 @@ def release_socket(context: Context) -> None:
 
 
 UNRESOLVED_TENANT = TenantConfig(
-    id=uuid.UUID(int=0), slug="-", name="-", plan="free", region="eu-west-1", placement="shared", is_active=False
+    id=uuid.UUID(int=0), slug="-", name="-", plan="free", region="eu-west-1", placement="pool", is_active=False
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -10,6 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg import sql
 from sqlalchemy import URL, Connection, create_engine, text
+
+from lms_graphql.config import DEFAULT_APP_ROLE
 
 # Inside the package, so an installed wheel carries them (alembic.ini points here too).
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -36,15 +39,19 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def head_revision(app_role: str) -> str | None:
+@functools.cache
+def head_revision(app_role: str = DEFAULT_APP_ROLE) -> str | None:
     return ScriptDirectory.from_config(alembic_config(app_role)).get_current_head()
 
 
-def migrate(owner_url: URL, *, app_role: str, app_password: str | None) -> tuple[str | None, str | None]:
+def migrate(
+    owner_url: URL, *, app_role: str, app_password: str | None, schema: str | None = None
+) -> tuple[str | None, str | None]:
     """Upgrade to head; returns (revision before, revision after). Idempotent.
 
     ``app_password`` (when we manage the app login) is set on the role so that password
-    authentication works for it as it does for the owner.
+    authentication works for it as it does for the owner. ``schema``: a bridge tenant's schema
+    in that database (created if missing), instead of ``public``.
     """
     config = alembic_config(app_role)
     engine = create_engine(owner_url)
@@ -53,6 +60,10 @@ def migrate(owner_url: URL, *, app_role: str, app_password: str | None) -> tuple
             # Held until the connection closes (engine.dispose): concurrent upgrades would race
             # on CREATE TABLE, and concurrent ALTER ROLE fails ("tuple concurrently updated").
             conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            if schema is not None:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+                conn.execute(text(f'SET search_path TO "{schema}"'))
+                config.attributes["schema"] = schema
             conn.commit()
             before = current_revision(conn)
             config.attributes["connection"] = conn

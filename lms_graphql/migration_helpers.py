@@ -5,7 +5,13 @@ Kept small and stable on purpose: migrations are history, and they import this.
 
 from __future__ import annotations
 
-from alembic import op
+import functools
+from pathlib import Path
+
+from alembic import context, op
+from alembic.script import ScriptDirectory
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # The policy reads the transaction-local setting through a sub-select (evaluated once per
 # statement); NULLIF because after a transaction that set it the setting reads '' not NULL.
@@ -39,3 +45,19 @@ def secure_tenant_table(table: str, role: str, privileges: str) -> None:
     policy = f"USING ({TENANT_POLICY}) WITH CHECK ({TENANT_POLICY})"
     op.execute(f"CREATE POLICY tenant_isolation ON {table} {policy}")
     op.execute(f"GRANT {privileges} ON {table} TO {quote_ident(role)}")
+
+
+def home_schema() -> str:
+    """The schema this run migrates: ``public``, or a bridge tenant's own (kit/homes.py)."""
+    return str(context.config.attributes.get("schema") or "public")
+
+
+def in_bridge_schema() -> bool:
+    """A bridge tenant's schema shares its database's job queue and roles with the pool."""
+    return home_schema() != "public"
+
+
+@functools.cache
+def schema_head() -> str | None:
+    """The newest revision: the schema this code is built for."""
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()

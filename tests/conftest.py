@@ -17,12 +17,15 @@ import pytest
 from sqlalchemy import URL, create_engine
 
 from lms_graphql.config import DEFAULT_APP_ROLE, Settings
+from lms_graphql.kit.clusters import DEFAULT_REGION, Cluster
 from lms_graphql.kit.db import Database, derive_app_password, normalize_url
 from lms_graphql.kit.embedded import start_embedded_postgres
+from lms_graphql.kit.homes import MAIN_CLUSTER
 from lms_graphql.migrate import migrate
+from lms_graphql.placement.service import create_placed_tenant
 from lms_graphql.tenancy.service import create_tenant
 from lms_graphql.tenancy.tenant import TenantConfig
-from tests.support.database import OwnedDatabaseUrls, libpq_url
+from tests.support.database import OwnedDatabaseUrls, drop_silo_databases, libpq_url
 from tests.support.http import TEST_JWT_KEYS
 from tests.support.people import PASSWORD, Person, PersonFactory, TenantFactory, unique_slug
 
@@ -46,6 +49,7 @@ def database_urls(server_url: URL) -> Iterator[OwnedDatabaseUrls]:
     yield OwnedDatabaseUrls(owner, owner.set(username=DEFAULT_APP_ROLE, password=app_password), True)
     create_engine(owner).dispose()
     try:
+        drop_silo_databases(owner)
         with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     except psycopg.Error as exc:  # cleaning up is not what the run tests: say so, stay green
@@ -61,7 +65,9 @@ def owner_conn(database_urls: OwnedDatabaseUrls) -> Iterator[psycopg.Connection]
 
 @pytest.fixture(scope="session")
 async def db(database_urls: OwnedDatabaseUrls) -> AsyncIterator[Database]:
-    database = Database(database_urls.app, pool_size=5)
+    # The tests hold the owner login: they make bridge and silo homes as `tenant create` does.
+    main = Cluster(MAIN_CLUSTER, DEFAULT_REGION, database_urls.app, database_urls.owner)
+    database = Database(database_urls.app, clusters={MAIN_CLUSTER: main}, pool_size=5)
     yield database
     await database.dispose()
 
@@ -87,7 +93,17 @@ def settings(env_for_cli: dict[str, str]) -> Settings:
 
 @pytest.fixture
 def make_tenant(db: Database) -> TenantFactory:
-    async def factory(*, plan: str = "free", max_users: int | None = None) -> TenantConfig:
+    async def factory(*, plan: str = "free", max_users: int | None = None, placement: str = "pool") -> TenantConfig:
+        if placement != "pool":
+            return await create_placed_tenant(
+                db,
+                slug=unique_slug(placement),
+                name="Test tenant",
+                plan=plan,
+                max_users=max_users,
+                placement=placement,
+                app_role=DEFAULT_APP_ROLE,
+            )
         async with db.platform_transaction() as session:
             return await create_tenant(session, slug=unique_slug(), name="Test tenant", plan=plan, max_users=max_users)
 

@@ -5,6 +5,7 @@ stay as they were. An operation this file does not know how to call fails the te
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,9 +25,12 @@ from graphql import (
 )
 
 from lms_graphql.kit.db import Database
+from lms_graphql.kit.homes import home_for
 from lms_graphql.schema import schema
+from lms_graphql.tenancy.tenant import TenantConfig
 from tests.support.builders import BuiltCourse, build_course, count_statements, enroll
 from tests.support.compiled_corpus import BENCH_DASHBOARD, CATALOGUE_FULL, COURSE_FIELDS
+from tests.support.database import OwnedDatabaseUrls, home_connection
 from tests.support.http import gql, login
 from tests.support.people import Person, PersonFactory, TenantFactory
 
@@ -149,48 +153,60 @@ def test_every_operation_with_an_id_is_covered() -> None:
 
 
 async def tenant_a(
-    db: Database, make_tenant: TenantFactory, make_user: PersonFactory, owner_conn: psycopg.Connection
+    db: Database,
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    urls: OwnedDatabaseUrls,
+    placement: str = "pool",
 ) -> TenantA:
-    tenant = await make_tenant()
+    tenant = await make_tenant(placement=placement)
     admin = await make_user(tenant, "admin")
     student = await make_user(tenant, "student")
     course = await build_course(db, tenant, admin.id, title=MARKER, assessments=1, status="draft")
-    owner_conn.execute("UPDATE courses SET status = 'published', published_at = now() WHERE id = %s", (course.id,))
     await enroll(db, tenant, student.id, course.id)
     notification, submission = uuid.uuid4(), uuid.uuid4()
-    owner_conn.execute(
-        "INSERT INTO notifications (tenant_id, id, user_id, event_type, title) VALUES (%s, %s, %s, 'x', %s)",
-        (tenant.id, notification, student.id, MARKER),
-    )
-    owner_conn.execute(
-        "INSERT INTO submissions (tenant_id, id, assessment_id, user_id, answers, status, submitted_at)"
-        " VALUES (%s, %s, %s, %s, %s, 'submitted', now())",
-        (tenant.id, submission, course.assessment_ids[0], student.id, psycopg.types.json.Jsonb({"q1": MARKER})),
-    )
     files = (uuid.uuid4(), uuid.uuid4())
-    for file_id, owner in ((files[0], "lesson_id"), (files[1], "assessment_id")):
-        owner_id = course.lesson_ids[0] if owner == "lesson_id" else course.assessment_ids[0]
-        purpose = "lesson" if owner == "lesson_id" else "submission"
-        owner_conn.execute(
-            "INSERT INTO stored_files (tenant_id, id, purpose, object_key, content_type, declared_bytes, "
-            f"{owner}, uploaded_by, upload_expires_at) VALUES (%s, %s, %s, %s, 'application/pdf', 10, %s, %s, now())",
-            (tenant.id, file_id, purpose, f"{tenant.id}/{MARKER}", owner_id, student.id),
+    with tenant_home(urls, tenant) as conn:
+        conn.execute("UPDATE courses SET status = 'published', published_at = now() WHERE id = %s", (course.id,))
+        conn.execute(
+            "INSERT INTO notifications (tenant_id, id, user_id, event_type, title) VALUES (%s, %s, %s, 'x', %s)",
+            (tenant.id, notification, student.id, MARKER),
         )
+        conn.execute(
+            "INSERT INTO submissions (tenant_id, id, assessment_id, user_id, answers, status, submitted_at)"
+            " VALUES (%s, %s, %s, %s, %s, 'submitted', now())",
+            (tenant.id, submission, course.assessment_ids[0], student.id, psycopg.types.json.Jsonb({"q1": MARKER})),
+        )
+        for file_id, owner in ((files[0], "lesson_id"), (files[1], "assessment_id")):
+            owner_id = course.lesson_ids[0] if owner == "lesson_id" else course.assessment_ids[0]
+            purpose = "lesson" if owner == "lesson_id" else "submission"
+            conn.execute(
+                "INSERT INTO stored_files (tenant_id, id, purpose, object_key, content_type, declared_bytes, "
+                f"{owner}, uploaded_by, upload_expires_at) VALUES (%s, %s, %s, %s, 'application/pdf', 10, %s, %s, "
+                "now())",
+                (tenant.id, file_id, purpose, f"{tenant.id}/{MARKER}", owner_id, student.id),
+            )
     return TenantA(admin, student, course, notification, submission, files)
 
 
-def snapshot(owner_conn: psycopg.Connection, tenant_id: uuid.UUID) -> list[Any]:
+def tenant_home(urls: OwnedDatabaseUrls, tenant: TenantConfig) -> contextlib.AbstractContextManager[psycopg.Connection]:
+    return home_connection(urls.owner, home_for(tenant.id, tenant.placement, tenant.cluster))
+
+
+def snapshot(urls: OwnedDatabaseUrls, tenant: TenantConfig) -> list[Any]:
     tables = ("tenants", "users", "courses", "modules", "lessons", "assessments", "enrollments", "lesson_progress",
               "notifications", "submissions", "certificates", "stored_files", "lesson_media")  # fmt: skip
     rows = []
-    for table in tables:
-        column = "id" if table == "tenants" else "tenant_id"
-        rows.append(
-            owner_conn.execute(
-                f"SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {table} t WHERE {column} = %s",
-                (tenant_id,),
-            ).fetchone()
-        )
+    with tenant_home(urls, tenant) as conn:
+        for table in tables:
+            column = "id" if table == "tenants" else "tenant_id"
+            rows.append(
+                conn.execute(
+                    f"SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {table} t "
+                    f"WHERE {column} = %s",
+                    (tenant.id,),
+                ).fetchone()
+            )
     return rows
 
 
@@ -200,13 +216,38 @@ async def test_tenant_b_gets_nothing_of_tenant_a(
     db: Database,
     make_tenant: TenantFactory,
     make_user: PersonFactory,
-    owner_conn: psycopg.Connection,
+    database_urls: OwnedDatabaseUrls,
     role: str,
 ) -> None:
-    a = await tenant_a(db, make_tenant, make_user, owner_conn)
-    b_tenant = await make_tenant()
-    token = await login(client, await make_user(b_tenant, role))
-    before = snapshot(owner_conn, a.admin.tenant.id)
+    a = await tenant_a(db, make_tenant, make_user, database_urls)
+    token = await login(client, await make_user(await make_tenant(), role))
+    await probe_graphql(client, token, a, database_urls, role)
+
+
+# Tenants in different homes: the same answers, whichever placement holds A and which B.
+PLACEMENT_PAIRS = [("silo", "pool"), ("pool", "silo"), ("bridge", "pool"), ("pool", "bridge"), ("silo", "bridge")]
+
+
+@pytest.mark.parametrize(("a_placement", "b_placement"), PLACEMENT_PAIRS)
+async def test_tenant_b_gets_nothing_of_tenant_a_across_placements(
+    client: httpx.AsyncClient,
+    db: Database,
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    database_urls: OwnedDatabaseUrls,
+    a_placement: str,
+    b_placement: str,
+) -> None:
+    a = await tenant_a(db, make_tenant, make_user, database_urls, a_placement)
+    token = await login(client, await make_user(await make_tenant(placement=b_placement), "admin"))
+    await probe_graphql(client, token, a, database_urls, "admin")
+    await probe_rest(client, token, a, database_urls, "admin")
+
+
+async def probe_graphql(client: httpx.AsyncClient, token: str, a: TenantA, urls: OwnedDatabaseUrls, role: str) -> None:
+    """Every operation with an id, called with A's ids and with malformed ones: nothing of A
+    comes back, and A's rows stay as they were."""
+    before = snapshot(urls, a.admin.tenant)
     ids = a.ids()
     for name, (kind, field) in sorted(operations_with_ids().items()):
         variables = ARGUMENTS[name](ids)
@@ -219,7 +260,7 @@ async def test_tenant_b_gets_nothing_of_tenant_a(
             assert MARKER not in str(reply.body)
             data = reply.body.get("data")
             assert data is None or all(value is None for value in data.values()), (name, reply.body)
-    assert snapshot(owner_conn, a.admin.tenant.id) == before
+    assert snapshot(urls, a.admin.tenant) == before
 
 
 COMPILED_READS = [CATALOGUE_FULL, BENCH_DASHBOARD, "query($id: ID!) { course(id: $id) {" + COURSE_FIELDS + "} }"]
@@ -232,12 +273,12 @@ async def test_tenant_b_reads_nothing_of_tenant_a_through_compiled_reads(
     db: Database,
     make_tenant: TenantFactory,
     make_user: PersonFactory,
-    owner_conn: psycopg.Connection,
+    database_urls: OwnedDatabaseUrls,
     role: str,
 ) -> None:
     """The catalogue, the dashboard and one course, compiled into one statement each (binding,
     viewer, statement: 3), run in tenant B's transaction: nothing of A comes back."""
-    a = await tenant_a(db, make_tenant, make_user, owner_conn)
+    a = await tenant_a(db, make_tenant, make_user, database_urls)
     token = await login(client, await make_user(await make_tenant(plan="enterprise"), role))
     await app.state.services.relay.idle()  # the relay's own statements are not the request's
     for query in COMPILED_READS:
@@ -311,12 +352,16 @@ async def test_tenant_b_gets_nothing_of_tenant_a_through_rest(
     db: Database,
     make_tenant: TenantFactory,
     make_user: PersonFactory,
-    owner_conn: psycopg.Connection,
+    database_urls: OwnedDatabaseUrls,
     role: str,
 ) -> None:
-    a = await tenant_a(db, make_tenant, make_user, owner_conn)
+    a = await tenant_a(db, make_tenant, make_user, database_urls)
     token = await login(client, await make_user(await make_tenant(), role))
-    before = snapshot(owner_conn, a.admin.tenant.id)
+    await probe_rest(client, token, a, database_urls, role)
+
+
+async def probe_rest(client: httpx.AsyncClient, token: str, a: TenantA, urls: OwnedDatabaseUrls, role: str) -> None:
+    before = snapshot(urls, a.admin.tenant)
     ids = a.ids()
     paths = rest_paths_with_ids()
     assert paths
@@ -334,4 +379,4 @@ async def test_tenant_b_gets_nothing_of_tenant_a_through_rest(
         assert response.status_code == 404, (method, path, role, response.text)
         assert response.json()["code"] == "NOT_FOUND"
         assert MARKER not in response.text
-    assert snapshot(owner_conn, a.admin.tenant.id) == before
+    assert snapshot(urls, a.admin.tenant) == before

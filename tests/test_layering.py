@@ -24,10 +24,10 @@ DOMAIN_PACKAGES = frozenset(
 )
 # Modules directly in lms_graphql/ are domain (service layer) unless listed here.
 LOOSE_TRANSPORTS = frozenset(
-    {"app", "cli", "document_commands", "endpoint", "context", "schema", "server", "demo", "migrate"}
+    {"app", "cli", "document_commands", "placement_commands", "endpoint", "context", "schema", "server", "demo"}
     | {"loaders", "file_routes"}
 )
-LOOSE_FOUNDATION = frozenset({"errors", "config", "migration_helpers"})
+LOOSE_FOUNDATION = frozenset({"errors", "config", "migration_helpers", "migrate"})
 FOUNDATION, REPOSITORY, SERVICE, TRANSPORT = range(4)
 LAYERS = ("foundation", "repository", "service", "transport")
 FRAMEWORKS = frozenset({"starlette", "strawberry", "uvicorn"})

@@ -34,6 +34,7 @@ def test_every_secret_setting_reads_its_file(tmp_path: Path) -> None:
         "LMS_RATE_LIMIT_URL": "redis://:pw4@redis:6379/1",
         "LMS_METRICS_TOKEN": "scrape-token-0123456789",
         "LMS_STORAGE_SECRET": "url-signing-secret-0123456789",
+        "LMS_CLUSTERS": "us@us-east-1=postgresql://owner:pw5@db-us:5432/lms",
     }
     assert set(values) == set(SECRET_SETTINGS)
     # The trailing newline an editor or `echo` leaves is not part of the secret.
@@ -46,6 +47,7 @@ def test_every_secret_setting_reads_its_file(tmp_path: Path) -> None:
     assert settings.rate_limit_url == values["LMS_RATE_LIMIT_URL"]
     assert settings.metrics_token == values["LMS_METRICS_TOKEN"]
     assert settings.storage_secret == values["LMS_STORAGE_SECRET"].encode()
+    assert settings.clusters == values["LMS_CLUSTERS"]
     assert not (tmp_path / "data").exists()  # no secret was generated instead
 
 

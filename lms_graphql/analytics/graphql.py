@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 from typing import Annotated
 
 import strawberry
@@ -53,6 +54,18 @@ class TenantOverview:
     completion_rate: float = strawberry.field(
         description="Completed / active and completed enrollments, a fraction 0-1 (4 decimals); 0 without enrollments."
     )
+    placement: TenantPlacement = strawberry.field(
+        description="Where the tenant's data lives: the shared pool, a schema or a database of its own. The API "
+        "answers alike in each."
+    )
+    region: str = strawberry.field(description="The region the tenant's data stays in.")
+
+
+@strawberry.enum(description="Where a tenant's rows live.")
+class TenantPlacement(enum.Enum):
+    POOL = strawberry.enum_value("pool", description="The shared tables, row-level security separating tenants.")
+    BRIDGE = strawberry.enum_value("bridge", description="A PostgreSQL schema of its own, the same tables in it.")
+    SILO = strawberry.enum_value("silo", description="A database of its own, possibly on another server.")
 
 
 @strawberry.type
@@ -95,4 +108,5 @@ class AnalyticsQueries:
         viewer = ctx.require_viewer()
         async with ctx.read() as session:
             numbers = await service.tenant_numbers(session, ctx.tenant.id, viewer)
-        return TenantOverview(**dataclasses.asdict(numbers))
+        placement = TenantPlacement(ctx.tenant.placement)
+        return TenantOverview(**dataclasses.asdict(numbers), placement=placement, region=ctx.tenant.region)

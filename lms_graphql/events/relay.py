@@ -32,6 +32,7 @@ from lms_graphql.events.bus import EventBus
 from lms_graphql.events.repository import OutboxRepository, outbox_backlog
 from lms_graphql.kit import channels
 from lms_graphql.kit.db import Database
+from lms_graphql.kit.deferral import forward_silo_jobs
 from lms_graphql.tenancy.service import active_tenant_ids
 
 log = logging.getLogger("lms_graphql.relay")
@@ -187,6 +188,8 @@ class OutboxRelay:
                 pause = spread_over / len(tenant_ids) if tenant_ids else 0.0
                 for tenant_id in tenant_ids:
                     await self.drain(tenant_id)
+                    if (await self._db.homes.home_of(tenant_id)).placement == "silo":
+                        await forward_silo_jobs(self._db, tenant_id)  # what a failed forward left
                     if prune:
                         async with self._db.tenant_transaction(tenant_id) as session:
                             await OutboxRepository(session, tenant_id).prune(cutoff)

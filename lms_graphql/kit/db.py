@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from sqlalchemy import URL, event, exc, make_url, text
@@ -19,13 +22,38 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from lms_graphql.config import Settings
 from lms_graphql.kit.embedded import start_embedded_postgres
+from lms_graphql.kit.homes import MAIN_CLUSTER, Home
 from lms_graphql.kit.redaction import redact_database_error
 from lms_graphql.kit.session import StatementSafeSession
 
+if TYPE_CHECKING:
+    from lms_graphql.kit.clusters import Cluster
+    from lms_graphql.kit.home_directory import HomeDirectory
+
+log = logging.getLogger("lms_graphql.db")
+
 TENANT_SETTING = "app.current_tenant_id"
+# One round trip binds a transaction: the tenant; how long any statement may run; the schema
+# holding the tenant's tables (a bridge tenant's own); a shared lock on the tenant, which a
+# move takes exclusively to wait out the writers that began before it froze the tenant; and
+# read-only while the tenant is frozen, or when this home is no longer the tenant's (a process
+# that has not heard of a move yet writes nothing where the tenant was: placement/moves.py).
 _BIND = "SELECT set_config(%(name)s, %(tenant)s, true)"
-# One round trip for both: the tenant, and how long any statement of the request may run.
-_BIND_WITH_TIMEOUT = "SELECT set_config(%(name)s, %(tenant)s, true), set_config('statement_timeout', %(timeout)s, true)"
+_BIND_TIMEOUT = ", set_config('statement_timeout', %(timeout)s, true)"
+_BIND_SCHEMA = ", set_config('search_path', %(search_path)s, true)"
+_BIND_FREEZE = (
+    ", pg_advisory_xact_lock_shared(hashtextextended(%(tenant)s, {key}))"
+    ", set_config('transaction_read_only', CASE WHEN EXISTS "
+    "(SELECT FROM {schema}.tenants WHERE id = %(tenant)s::uuid AND (frozen OR placement <> %(placement)s)) "
+    "THEN 'on' ELSE 'off' END, true)"
+)
+# Seeds the tenant's lock key (hashtextextended), apart from other advisory locks.
+TENANT_LOCK_SEED = 7_253_018_335
+# Open engines of silo databases (each its own small pool); the least recently used beyond
+# this is disposed, so 1 000 silos do not mean 1 000 pools in every process.
+SILO_ENGINES = 32
+SILO_POOL_SIZE = 2
+SILO_MAX_OVERFLOW = 3
 # A pooled connection idle this long is pinged before it is used again: the server, a proxy or a
 # failover may have closed it meanwhile. One in steady use is not: the ping is a round trip (and
 # SQLAlchemy's pre-ping two autocommit switches more) on every request, and a connection that
@@ -86,12 +114,15 @@ def is_database_unavailable(error: BaseException | None) -> bool:
             return True  # the pool had no connection to give, or one broke
         if isinstance(error, psycopg.Error):
             # No SQLSTATE: the server never answered. 08: connection exceptions; 57P0x: the
-            # server is shutting down or starting; 53300: too many connections.
+            # server is shutting down or starting; 53300: too many connections. 25006: a write in
+            # a transaction bound read-only, the tenant frozen for a move (see _BIND_FREEZE).
             state = error.sqlstate
+            if state == "25006":
+                return True
             return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError) and (
                 state is None or state.startswith(("08", "57P0")) or state == "53300"
             )
-        if isinstance(error, ConnectionError):
+        if isinstance(error, ConnectionError | HomeUnavailableError):
             return True
         error = getattr(error, "orig", None) or error.__cause__
     return False
@@ -117,13 +148,16 @@ def _bind_tenant(session: Session, transaction: SessionTransaction, connection: 
     tenant_id = session.info.get("tenant_id")
     if tenant_id is None:
         return
+    statement, parameters = _BIND, {"name": TENANT_SETTING, "tenant": str(tenant_id)}
     timeout = session.info.get("statement_timeout_ms")
-    if timeout is None:
-        connection.exec_driver_sql(_BIND, {"name": TENANT_SETTING, "tenant": str(tenant_id)})
-    else:
-        connection.exec_driver_sql(
-            _BIND_WITH_TIMEOUT, {"name": TENANT_SETTING, "tenant": str(tenant_id), "timeout": f"{int(timeout)}ms"}
-        )
+    if timeout is not None:
+        statement, parameters["timeout"] = statement + _BIND_TIMEOUT, f"{int(timeout)}ms"
+    schema = session.info.get("schema", "public")
+    if schema != "public":
+        statement, parameters["search_path"] = statement + _BIND_SCHEMA, f'"{schema}"'
+    statement += _BIND_FREEZE.format(key=TENANT_LOCK_SEED, schema=f'"{schema}"')
+    parameters["placement"] = session.info.get("placement", "pool")
+    connection.exec_driver_sql(statement, parameters)
 
 
 def _ping_idle_connections(engine: AsyncEngine) -> None:
@@ -159,39 +193,106 @@ def note_revoked(session: AsyncSession, user_id: uuid.UUID) -> None:
     session.info.setdefault("revoked", set()).add(user_id)
 
 
+class HomeUnavailableError(Exception):
+    """A tenant's home cannot serve this now (its schema is behind this code's, or its tenant is
+    frozen for a move): answered like a database outage, 503 and worth retrying."""
+
+
 class Database:
-    """The app role's engine and its sessions. Only `tenant_transaction` binds a tenant."""
+    """The app role's engines and their sessions. Only `tenant_transaction` binds a tenant, and
+    it alone chooses where: the engine and schema of the tenant's home (kit/homes.py)."""
 
     def __init__(
         self,
         app_url: URL,
         *,
+        clusters: Mapping[str, Cluster] | None = None,
         pool_size: int = 10,
         max_overflow: int = 10,
         record_statements: bool = False,
         statement_timeout_ms: int | None = None,
+        homes: HomeDirectory | None = None,
     ) -> None:
+        from lms_graphql.kit.clusters import DEFAULT_REGION, Cluster
+        from lms_graphql.kit.home_directory import HomeDirectory
+
         # What a tenant transaction's statements may take when its caller names no bound.
         self.statement_timeout_ms = statement_timeout_ms
-        self.engine: AsyncEngine = create_async_engine(
-            app_url,
+        self._record_statements = record_statements
+        self._pool = (pool_size, max_overflow)
+        self.engine: AsyncEngine = self._make_engine(app_url, pool_size, max_overflow)
+        self.clusters: dict[str, Cluster] = dict(
+            clusters or {MAIN_CLUSTER: Cluster(MAIN_CLUSTER, DEFAULT_REGION, app_url, None)}
+        )
+        self._cluster_engines: dict[str, AsyncEngine] = {MAIN_CLUSTER: self.engine}
+        self._silo_engines: OrderedDict[tuple[str, str], AsyncEngine] = OrderedDict()
+        self._retired: set[asyncio.Task[None]] = set()
+        self._sessions = async_sessionmaker(
+            self.engine, class_=StatementSafeSession, sync_session_class=TenantBoundSession, expire_on_commit=False
+        )
+        # Which home serves which tenant; shared with sibling databases (see `sibling`).
+        self.homes: HomeDirectory = homes or HomeDirectory(self.engine)
+        # Called with the tenant id after a transaction that wrote domain events committed.
+        self.on_events_committed: Callable[[uuid.UUID], None] | None = None
+        # Called after a transaction that revoked tokens committed (see note_revoked).
+        self.on_revoked: Callable[[uuid.UUID, frozenset[uuid.UUID]], None] | None = None
+
+    def sibling(self, *, pool_size: int, max_overflow: int, statement_timeout_ms: int | None = None) -> Database:
+        """Another set of pools on the same clusters, routing tenants as this one does."""
+        return Database(
+            self.engine.url,
+            clusters=self.clusters,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            statement_timeout_ms=statement_timeout_ms,
+            homes=self.homes,
+        )
+
+    def _make_engine(self, url: URL, pool_size: int, max_overflow: int) -> AsyncEngine:
+        engine = create_async_engine(
+            url,
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_timeout=10,
             # Errors (and so logs) name the statement, never its values: see kit/redaction.py.
             hide_parameters=True,
         )
-        event.listen(self.engine.sync_engine, "handle_error", redact_database_error)
-        _ping_idle_connections(self.engine)
-        self._sessions = async_sessionmaker(
-            self.engine, class_=StatementSafeSession, sync_session_class=TenantBoundSession, expire_on_commit=False
+        event.listen(engine.sync_engine, "handle_error", redact_database_error)
+        _ping_idle_connections(engine)
+        if self._record_statements:
+            event.listen(engine.sync_engine, "before_cursor_execute", _record_statement)
+        return engine
+
+    def engine_for(self, home: Home) -> AsyncEngine:
+        """The engine whose connections reach ``home``: one per cluster for the pool and every
+        bridge there, one per silo database among the most recently used few."""
+        cluster = self.clusters.get(home.cluster)
+        if cluster is None:
+            raise HomeUnavailableError(f"cluster {home.cluster!r} is not configured in this process (LMS_CLUSTERS)")
+        database = home.database
+        if database is None:
+            engine = self._cluster_engines.get(home.cluster)
+            if engine is None:
+                engine = self._cluster_engines[home.cluster] = self._make_engine(cluster.app, *self._pool)
+            return engine
+        key = (home.cluster, database)
+        engine = self._silo_engines.get(key)
+        if engine is not None:
+            self._silo_engines.move_to_end(key)
+            return engine
+        engine = self._silo_engines[key] = self._make_engine(
+            cluster.app.set(database=database), SILO_POOL_SIZE, SILO_MAX_OVERFLOW
         )
-        if record_statements:
-            event.listen(self.engine.sync_engine, "before_cursor_execute", _record_statement)
-        # Called with the tenant id after a transaction that wrote domain events committed.
-        self.on_events_committed: Callable[[uuid.UUID], None] | None = None
-        # Called after a transaction that revoked tokens committed (see note_revoked).
-        self.on_revoked: Callable[[uuid.UUID, frozenset[uuid.UUID]], None] | None = None
+        while len(self._silo_engines) > SILO_ENGINES:
+            _, retired = self._silo_engines.popitem(last=False)
+            self._retire(retired)
+        return engine
+
+    def _retire(self, engine: AsyncEngine) -> None:
+        # Connections in use finish their transactions; the pool closes them as they come back.
+        task = asyncio.get_running_loop().create_task(engine.dispose())
+        self._retired.add(task)
+        task.add_done_callback(self._retired.discard)
 
     @asynccontextmanager
     async def tenant_transaction(
@@ -200,12 +301,20 @@ class Database:
         *,
         statement_timeout_ms: int | None = None,
         recorder: list[tuple[str, Any]] | None = None,
+        home: Home | None = None,
     ) -> AsyncIterator[AsyncSession]:
-        """One explicit transaction in which RLS sees exactly ``tenant_id``'s rows."""
-        async with self._sessions() as session:
+        """One explicit transaction in which RLS sees exactly ``tenant_id``'s rows, in the tenant's
+        home (or in ``home``, which only a placement move names)."""
+        if home is None:
+            home = await self.homes.home_of(tenant_id)
+            await self.homes.ensure_serving(home, self.engine_for)
+        async with self._sessions(bind=self.engine_for(home)) as session:
             session.info["tenant_id"] = tenant_id
             session.info["statement_timeout_ms"] = statement_timeout_ms or self.statement_timeout_ms
             session.info["recorder"] = recorder
+            session.info["schema"] = home.schema
+            session.info["placement"] = home.placement
+            session.info["home"] = home
             async with session.begin():
                 yield session
             if session.info.get("events_written") and self.on_events_committed is not None:
@@ -213,6 +322,16 @@ class Database:
             revoked = session.info.get("revoked")
             if revoked and self.on_revoked is not None:
                 self.on_revoked(tenant_id, frozenset(revoked))
+            if session.info.get("jobs_deferred") and home.placement == "silo":
+                await self._forward_jobs(tenant_id)
+
+    async def _forward_jobs(self, tenant_id: uuid.UUID) -> None:
+        from lms_graphql.kit.deferral import forward_silo_jobs
+
+        try:
+            await forward_silo_jobs(self, tenant_id)
+        except Exception as exc:  # committed already: the relay's sweep forwards them later
+            log.warning("forwarding the jobs of silo tenant %s failed (%s); the sweep will", tenant_id, exc)
 
     @asynccontextmanager
     async def platform_transaction(self) -> AsyncIterator[AsyncSession]:
@@ -238,4 +357,8 @@ class Database:
         return dict(row._mapping)
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        engines = [*self._cluster_engines.values(), *self._silo_engines.values()]
+        self._cluster_engines.clear()
+        self._silo_engines.clear()
+        for engine in engines:
+            await engine.dispose()

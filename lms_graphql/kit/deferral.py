@@ -1,14 +1,24 @@
 """Deferring a job inside the caller's transaction (migration 0015): the job exists if and only
-if the change that needs it commits; the worker hears of it at that commit (NOTIFY)."""
+if the change that needs it commits; the worker hears of it at that commit (NOTIFY).
+
+A silo tenant's transaction defers into its own database's queue, where no worker listens:
+`forward_silo_jobs` moves such jobs onto the platform's queue right after the commit (and the
+outbox relay's sweep again, should that fail). A job is copied before it is deleted, so a
+failure in between runs it twice, never not at all: our tasks are idempotent."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from lms_graphql.kit.db import Database
 
 _DEFER = text(
     "SELECT procrastinate.procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, :priority, :lock, :queueing_lock, "
@@ -39,4 +49,43 @@ async def defer_job(
         "scheduled_at": scheduled_at,
     }
     ids = (await session.execute(_DEFER, parameters)).scalar_one()
+    session.info["jobs_deferred"] = True
     return int(ids[0])
+
+
+_WAITING = text(
+    "SELECT id, queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at "
+    "FROM procrastinate.procrastinate_jobs WHERE status = 'todo' ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_FORGET = text("DELETE FROM procrastinate.procrastinate_jobs WHERE id = ANY(:ids)")
+FORWARD_BATCH = 100
+
+
+async def forward_silo_jobs(db: Database, tenant_id: uuid.UUID) -> int:
+    """Move the jobs waiting in a silo tenant's own queue onto the platform's; returns how many."""
+    moved = 0
+    while True:
+        async with db.tenant_transaction(tenant_id) as home:
+            rows = (await home.execute(_WAITING, {"limit": FORWARD_BATCH})).all()
+            if not rows:
+                return moved
+            async with db.platform_transaction() as platform:
+                for row in rows:
+                    try:
+                        async with platform.begin_nested():
+                            await defer_job(
+                                platform,
+                                row.task_name,
+                                row.args,
+                                queue=row.queue_name,
+                                lock=row.lock,
+                                queueing_lock=row.queueing_lock,
+                                scheduled_at=row.scheduled_at,
+                                priority=row.priority,
+                            )
+                    except IntegrityError:
+                        pass  # its queueing lock: the same job waits on the platform already
+            await home.execute(_FORGET, {"ids": [row.id for row in rows]})
+        moved += len(rows)
+        if len(rows) < FORWARD_BATCH:
+            return moved

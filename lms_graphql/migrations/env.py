@@ -28,6 +28,8 @@ def _configure(connection: object) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         transaction_per_migration=True,
+        # A bridge tenant's schema keeps its own revision (kit/homes.py).
+        version_table_schema=config.attributes.get("schema"),
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from lms_graphql.models.base import GEN_UUID, Base, created_at_column, one_of, updated_at_column
 
 PLANS = ("free", "pro", "enterprise")
+PLACEMENTS = ("pool", "bridge", "silo")
 REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-1")
 RESERVED_SLUGS = ("www", "api", "admin", "status")
 # A DNS label: the slug is also the tenant's subdomain.
@@ -28,6 +29,8 @@ class Tenant(Base):
         CheckConstraint(one_of("plan", PLANS), name="plan_valid"),
         CheckConstraint(one_of("region", REGIONS), name="region_valid"),
         CheckConstraint("max_users > 0", name="max_users_positive"),
+        CheckConstraint(one_of("placement", PLACEMENTS), name="placement_valid"),
+        CheckConstraint("placement <> 'pool' OR cluster = 'main'", name="pool_on_main"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, server_default=GEN_UUID)
@@ -39,7 +42,10 @@ class Tenant(Base):
     max_users: Mapped[int] = mapped_column(server_default=text("100"))
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    # Where the tenant's rows live; only the shared pool exists today.
-    placement: Mapped[str] = mapped_column(String(63), server_default="shared")
+    # Where the tenant's rows live (kit/homes.py), on which database server.
+    placement: Mapped[str] = mapped_column(String(16), server_default="pool")
+    cluster: Mapped[str] = mapped_column(String(63), server_default="main")
+    # A move is copying the last writes: the tenant's transactions are read-only meanwhile.
+    frozen: Mapped[bool] = mapped_column(server_default=text("false"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

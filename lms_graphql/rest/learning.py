@@ -142,7 +142,8 @@ async def tenant_overview(request: Request) -> Response:
     async def work(context: Context) -> models.TenantOverview:
         async with context.read() as session:
             numbers = await analytics.tenant_numbers(session, context.tenant.id, context.require_viewer())
-        return models.TenantOverview(**dataclasses.asdict(numbers))
+        tenant = context.tenant
+        return models.TenantOverview(**dataclasses.asdict(numbers), placement=tenant.placement, region=tenant.region)
 
     return etagged(request, await operation(request, work))
 

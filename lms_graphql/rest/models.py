@@ -137,6 +137,8 @@ class TenantOverview(Body):
     published_course_count: int
     enrollment_count: int
     completion_rate: float
+    placement: str = Field(description="Where the tenant's data lives: pool, bridge or silo.")
+    region: str
 
 
 class LessonCompletion(Body):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from cachetools import TTLCache
 
 from lms_graphql.kit.db import Database
+from lms_graphql.kit.homes import home_for
 from lms_graphql.tenancy.repository import TenantRepository
 from lms_graphql.tenancy.tenant import TenantConfig
 
@@ -42,14 +43,17 @@ class TenantRegistry:
             return None
         config = TenantConfig.from_row(row)
         self._found[slug] = config
+        self._db.homes.remember(config.id, slug, home_for(config.id, config.placement, config.cluster))
         return config
 
     def invalidate(self, slug: str) -> None:
         """Forget ``slug`` here; what a remote change notification calls."""
         self._found.pop(slug, None)
         self._missing.pop(slug, None)
+        self._db.homes.forget_slug(slug)
 
     def clear(self) -> None:
         """Forget every tenant here: after changes may have been missed."""
         self._found.clear()
         self._missing.clear()
+        self._db.homes.clear()

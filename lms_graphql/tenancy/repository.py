@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
@@ -62,14 +63,27 @@ class TenantRepository:
         plan: str,
         max_users: int | None = None,
         tenant_id: uuid.UUID | None = None,
+        placement: str = "pool",
+        cluster: str = "main",
+        region: str | None = None,
     ) -> models.Tenant:
-        tenant = models.Tenant(id=tenant_id or uuid.uuid4(), slug=slug, name=name, plan=plan)
+        tenant = models.Tenant(
+            id=tenant_id or uuid.uuid4(), slug=slug, name=name, plan=plan, placement=placement, cluster=cluster
+        )
         if max_users is not None:
             tenant.max_users = max_users
+        if region is not None:
+            tenant.region = region
         await insert_or_conflict(
             self.session, tenant, {"uq_tenants_slug": f"a tenant with slug {slug!r} already exists"}
         )
         return tenant
+
+    async def save_copy(self, config: dict[str, object]) -> None:
+        """A bridge or silo home's copy of its tenant's registry row (kit/homes.py)."""
+        statement = insert(models.Tenant).values(**config)
+        changed = {name: statement.excluded[name] for name in config if name != "id"}
+        await self.session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=changed))
 
     async def announce(self, slug: str, deactivated: uuid.UUID | None = None) -> None:
         """Tell every running server, when this transaction commits, that the tenant changed

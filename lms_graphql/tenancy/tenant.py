@@ -26,6 +26,7 @@ class TenantConfig:
     max_users: int = 100
     is_active: bool = True
     settings: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    cluster: str = "main"
 
     @classmethod
     def from_row(cls, row: models.Tenant) -> TenantConfig:
@@ -40,6 +41,7 @@ class TenantConfig:
             max_users=row.max_users,
             is_active=row.is_active,
             settings=dict(row.settings),
+            cluster=row.cluster,
         )
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
+import psycopg
+from psycopg import sql
 from sqlalchemy import URL
 
 from lms_graphql.kit.db import DatabaseUrls
+from lms_graphql.kit.homes import Home
 
 
 @dataclass(frozen=True)
@@ -77,3 +81,26 @@ class DatabaseProxy:
 def libpq_url(url: URL) -> str:
     """The URL as psycopg (not SQLAlchemy) spells it."""
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextlib.contextmanager
+def home_connection(owner: URL, home: Home) -> Iterator[psycopg.Connection]:
+    """The owner's connection to a tenant's home: the pool, a bridge's schema (first on the
+    search path) or a silo's database; autocommit, like owner_conn."""
+    url = owner.set(database=home.database) if home.database else owner
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        if home.placement == "bridge":
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(home.schema)))
+        yield conn
+
+
+def drop_silo_databases(owner: URL) -> None:
+    """The silo databases of the test database's tenants (they live beside it on the server)."""
+    with psycopg.connect(libpq_url(owner), autocommit=True) as conn:
+        ids = [row[0] for row in conn.execute("SELECT id FROM tenants WHERE placement = 'silo'")]
+    server = owner.set(database="postgres")
+    with psycopg.connect(libpq_url(server), autocommit=True) as conn:
+        for tenant_id in ids:
+            name = Home("silo", "main", tenant_id).database
+            assert name is not None
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from lms_graphql.migration_helpers import ensure_app_role, quote_ident, secure_tenant_table
+from lms_graphql.migration_helpers import ensure_app_role, home_schema, quote_ident, secure_tenant_table
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -785,8 +785,8 @@ APP_PRIVILEGES = {
 def _secure_for_app_role(role: str) -> None:
     ensure_app_role(role)
     # PostgreSQL < 15 lets every role create objects in public; the app role must own nothing.
-    op.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-    op.execute(f"GRANT USAGE ON SCHEMA public TO {quote_ident(role)}")
+    op.execute(f"REVOKE CREATE ON SCHEMA {quote_ident(home_schema())} FROM PUBLIC")
+    op.execute(f"GRANT USAGE ON SCHEMA {quote_ident(home_schema())} TO {quote_ident(role)}")
     # The registry: looked up before a tenant is known, written by platform operators.
     op.execute(f"GRANT SELECT, INSERT, UPDATE ON tenants TO {quote_ident(role)}")
     for table, privileges in APP_PRIVILEGES.items():

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from alembic import context, op
 
-from lms_graphql.migration_helpers import quote_ident
+from lms_graphql.migration_helpers import in_bridge_schema, quote_ident
 
 revision: str = "0015"
 down_revision: str | None = "0014"
@@ -31,6 +31,8 @@ SCHEMA_SQL = Path(__file__).resolve().parent.parent / "sql" / "procrastinate-3.1
 
 
 def upgrade() -> None:
+    if in_bridge_schema():  # the database's queue, made when its public schema was
+        return
     role = quote_ident(context.config.attributes["app_role"])
     op.execute("CREATE SCHEMA procrastinate")
     op.execute("SET LOCAL search_path = procrastinate")
@@ -57,4 +59,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP SCHEMA procrastinate CASCADE")
+    if not in_bridge_schema():
+        op.execute("DROP SCHEMA procrastinate CASCADE")

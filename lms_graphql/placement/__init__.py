@@ -1,0 +1,1 @@
+"""Tenant placements (kit/homes.py): making homes, migrating them, moving tenants between them."""
