@@ -75,3 +75,17 @@ def test_media_bench_runs_end_to_end() -> None:
     (clip,) = report["clips"]
     assert clip["renditions"] == ["360p", "720p"]
     assert clip["pipeline"]["bytes"] > 0
+
+
+def test_placements_bench_runs_end_to_end() -> None:
+    report: dict[str, Any] = run_quick("bench.placements")
+    assert set(report["dashboard"]) == {"pool", "bridge", "silo", "pool again"}
+    for label, run in report["dashboard"].items():
+        assert run["errors"] == 0, (label, run)
+    assert [(move["from"], move["to"]) for move in report["moves"]] == [
+        ("pool", "bridge"),
+        ("bridge", "silo"),
+        ("silo", "pool"),
+    ]
+    assert report["bridges"]["schemas"] == 5
+    assert report["silos"]["databases"] == 2

@@ -12,7 +12,9 @@ import pytest
 
 from lms_graphql.cli import main
 from lms_graphql.config import DEFAULT_APP_ROLE
+from lms_graphql.kit.homes import home_for
 from lms_graphql.migrate import head_revision
+from tests.support.database import OwnedDatabaseUrls, home_connection
 from tests.support.people import unique_slug
 from tests.support.servers import CONSOLE_SCRIPT
 
@@ -192,7 +194,9 @@ def test_unsupported_database_url_is_a_usage_error(
     assert "unsupported database URL scheme 'mysql'" in err
 
 
-def test_demo_loads_once_and_prints_logins(env_for_cli: dict[str, str], owner_conn: psycopg.Connection) -> None:
+def test_demo_loads_once_and_prints_logins(
+    env_for_cli: dict[str, str], owner_conn: psycopg.Connection, database_urls: OwnedDatabaseUrls
+) -> None:
     environment = {**os.environ, **env_for_cli}
     first = subprocess.run(
         [CONSOLE_SCRIPT, "demo"], env=environment, capture_output=True, text=True, timeout=120, check=False
@@ -205,15 +209,24 @@ def test_demo_loads_once_and_prints_logins(env_for_cli: dict[str, str], owner_co
     )
     assert second.returncode == 0, second.stderr
     assert "Demo data is already loaded." in second.stdout
-    per_tenant = owner_conn.execute(
-        """
-        SELECT t.slug, (SELECT count(*) FROM users u WHERE u.tenant_id = t.id),
-               (SELECT count(*) FROM courses c WHERE c.tenant_id = t.id),
-               (SELECT count(*) FROM lesson_progress p WHERE p.tenant_id = t.id)
-        FROM tenants t WHERE t.slug IN ('mit', 'stanford', 'acme', 'platform') ORDER BY t.slug
-        """
+    registered = owner_conn.execute(
+        "SELECT slug, id, placement FROM tenants WHERE slug IN ('mit', 'stanford', 'acme', 'platform') ORDER BY slug"
     ).fetchall()
-    assert [row[0] for row in per_tenant] == ["acme", "mit", "platform", "stanford"]
+    # One demo tenant in each placement, each counted in its own home.
+    assert [(slug, placement) for slug, _, placement in registered] == [
+        ("acme", "pool"), ("mit", "silo"), ("platform", "pool"), ("stanford", "bridge")
+    ]  # fmt: skip
+    per_tenant = []
+    for slug, tenant_id, placement in registered:
+        with home_connection(database_urls.owner, home_for(tenant_id, placement, "main")) as conn:
+            counted = conn.execute(
+                """SELECT (SELECT count(*) FROM users WHERE tenant_id = %(t)s),
+                          (SELECT count(*) FROM courses WHERE tenant_id = %(t)s),
+                          (SELECT count(*) FROM lesson_progress WHERE tenant_id = %(t)s)""",
+                {"t": tenant_id},
+            ).fetchone()
+        assert counted is not None
+        per_tenant.append((slug, *counted))
     mit = per_tenant[1]
     assert mit[1:3] == (7, 3)
     assert mit[3] > 0

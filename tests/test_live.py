@@ -4,6 +4,7 @@ expiry, several processes sharing Postgres NOTIFY or Redis, and resuming."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -126,10 +127,12 @@ async def test_the_socket_closes_when_the_token_expires(
         assert close_code(feed.error) == 4401
 
 
+@pytest.mark.parametrize("placement", ["pool", "silo"])
 async def test_resume_after_reconnect_delivers_missed_events_once(
-    env_for_cli: dict[str, str], make_tenant: TenantFactory, make_user: PersonFactory, db: Database
+    env_for_cli: dict[str, str], make_tenant: TenantFactory, make_user: PersonFactory, db: Database, placement: str
 ) -> None:
-    world = await scene(make_tenant, make_user, db)
+    """Live updates and resuming work alike whichever placement holds the tenant."""
+    world = await scene(functools.partial(make_tenant, placement=placement), make_user, db)
     with live_server(env_for_cli) as server:
         teacher = await server.login(world.slug, world.teacher.email, PASSWORD)
         student = await server.login(world.slug, world.student.email, PASSWORD)

@@ -170,8 +170,8 @@ async def test_enrollments_students_submissions_and_analytics_as_graphql_reads_t
 
     overview = (await client.get("/api/v1/analytics/tenant/overview", headers=bearer(admin))).json()
     graph_overview = (await gql(
-        client, "{ tenantOverview { userCount studentCount instructorCount courseCount publishedCourseCount "
-        "enrollmentCount completionRate } }", token=admin,
+        client, "{ tenantOverview { placement region userCount studentCount instructorCount courseCount "
+        "publishedCourseCount enrollmentCount completionRate } }", token=admin,
     )).data["tenantOverview"]  # fmt: skip
     assert overview == graph_overview
     below = await client.get("/api/v1/analytics/tenant/overview", headers=bearer(token))

@@ -72,7 +72,9 @@ class DocumentQueries:
         ctx = info.context
         ctx.require(Permission.TENANT_OVERVIEW)
         async with ctx.read() as session:
-            own, platform = await service.visible(session, ctx.tenant.id)
+            own = await service.listing(session, ctx.tenant.id)
+        async with ctx.services.db.platform_transaction() as session:  # in the platform database
+            platform = await service.listing(session, None)
         documents = [TrustedDocument.from_row(row, platform=False) for row in own]
         documents += [TrustedDocument.from_row(row, platform=True) for row in platform]
         return TrustedDocuments(mode=service.mode(ctx.services.settings, ctx.tenant), documents=documents)

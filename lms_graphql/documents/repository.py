@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, literal, select, union_all
+from sqlalchemy import ColumnElement, Row, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,11 @@ class _Documents:
 
     def scope(self) -> list[ColumnElement[bool]]:
         raise NotImplementedError
+
+    async def find(self, document_id: str) -> Row[Any] | None:
+        columns = [self.table.c[name] for name in COLUMNS]
+        statement = select(*columns).where(*self.scope(), self.table.c.document_id == document_id)
+        return (await self.session.execute(statement)).first()
 
     async def _add(self, values: dict[str, Any]) -> bool:
         """A document's row (``COLUMNS`` but created_at): True when newly registered, False when
@@ -60,18 +65,6 @@ class TrustedDocumentRepository(_Documents, TenantScopedRepository):
 
     async def add(self, fields: dict[str, Any]) -> bool:
         return await self._add({**fields, "tenant_id": self.tenant_id})
-
-    async def find(self, document_id: str) -> Row[Any] | None:
-        """The document this tenant's clients name: the tenant's own, else the platform's."""
-        mine = select(literal(0).label("rank"), *[_TENANT.c[name] for name in COLUMNS]).where(
-            self.in_tenant(_TENANT), _TENANT.c.document_id == document_id
-        )
-        shared = select(literal(1).label("rank"), *[_PLATFORM.c[name] for name in COLUMNS]).where(
-            _PLATFORM.c.document_id == document_id
-        )
-        both = union_all(mine, shared).subquery()
-        statement = select(*[both.c[name] for name in COLUMNS]).order_by(both.c.rank).limit(1)
-        return (await self.session.execute(statement)).first()
 
 
 class PlatformDocumentRepository(_Documents):

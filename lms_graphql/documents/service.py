@@ -59,10 +59,5 @@ async def set_mode(session: AsyncSession, tenant_id: uuid.UUID, mode: str) -> Te
     return await set_tenant_setting(session, tenant_id, TENANT_SETTING, mode)
 
 
-async def visible(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[list[Any], list[Any]]:
-    """The tenant's own documents and the platform's."""
-    return await repository_for(session, tenant_id).listing(), await repository_for(session, None).listing()
-
-
 def mode(settings: Settings, tenant: TenantConfig) -> str:
     return mode_of(settings, tenant)

@@ -12,7 +12,7 @@ from cachetools import LRUCache, TTLCache
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lms_graphql.documents.repository import TrustedDocumentRepository
+from lms_graphql.documents.repository import PlatformDocumentRepository, TrustedDocumentRepository
 from lms_graphql.kit import channels
 from lms_graphql.kit.channels import CONTROL_WIRE_CHANNEL, pack
 from lms_graphql.kit.db import Database
@@ -68,8 +68,13 @@ class DocumentStore:
         if key in self._missing:
             return None
         self.lookups += 1
+        # Two lookups: the platform's documents are in the platform database, and a bridge or
+        # silo tenant's own in its home.
         async with self._db.tenant_transaction(tenant_id) as session:
             row = await TrustedDocumentRepository(session, tenant_id).find(document_id)
+        if row is None:
+            async with self._db.platform_transaction() as session:
+                row = await PlatformDocumentRepository(session).find(document_id)
         if row is None:
             self._missing[key] = True
             return None

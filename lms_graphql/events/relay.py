@@ -33,7 +33,7 @@ from lms_graphql.events.repository import OutboxRepository, outbox_backlog
 from lms_graphql.kit import channels
 from lms_graphql.kit.db import Database
 from lms_graphql.kit.deferral import forward_silo_jobs
-from lms_graphql.tenancy.service import active_tenant_ids
+from lms_graphql.tenancy.service import active_tenant_ids, placed_tenant_ids
 
 log = logging.getLogger("lms_graphql.relay")
 
@@ -142,9 +142,16 @@ class OutboxRelay:
                 return total
 
     async def backlog(self) -> tuple[int, float]:
-        """Events of active tenants waiting to be published, and the oldest one's age in seconds."""
+        """Events of active tenants waiting to be published, and the oldest one's age in seconds:
+        the pool's, and each bridge's and silo's in its home (outbox_backlog() is in every home)."""
         async with self._db.platform_transaction() as session:
-            return await outbox_backlog(session)
+            events, oldest = await outbox_backlog(session)
+            placed = await placed_tenant_ids(session)
+        for tenant_id in placed:
+            async with self._db.tenant_transaction(tenant_id) as session:
+                more, age = await outbox_backlog(session)
+            events, oldest = events + more, max(oldest, age)
+        return events, oldest
 
     async def _publish(self, tenant_id: uuid.UUID, row: object, recipients: object) -> None:
         event_id: uuid.UUID = row.id  # type: ignore[attr-defined]

@@ -52,8 +52,8 @@ TENANT_LOCK_SEED = 7_253_018_335
 # Open engines of silo databases (each its own small pool); the least recently used beyond
 # this is disposed, so 1 000 silos do not mean 1 000 pools in every process.
 SILO_ENGINES = 32
-SILO_POOL_SIZE = 2
-SILO_MAX_OVERFLOW = 3
+SILO_POOL_SIZE = 4
+SILO_MAX_OVERFLOW = 6
 # A pooled connection idle this long is pinged before it is used again: the server, a proxy or a
 # failover may have closed it meanwhile. One in steady use is not: the ping is a round trip (and
 # SQLAlchemy's pre-ping two autocommit switches more) on every request, and a connection that

@@ -266,6 +266,9 @@ def _copy_snapshot(clusters: dict[str, Cluster], tenant: _Tenant, target: Home, 
             )
         source.rollback()
         into.commit()
+        for table in tenant_tables():  # plans in the new home as good as in the old from the start
+            into.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+        into.commit()
     report.snapshot_seconds = time.monotonic() - began
     return str(snapshot[0])
 

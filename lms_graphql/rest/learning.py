@@ -143,7 +143,8 @@ async def tenant_overview(request: Request) -> Response:
         async with context.read() as session:
             numbers = await analytics.tenant_numbers(session, context.tenant.id, context.require_viewer())
         tenant = context.tenant
-        return models.TenantOverview(**dataclasses.asdict(numbers), placement=tenant.placement, region=tenant.region)
+        placement = models.TenantPlacement(tenant.placement.upper())
+        return models.TenantOverview(**dataclasses.asdict(numbers), placement=placement, region=tenant.region)
 
     return etagged(request, await operation(request, work))
 

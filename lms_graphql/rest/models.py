@@ -25,6 +25,12 @@ class CourseStatus(StrEnum):
     archived = "ARCHIVED"
 
 
+class TenantPlacement(StrEnum):
+    pool = "POOL"
+    bridge = "BRIDGE"
+    silo = "SILO"
+
+
 class Course(Body):
     id: uuid.UUID
     title: str
@@ -137,7 +143,9 @@ class TenantOverview(Body):
     published_course_count: int
     enrollment_count: int
     completion_rate: float
-    placement: str = Field(description="Where the tenant's data lives: pool, bridge or silo.")
+    placement: TenantPlacement = Field(
+        description="Where the tenant's data lives: the shared pool, a schema or a database."
+    )
     region: str
 
 

@@ -49,8 +49,11 @@ class TenantRepository:
         )
         return result.scalar_one_or_none()
 
-    async def active_ids(self) -> list[uuid.UUID]:
-        return list((await self.session.execute(select(models.Tenant.id).where(models.Tenant.is_active))).scalars())
+    async def active_ids(self, *, placed_only: bool = False) -> list[uuid.UUID]:
+        statement = select(models.Tenant.id).where(models.Tenant.is_active)
+        if placed_only:
+            statement = statement.where(models.Tenant.placement != "pool")
+        return list((await self.session.execute(statement)).scalars())
 
     async def count(self) -> int:
         return int((await self.session.execute(select(func.count()).select_from(models.Tenant))).scalar_one())

@@ -57,6 +57,11 @@ async def active_tenant_ids(session: AsyncSession) -> list[uuid.UUID]:
     return await TenantRepository(session).active_ids()
 
 
+async def placed_tenant_ids(session: AsyncSession) -> list[uuid.UUID]:
+    """The active tenants in a bridge or silo home."""
+    return await TenantRepository(session).active_ids(placed_only=True)
+
+
 async def find_tenant(session: AsyncSession, slug: str) -> TenantConfig | None:
     row = await TenantRepository(session).find_by_slug(slug)
     return TenantConfig.from_row(row) if row is not None else None
