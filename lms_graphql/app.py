@@ -122,7 +122,9 @@ async def running(services: Services) -> AsyncIterator[None]:
     revocations.publish_after_commit(services, background)
 
     async def forget_tenant(slug: str) -> None:
-        services.registry.invalidate(slug)
+        tenant_id = services.registry.invalidate(slug)
+        if tenant_id is not None:  # moved, perhaps: what its old home left unpublished, from the new
+            services.relay.kick(tenant_id)
 
     async def forget_all_tenants() -> None:
         services.registry.clear()

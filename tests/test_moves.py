@@ -183,3 +183,60 @@ def _move_to_us(urls: OwnedDatabaseUrls, db: Database, tenant: TenantConfig) -> 
 
     clusters = {**db.clusters, "us": dataclasses.replace(db.clusters["main"], name="us", region="us-east-1")}
     move_tenant(urls.owner, clusters, tenant.slug, "silo", "us", app_role="lms_app")
+
+
+async def test_a_process_that_missed_the_move_follows_at_its_next_transaction(
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    db: Database,
+    database_urls: OwnedDatabaseUrls,
+    owner_conn: psycopg.Connection,
+) -> None:
+    """A worker that never heard the announcement still routes to the old home: the binding
+    there refuses (the home's row names another placement), and it looks the home up again."""
+    from sqlalchemy import text
+
+    tenant = await make_tenant()
+    await make_user(tenant, "admin")
+    deaf = Database(database_urls.app, clusters=db.clusters, pool_size=1)
+    try:
+        assert (await deaf.homes.home_of(tenant.id)).placement == "pool"
+        owner_conn.execute("UPDATE tenants SET frozen = true WHERE id = %s", (tenant.id,))  # a move that died
+        await asyncio.to_thread(
+            move_tenant, database_urls.owner, db.clusters, tenant.slug, "silo", app_role="lms_app", grace_seconds=0
+        )
+        assert registered(owner_conn, tenant) == ("silo", False)
+        async with deaf.tenant_transaction(tenant.id) as session:
+            assert (await session.execute(text("SELECT count(*) FROM users"))).scalar() == 1
+            assert session.info["home"].placement == "silo"
+        await asyncio.to_thread(
+            move_tenant, database_urls.owner, db.clusters, tenant.slug, "bridge", app_role="lms_app", grace_seconds=0
+        )
+        async with deaf.tenant_transaction(tenant.id) as session:  # its silo database is gone now
+            assert (await session.execute(text("SELECT count(*) FROM users"))).scalar() == 1
+            assert session.info["home"].placement == "bridge"
+    finally:
+        await deaf.dispose()
+
+
+async def test_a_move_copies_through_a_temporary_table_where_row_security_binds_the_owner(
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    db: Database,
+    database_urls: OwnedDatabaseUrls,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An owner that is no superuser may not COPY into a table under forced RLS: the move then
+    copies into a temporary table and inserts from it (the owner here is a superuser, so the
+    test takes that path on purpose)."""
+    from lms_graphql.placement import moves
+
+    monkeypatch.setattr(moves, "_bypasses_rls", lambda conn: False)
+    tenant = await make_tenant()
+    teacher = await make_user(tenant, "instructor")
+    await build_course(db, tenant, teacher.id, modules=2, lessons=2)
+    report = await asyncio.to_thread(
+        move_tenant, database_urls.owner, db.clusters, tenant.slug, "bridge", app_role="lms_app", grace_seconds=0
+    )
+    assert report.rows["lessons"] == 4
+    assert report.rows["users"] == 1

@@ -4,6 +4,7 @@ their own homes only, homes behind the code refused, and silo jobs reaching the 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
@@ -168,3 +169,23 @@ async def test_residency_and_clusters_are_checked(make_tenant: TenantFactory, db
             )  # fmt: skip
         assert refused.value.code.value == "BAD_USER_INPUT"
     assert POOL.placement == "pool"
+
+
+async def test_a_silo_tenants_jobs_reach_the_platforms_queue(
+    make_tenant: TenantFactory, db: Database, database_urls: OwnedDatabaseUrls, owner_conn: psycopg.Connection
+) -> None:
+    """Deferred in the silo's transaction (atomic with the change), forwarded after the commit
+    to the queue the workers listen to."""
+    from lms_graphql.kit.deferral import defer_job
+
+    tenant = await make_tenant(placement="silo")
+    marker = str(uuid.uuid4())
+    async with db.tenant_transaction(tenant.id) as session:
+        await defer_job(session, "storage.delete", {"tenant_id": str(tenant.id), "marker": marker}, queue="deletions")
+    queued = owner_conn.execute(
+        "SELECT count(*) FROM procrastinate.procrastinate_jobs WHERE args->>'marker' = %s", (marker,)
+    ).fetchone()
+    assert queued == (1,)
+    with home_connection(database_urls.owner, home_of(tenant)) as conn:
+        assert conn.execute("SELECT count(*) FROM procrastinate.procrastinate_jobs").fetchone() == (0,)
+    owner_conn.execute("DELETE FROM procrastinate.procrastinate_jobs WHERE args->>'marker' = %s", (marker,))

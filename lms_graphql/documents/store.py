@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cachetools import LRUCache, TTLCache
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql.documents.repository import PlatformDocumentRepository, TrustedDocumentRepository
 from lms_graphql.kit import channels
-from lms_graphql.kit.channels import CONTROL_WIRE_CHANNEL, pack
+from lms_graphql.kit.channels import pack
 from lms_graphql.kit.db import Database
 from lms_graphql.kit.graphql import CACHED_DOCUMENT_CHARS, CACHED_DOCUMENTS
 
@@ -111,4 +110,4 @@ async def announce_documents(session: AsyncSession, tenant_id: uuid.UUID | None)
     """Every running server forgets what it knew of these documents when the transaction
     commits (NOTIFY on the control channel)."""
     message = pack(channels.DOCUMENTS, str(tenant_id) if tenant_id else PLATFORM)
-    await session.execute(text("SELECT pg_notify(:wire, :payload)"), {"wire": CONTROL_WIRE_CHANNEL, "payload": message})
+    await channels.announce(session, message)

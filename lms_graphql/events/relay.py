@@ -32,7 +32,7 @@ from lms_graphql.events.bus import EventBus
 from lms_graphql.events.repository import OutboxRepository, outbox_backlog
 from lms_graphql.kit import channels
 from lms_graphql.kit.db import Database
-from lms_graphql.kit.deferral import forward_silo_jobs
+from lms_graphql.kit.deferral import forward_home_jobs
 from lms_graphql.tenancy.service import active_tenant_ids, placed_tenant_ids
 
 log = logging.getLogger("lms_graphql.relay")
@@ -122,6 +122,8 @@ class OutboxRelay:
         total = 0
         while True:
             async with self._db.tenant_transaction(tenant_id) as session:
+                if session.info.get("read_only"):
+                    return total  # frozen for a move: published from its new home
                 outbox = OutboxRepository(session, tenant_id)
                 rows = await outbox.unpublished(BATCH)
                 if not rows:
@@ -180,6 +182,18 @@ class OutboxRelay:
             self.swept.set()
             await asyncio.sleep(self._sweep_seconds)
 
+    async def _sweep_tenant(self, tenant_id: uuid.UUID, prune_before: datetime | None) -> None:
+        await self.drain(tenant_id)
+        home = await self._db.homes.home_of(tenant_id)
+        if not home.on_platform_database:
+            await forward_home_jobs(self._db, tenant_id, home)  # what a failed forward left
+        if prune_before is not None:
+            async with self._db.tenant_transaction(tenant_id) as session:
+                if session.info.get("read_only"):
+                    return  # frozen for a move: pruned next time
+                await OutboxRepository(session, tenant_id).prune(prune_before)
+                await IdempotencyRepository(session, tenant_id).prune()
+
     async def sweep(self, spread_over: float = 0.0) -> bool:
         """Drain (and when due, prune) every active tenant, if no other process is sweeping now;
         tenants are spaced evenly over ``spread_over`` seconds."""
@@ -194,13 +208,10 @@ class OutboxRelay:
                 prune = self._pruned_at is None or time.monotonic() - self._pruned_at >= self._prune_seconds
                 pause = spread_over / len(tenant_ids) if tenant_ids else 0.0
                 for tenant_id in tenant_ids:
-                    await self.drain(tenant_id)
-                    if (await self._db.homes.home_of(tenant_id)).placement == "silo":
-                        await forward_silo_jobs(self._db, tenant_id)  # what a failed forward left
-                    if prune:
-                        async with self._db.tenant_transaction(tenant_id) as session:
-                            await OutboxRepository(session, tenant_id).prune(cutoff)
-                            await IdempotencyRepository(session, tenant_id).prune()
+                    try:
+                        await self._sweep_tenant(tenant_id, cutoff if prune else None)
+                    except Exception as exc:  # a frozen or unmigrated home: the others go on
+                        log.warning("sweeping tenant %s failed (%s); the next sweep retries", tenant_id, exc)
                     await asyncio.sleep(pause)
                 if prune:
                     self._pruned_at = time.monotonic()

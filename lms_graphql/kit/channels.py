@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
 REGISTRY = "registry"  # a tenant changed: message is its slug
 DOCUMENTS = "documents"  # registered documents changed: message is the tenant's id, or "platform"
 
@@ -67,3 +70,17 @@ def pack(channel: str, message: str) -> str:
     if len(packed.encode()) > MAX_PAYLOAD:
         raise ValueError(f"bus message on {channel} too large ({len(packed)} bytes): send ids, not data")
     return packed
+
+
+async def announce(session: AsyncSession, payload: str) -> None:
+    """NOTIFY every process on the control channel when ``session``'s transaction commits. The
+    processes listen on the platform database: a transaction in another (a silo's) leaves it to
+    Database.tenant_transaction to send right after its commit."""
+    home = session.info.get("home")
+    if home is None or home.on_platform_database:
+        await session.execute(_NOTIFY, {"wire": CONTROL_WIRE_CHANNEL, "payload": payload})
+    else:
+        session.info.setdefault("control_notices", []).append((CONTROL_WIRE_CHANNEL, payload))
+
+
+_NOTIFY = text("SELECT pg_notify(:wire, :payload)")

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,26 +34,24 @@ log = logging.getLogger("lms_graphql.db")
 
 TENANT_SETTING = "app.current_tenant_id"
 # One round trip binds a transaction: the tenant; how long any statement may run; the schema
-# holding the tenant's tables (a bridge tenant's own); a shared lock on the tenant, which a
-# move takes exclusively to wait out the writers that began before it froze the tenant; and
-# read-only while the tenant is frozen, or when this home is no longer the tenant's (a process
-# that has not heard of a move yet writes nothing where the tenant was: placement/moves.py).
+# holding the tenant's tables (a bridge tenant's own); then lms_bind_writes() (migration 0018):
+# the tenant's lock, held shared, and read-only while a move has the tenant frozen; it fails
+# (SQLSTATE LMS01) in a home the tenant has moved away from.
 _BIND = "SELECT set_config(%(name)s, %(tenant)s, true)"
 _BIND_TIMEOUT = ", set_config('statement_timeout', %(timeout)s, true)"
 _BIND_SCHEMA = ", set_config('search_path', %(search_path)s, true)"
-_BIND_FREEZE = (
-    ", pg_advisory_xact_lock_shared(hashtextextended(%(tenant)s, {key}))"
-    ", set_config('transaction_read_only', CASE WHEN EXISTS "
-    "(SELECT FROM {schema}.tenants WHERE id = %(tenant)s::uuid AND (frozen OR placement <> %(placement)s)) "
-    "THEN 'on' ELSE 'off' END, true)"
-)
-# Seeds the tenant's lock key (hashtextextended), apart from other advisory locks.
+_BIND_WRITES = ", {schema}.lms_bind_writes(%(tenant)s::uuid, %(placement)s)"
+# Seeds the tenant's lock key (hashtextextended), apart from other advisory locks (0018 too).
 TENANT_LOCK_SEED = 7_253_018_335
+# What a statement answers in a home that is no longer the tenant's: moved away (LMS01), its
+# schema (3F000, 42883) or database (3D000) dropped after a move.
+HOME_GONE_STATES = frozenset({"LMS01", "3F000", "3D000", "42883"})
 # Open engines of silo databases (each its own small pool); the least recently used beyond
 # this is disposed, so 1 000 silos do not mean 1 000 pools in every process.
 SILO_ENGINES = 32
 SILO_POOL_SIZE = 4
 SILO_MAX_OVERFLOW = 6
+RETIRE_WAIT_SECONDS = 120
 # A pooled connection idle this long is pinged before it is used again: the server, a proxy or a
 # failover may have closed it meanwhile. One in steady use is not: the ping is a round trip (and
 # SQLAlchemy's pre-ping two autocommit switches more) on every request, and a connection that
@@ -115,9 +113,10 @@ def is_database_unavailable(error: BaseException | None) -> bool:
         if isinstance(error, psycopg.Error):
             # No SQLSTATE: the server never answered. 08: connection exceptions; 57P0x: the
             # server is shutting down or starting; 53300: too many connections. 25006: a write in
-            # a transaction bound read-only, the tenant frozen for a move (see _BIND_FREEZE).
+            # a transaction bound read-only, the tenant frozen for a move; a home gone after a
+            # move (HOME_GONE_STATES), when looking the home up again did not help.
             state = error.sqlstate
-            if state == "25006":
+            if state == "25006" or state in HOME_GONE_STATES:
                 return True
             return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError) and (
                 state is None or state.startswith(("08", "57P0")) or state == "53300"
@@ -126,6 +125,11 @@ def is_database_unavailable(error: BaseException | None) -> bool:
             return True
         error = getattr(error, "orig", None) or error.__cause__
     return False
+
+
+def _home_gone(error: BaseException) -> bool:
+    original = getattr(error, "orig", None)
+    return isinstance(original, psycopg.Error) and original.sqlstate in HOME_GONE_STATES
 
 
 def describe_url(url: URL) -> str:
@@ -155,9 +159,10 @@ def _bind_tenant(session: Session, transaction: SessionTransaction, connection: 
     schema = session.info.get("schema", "public")
     if schema != "public":
         statement, parameters["search_path"] = statement + _BIND_SCHEMA, f'"{schema}"'
-    statement += _BIND_FREEZE.format(key=TENANT_LOCK_SEED, schema=f'"{schema}"')
+    statement += _BIND_WRITES.format(schema=f'"{schema}"')
     parameters["placement"] = session.info.get("placement", "pool")
-    connection.exec_driver_sql(statement, parameters)
+    row = connection.exec_driver_sql(statement, parameters).fetchone()
+    session.info["read_only"] = row is not None and row[-1] is False
 
 
 def _ping_idle_connections(engine: AsyncEngine) -> None:
@@ -289,8 +294,16 @@ class Database:
         return engine
 
     def _retire(self, engine: AsyncEngine) -> None:
-        # Connections in use finish their transactions; the pool closes them as they come back.
-        task = asyncio.get_running_loop().create_task(engine.dispose())
+        """Close an evicted silo engine's pool once its transactions in flight have ended."""
+
+        async def dispose_when_idle() -> None:
+            for _ in range(RETIRE_WAIT_SECONDS):
+                if engine.sync_engine.pool.checkedout() == 0:  # type: ignore[attr-defined]
+                    break
+                await asyncio.sleep(1)
+            await engine.dispose()
+
+        task = asyncio.get_running_loop().create_task(dispose_when_idle())
         self._retired.add(task)
         task.add_done_callback(self._retired.discard)
 
@@ -305,33 +318,80 @@ class Database:
     ) -> AsyncIterator[AsyncSession]:
         """One explicit transaction in which RLS sees exactly ``tenant_id``'s rows, in the tenant's
         home (or in ``home``, which only a placement move names)."""
-        if home is None:
-            home = await self.homes.home_of(tenant_id)
-            await self.homes.ensure_serving(home, self.engine_for)
-        async with self._sessions(bind=self.engine_for(home)) as session:
-            session.info["tenant_id"] = tenant_id
-            session.info["statement_timeout_ms"] = statement_timeout_ms or self.statement_timeout_ms
-            session.info["recorder"] = recorder
-            session.info["schema"] = home.schema
-            session.info["placement"] = home.placement
-            session.info["home"] = home
-            async with session.begin():
-                yield session
-            if session.info.get("events_written") and self.on_events_committed is not None:
-                self.on_events_committed(tenant_id)
-            revoked = session.info.get("revoked")
-            if revoked and self.on_revoked is not None:
-                self.on_revoked(tenant_id, frozenset(revoked))
-            if session.info.get("jobs_deferred") and home.placement == "silo":
-                await self._forward_jobs(tenant_id)
+        async with AsyncExitStack() as stack:
+            bound = statement_timeout_ms or self.statement_timeout_ms
+            session = await self._begin_bound(stack, tenant_id, bound, recorder, home)
+            yield session
+        # Committed.
+        if session.info.get("events_written") and self.on_events_committed is not None:
+            self.on_events_committed(tenant_id)
+        revoked = session.info.get("revoked")
+        if revoked and self.on_revoked is not None:
+            self.on_revoked(tenant_id, frozenset(revoked))
+        notices = session.info.get("control_notices")
+        if notices:
+            await self._notify_platform(notices)
+        used: Home = session.info["home"]
+        if session.info.get("jobs_deferred") and not used.on_platform_database:
+            await self._forward_jobs(tenant_id, used)
 
-    async def _forward_jobs(self, tenant_id: uuid.UUID) -> None:
-        from lms_graphql.kit.deferral import forward_silo_jobs
+    async def _begin_bound(
+        self,
+        stack: AsyncExitStack,
+        tenant_id: uuid.UUID,
+        statement_timeout_ms: int | None,
+        recorder: list[tuple[str, Any]] | None,
+        named: Home | None,
+    ) -> AsyncSession:
+        """A session in the tenant's home, its transaction begun and bound at once: a home the
+        tenant has moved away from answers there (HOME_GONE_STATES), and is looked up again. So
+        is a pooled connection found broken (a silo database dropped after a move closes them):
+        nothing ran in the transaction yet, so trying again is safe."""
+        for attempt in range(2):
+            home = named or await self.homes.home_of(tenant_id)
+            if named is None:
+                await self.homes.ensure_serving(home, self.engine_for)
+            opened = AsyncExitStack()
+            session = await opened.enter_async_context(self._sessions(bind=self.engine_for(home)))
+            session.info.update(
+                tenant_id=tenant_id,
+                statement_timeout_ms=statement_timeout_ms,
+                recorder=recorder,
+                schema=home.schema,
+                placement=home.placement,
+                home=home,
+            )
+            await opened.enter_async_context(session.begin())
+            try:
+                await session.connection()
+            except exc.DBAPIError as error:
+                await opened.__aexit__(type(error), error, error.__traceback__)
+                if named is not None or attempt or not (_home_gone(error) or error.connection_invalidated):
+                    raise
+                self.homes.forget(tenant_id)
+                continue
+            await stack.enter_async_context(opened)
+            return session
+        raise AssertionError("unreachable")
+
+    async def _notify_platform(self, payloads: list[tuple[str, str]]) -> None:
+        """NOTIFYs a transaction in another database asked for: the processes listen on the
+        platform database (kit/channels.py)."""
+        try:
+            async with self.engine.connect() as conn:
+                for wire, payload in payloads:
+                    await conn.execute(text("SELECT pg_notify(:wire, :payload)"), {"wire": wire, "payload": payload})
+                await conn.commit()
+        except Exception as exc:  # committed already; caches expire on their own
+            log.warning("announcing a change on the platform database failed (%s)", exc)
+
+    async def _forward_jobs(self, tenant_id: uuid.UUID, home: Home) -> None:
+        from lms_graphql.kit.deferral import forward_home_jobs
 
         try:
-            await forward_silo_jobs(self, tenant_id)
+            await forward_home_jobs(self, tenant_id, home)
         except Exception as exc:  # committed already: the relay's sweep forwards them later
-            log.warning("forwarding the jobs of silo tenant %s failed (%s); the sweep will", tenant_id, exc)
+            log.warning("forwarding the jobs of tenant %s failed (%s); the sweep will", tenant_id, exc)
 
     @asynccontextmanager
     async def platform_transaction(self) -> AsyncIterator[AsyncSession]:

@@ -1,10 +1,11 @@
 """Deferring a job inside the caller's transaction (migration 0015): the job exists if and only
 if the change that needs it commits; the worker hears of it at that commit (NOTIFY).
 
-A silo tenant's transaction defers into its own database's queue, where no worker listens:
-`forward_silo_jobs` moves such jobs onto the platform's queue right after the commit (and the
-outbox relay's sweep again, should that fail). A job is copied before it is deleted, so a
-failure in between runs it twice, never not at all: our tasks are idempotent."""
+A silo tenant's transaction (or a bridge's on another cluster) defers into its own database's
+queue, where no worker listens: `forward_home_jobs` moves such jobs onto the platform's queue
+right after the commit (and the outbox relay's sweep again, should that fail). A job is copied
+before it is deleted, so a failure in between runs it twice, never not at all: our tasks are
+idempotent."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from lms_graphql.kit.homes import Home
 
 if TYPE_CHECKING:
     from lms_graphql.kit.db import Database
@@ -61,11 +64,14 @@ _FORGET = text("DELETE FROM procrastinate.procrastinate_jobs WHERE id = ANY(:ids
 FORWARD_BATCH = 100
 
 
-async def forward_silo_jobs(db: Database, tenant_id: uuid.UUID) -> int:
-    """Move the jobs waiting in a silo tenant's own queue onto the platform's; returns how many."""
+async def forward_home_jobs(db: Database, tenant_id: uuid.UUID, home_of_jobs: Home) -> int:
+    """Move the jobs waiting in the queue of ``home_of_jobs`` (a database other than the
+    platform's) onto the platform's; returns how many."""
+    if home_of_jobs.on_platform_database:
+        raise ValueError("the platform's own queue is not forwarded")
     moved = 0
     while True:
-        async with db.tenant_transaction(tenant_id) as home:
+        async with db.tenant_transaction(tenant_id, home=home_of_jobs) as home:
             rows = (await home.execute(_WAITING, {"limit": FORWARD_BATCH})).all()
             if not rows:
                 return moved

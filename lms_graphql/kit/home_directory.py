@@ -28,6 +28,8 @@ class HomeDirectory:
         self._homes: TTLCache[uuid.UUID, Home] = TTLCache(maxsize=CACHE_SIZE, ttl=CACHE_TTL_SECONDS)
         self._ids: TTLCache[str, uuid.UUID] = TTLCache(maxsize=CACHE_SIZE, ttl=CACHE_TTL_SECONDS)
         self._serving: set[Home] = set()  # homes seen at this code's schema revision
+        # Counts forgets: a lookup that raced with one does not store what it read before it.
+        self._generation = 0
         self.lookups = 0
 
     def remember(self, tenant_id: uuid.UUID, slug: str, home: Home) -> None:
@@ -41,24 +43,32 @@ class HomeDirectory:
         if home is not None:
             return home
         self.lookups += 1
+        generation = self._generation
         async with self._platform.connect() as conn:
             row = (await conn.execute(_LOOKUP, {"id": tenant_id})).one_or_none()
         if row is None:
             return POOL
         home = home_for(tenant_id, row.placement, row.cluster)
-        self.remember(tenant_id, row.slug, home)
+        if generation == self._generation:
+            self.remember(tenant_id, row.slug, home)
         return home
+
+    def forget(self, tenant_id: uuid.UUID) -> None:
+        self._homes.pop(tenant_id, None)
+        self._generation += 1
 
     def forget_slug(self, slug: str) -> None:
         tenant_id = self._ids.pop(slug, None)
         if tenant_id is not None:
             self._homes.pop(tenant_id, None)
+        self._generation += 1
 
     def clear(self) -> None:
         """Forget every tenant's home, and which homes were checked (as a new process would)."""
         self._homes.clear()
         self._ids.clear()
         self._serving.clear()
+        self._generation += 1
 
     async def ensure_serving(self, home: Home, engine_for: Callable[[Home], AsyncEngine]) -> None:
         """Refuse a bridge or silo home whose schema is not this code's (`lms-graphql migrate`

@@ -45,6 +45,11 @@ class Home:
         """The home's own database (silo); None: the cluster's database."""
         return f"lms_tenant_{self.tenant_id.hex}" if self.placement == "silo" and self.tenant_id else None
 
+    @property
+    def on_platform_database(self) -> bool:
+        """In the platform's own database: its job queue and NOTIFYs are the platform's."""
+        return self.placement != "silo" and self.cluster == MAIN_CLUSTER
+
     def describe(self) -> str:
         if self.placement == "pool":
             return "pool"

@@ -36,6 +36,10 @@ from lms_graphql.kit.homes import MAIN_CLUSTER, PLACEMENTS, POOL, Home, home_for
 from lms_graphql.placement.provision import copy_registry_row, drop_home, home_url, libpq, upgrade_home
 
 GRACE_SECONDS = 2.0
+MOVE_LOCK = 72_530  # advisory lock class of moves (with the slug's hash)
+# How long the writers that began before the freeze may take to end (the statement timeout of
+# the largest plan is 30 s); past it the move rolls back.
+WRITERS_WAIT_SECONDS = 35.0
 
 
 class MoveError(RuntimeError):
@@ -77,6 +81,7 @@ class _Tenant:
     slug: str
     region: str
     home: Home
+    frozen: bool
 
 
 def _registered(platform: psycopg.Connection, slug: str) -> _Tenant:
@@ -86,9 +91,7 @@ def _registered(platform: psycopg.Connection, slug: str) -> _Tenant:
     if row is None:
         raise MoveError(f"no tenant with slug {slug!r}")
     tenant_id, region, placement, cluster, frozen = row
-    if frozen:
-        raise MoveError(f"tenant {slug} is frozen: another move of it is under way")
-    return _Tenant(tenant_id, slug, region, home_for(tenant_id, placement, cluster))
+    return _Tenant(tenant_id, slug, region, home_for(tenant_id, placement, cluster), frozen)
 
 
 @contextmanager
@@ -135,6 +138,29 @@ def _copy(source: psycopg.Connection, target: psycopg.Connection, query: sql.Com
             into_copy.write(block)
 
 
+def _bypasses_rls(conn: psycopg.Connection) -> bool:
+    """COPY FROM into a table refuses a role row-level security applies to (as it does, forced,
+    to a table owner that is neither superuser nor BYPASSRLS, as on managed servers)."""
+    return _fetch_bool(conn, "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user", ())
+
+
+def _copy_rows(
+    source: psycopg.Connection, target: psycopg.Connection, query: sql.Composable, table: str, columns: list[str]
+) -> None:
+    listed = sql.SQL(", ").join(map(sql.Identifier, columns))
+    if _bypasses_rls(target):
+        _copy(source, target, query, sql.SQL("{} ({})").format(sql.Identifier(table), listed))
+        return
+    target.execute(
+        sql.SQL("CREATE TEMP TABLE copied_rows AS SELECT {} FROM {} WITH NO DATA").format(listed, sql.Identifier(table))
+    )
+    _copy(source, target, query, sql.Identifier("copied_rows"))
+    target.execute(
+        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM copied_rows").format(sql.Identifier(table), listed, listed)
+    )
+    target.execute("DROP TABLE copied_rows")
+
+
 def _select(table: str, columns: list[str], tenant_id: uuid.UUID, where: sql.Composable | None = None) -> sql.Composed:
     condition = sql.SQL("tenant_id = {}").format(sql.Literal(tenant_id))
     if where is not None:
@@ -167,12 +193,13 @@ def _count_and_checksum(
     return int(row[0]), str(row[1])
 
 
-# Rows whose version was written after the snapshot: a row's xmin, widened to 64 bits against
-# this transaction's own id (age() counts from it), is not visible in the snapshot. A frozen
-# xmin (age() answers INT_MAX) is older than any snapshot.
+# Rows whose version may have been written after the snapshot: a row's xmin, widened to 64 bits
+# against this transaction's own id (age() counts from it), at or past the snapshot's xmin. Not
+# pg_visible_in_snapshot(): a savepoint's subtransaction id is not in a snapshot's list of running
+# transactions, so a row written in a savepoint (every mutation's) of a transaction running at the
+# snapshot would read as visible. Copying a row again that did not change does no harm.
 _WRITTEN_SINCE = sql.SQL(
-    "age(xmin) < 2147483647 AND NOT pg_visible_in_snapshot("
-    "(pg_current_xact_id()::text::bigint - age(xmin))::text::xid8, {}::pg_snapshot)"
+    "pg_current_xact_id()::text::bigint - age(xmin) >= pg_snapshot_xmin({}::pg_snapshot)::text::bigint"
 )
 
 
@@ -192,7 +219,13 @@ def move_tenant(
     if placement not in PLACEMENTS:
         raise MoveError(f"unknown placement {placement!r}: one of {', '.join(PLACEMENTS)}")
     with psycopg.connect(libpq(platform_owner), autocommit=True) as platform:
+        # One move of a tenant at a time: held by this connection until the move ends.
+        locked = platform.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (MOVE_LOCK, slug)).fetchone()
+        if not (locked and locked[0]):
+            raise MoveError(f"tenant {slug} is being moved by another process")
         tenant = _registered(platform, slug)
+        if tenant.frozen:  # frozen, yet no move holds the lock: one died; undo what it did
+            _unfreeze(platform, clusters, tenant)
         target = home_for(tenant.id, placement, cluster or MAIN_CLUSTER)
         _check_target(clusters, tenant, target)
         report = MoveReport(slug, tenant.home, target)
@@ -204,15 +237,18 @@ def move_tenant(
                 on_frozen()
             _copy_delta(clusters, tenant, target, snapshot, report)
             _verify(clusters, tenant, target, report)
+            if target.placement != "pool":  # what changed in the registry meanwhile (plan, seats)
+                copy_registry_row(platform_owner, clusters[target.cluster], target)
             _switch(platform, tenant, target)
             report.freeze_seconds = time.monotonic() - frozen_at
         except BaseException:
-            _roll_back(platform, platform_owner, clusters, tenant, target)
+            _roll_back(platform, clusters, tenant, target)
             raise
-    time.sleep(grace_seconds)  # every process hears of the switch; then nothing reads the old copy
-    if tenant.home.placement == "silo":
-        _forward_waiting_jobs(platform_owner, clusters, tenant)
-    _purge_old_home(clusters, tenant)
+        time.sleep(grace_seconds)  # every process hears of the switch; then nothing reads the old copy
+        if _registered(platform, slug).home == target:  # still there: the old home is nobody's
+            if not tenant.home.on_platform_database:
+                _forward_waiting_jobs(platform_owner, clusters, tenant)
+            _purge_old_home(clusters, tenant)
     report.total_seconds = time.monotonic() - started
     return report
 
@@ -258,12 +294,7 @@ def _copy_snapshot(clusters: dict[str, Cluster], tenant: _Tenant, target: Home, 
         assert snapshot is not None
         for table in tenant_tables():
             columns, _ = _columns(source, tenant.home.schema, table)
-            _copy(
-                source,
-                into,
-                _select(table, columns, tenant.id),
-                sql.SQL("{} ({})").format(sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))),
-            )
+            _copy_rows(source, into, _select(table, columns, tenant.id), table, columns)
         source.rollback()
         into.commit()
         for table in tenant_tables():  # plans in the new home as good as in the old from the start
@@ -278,18 +309,29 @@ def _set_frozen(conn: psycopg.Connection, tenant_id: uuid.UUID, frozen: bool) ->
 
 
 def _freeze(platform: psycopg.Connection, clusters: dict[str, Cluster], tenant: _Tenant) -> float:
-    """From the commit on, the tenant's new transactions bind read-only; the exclusive lock is
-    granted once the writers that bound before have ended."""
+    """From the commit on, the tenant's new transactions bind read-only (lms_bind_writes, 0018);
+    the exclusive lock is granted once the writers that bound before have ended. It is only
+    tried, not waited for: a waiting exclusive request would queue every new transaction of
+    the tenant, reads too, behind it."""
     _set_frozen(platform, tenant.id, True)  # the registry (the pool's own row)
     frozen_at = time.monotonic()
+    key = (str(tenant.id), TENANT_LOCK_SEED)
     with _home_connection(clusters, tenant.home, tenant.id) as conn:
+        conn.autocommit = True
         if tenant.home.placement != "pool":
             _set_frozen(conn, tenant.id, True)
-            conn.commit()
-        conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, %s))", (str(tenant.id), TENANT_LOCK_SEED))
-        conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, %s))", (str(tenant.id), TENANT_LOCK_SEED))
-        conn.commit()
+        deadline = time.monotonic() + WRITERS_WAIT_SECONDS
+        while not _fetch_bool(conn, "SELECT pg_try_advisory_lock(hashtextextended(%s, %s))", key):
+            if time.monotonic() > deadline:
+                raise MoveError(f"writers of tenant {tenant.slug} ran past {WRITERS_WAIT_SECONDS} s: not moved")
+            time.sleep(0.01)
+        conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, %s))", key)
     return frozen_at
+
+
+def _fetch_bool(conn: psycopg.Connection, query: str, params: tuple[object, ...]) -> bool:
+    row = conn.execute(query, params).fetchone()
+    return bool(row and row[0])
 
 
 def _copy_delta(clusters: dict[str, Cluster], tenant: _Tenant, target: Home, snapshot: str, report: MoveReport) -> None:
@@ -377,22 +419,25 @@ def _switch(platform: psycopg.Connection, tenant: _Tenant, target: Home) -> None
         platform.execute("SELECT pg_notify(%s, %s)", (CONTROL_WIRE_CHANNEL, pack(REGISTRY, tenant.slug)))
 
 
-def _roll_back(
-    platform: psycopg.Connection, platform_owner: URL, clusters: dict[str, Cluster], tenant: _Tenant, target: Home
-) -> None:
-    """Before the switch: the tenant stays where it was, writable again; the target is emptied."""
+def _unfreeze(platform: psycopg.Connection, clusters: dict[str, Cluster], tenant: _Tenant) -> None:
+    """The tenant writable again where it is, and every process told."""
     _set_frozen(platform, tenant.id, False)
     if tenant.home.placement != "pool":
         with _home_connection(clusters, tenant.home, tenant.id) as conn:
             _set_frozen(conn, tenant.id, False)
             conn.commit()
+    platform.execute("SELECT pg_notify(%s, %s)", (CONTROL_WIRE_CHANNEL, pack(REGISTRY, tenant.slug)))
+
+
+def _roll_back(platform: psycopg.Connection, clusters: dict[str, Cluster], tenant: _Tenant, target: Home) -> None:
+    """Before the switch: the tenant stays where it was, writable again; the target is emptied."""
+    _unfreeze(platform, clusters, tenant)
     if target.placement == "pool":
         with _home_connection(clusters, POOL, tenant.id) as conn:
             _purge_rows(conn, tenant.id)
             conn.commit()
     else:
         drop_home(clusters[target.cluster], target)
-    platform.execute("SELECT pg_notify(%s, %s)", (CONTROL_WIRE_CHANNEL, pack(REGISTRY, tenant.slug)))
 
 
 _DEFER = (

@@ -16,8 +16,9 @@ from sqlalchemy.dialects.postgresql import insert
 
 from lms_graphql import models
 from lms_graphql.kit.clusters import Cluster
-from lms_graphql.kit.homes import Home
+from lms_graphql.kit.homes import MAIN_CLUSTER, Home
 from lms_graphql.migrate import migrate
+from lms_graphql.tenancy.repository import HOME_OWNED_COLUMNS
 
 _COPIED = [column.name for column in models.Tenant.__table__.columns]
 
@@ -49,38 +50,43 @@ def ensure_database(cluster: Cluster, name: str) -> None:
 
 
 def upgrade_home(cluster: Cluster, home: Home, *, app_role: str) -> tuple[str | None, str | None]:
-    """Create the home if missing and bring it to head: (revision before, after)."""
+    """Create the home if missing and bring it to head: (revision before, after).
+
+    On the main cluster the pool's migration made the app role and set its password (roles are
+    the server's, not a database's). On another, the role is made by the first home there, and
+    its password (derived from that cluster's owner) set each time. A bridge there needs its
+    database's public schema migrated first: that is where its job queue is (kit/deferral.py).
+    """
+    on_main = cluster.name == MAIN_CLUSTER
+    password = None if on_main or cluster.app.password is None else str(cluster.app.password)
     if home.database is not None:
         ensure_database(cluster, home.database)
-    password = cluster.app.password
+    elif home.placement == "bridge" and not on_main:
+        migrate(owner_of(cluster), app_role=app_role, app_password=password)
     schema = home.schema if home.placement == "bridge" else None
-    return migrate(
-        home_url(cluster, home),
-        app_role=app_role,
-        app_password=None if password is None else str(password),
-        schema=schema,
-    )
+    return migrate(home_url(cluster, home), app_role=app_role, app_password=password, schema=schema)
 
 
 def copy_registry_row(platform_owner: URL, cluster: Cluster, home: Home) -> None:
-    """The home's copy of its tenant's registry row, as the registry has it now, but naming this
-    home (a move copies it before the registry names it) and never frozen."""
+    """The home's copy of its tenant's registry row, as the registry has it now; where the
+    tenant lives and whether it is frozen stay the home's own (a move sets them)."""
     platform = create_engine(platform_owner)
     target = create_engine(home_url(cluster, home))
     try:
         with platform.connect() as conn:
             row = conn.execute(select(models.Tenant.__table__).where(models.Tenant.id == home.tenant_id)).one()
-        values = {**row._mapping, "placement": home.placement, "cluster": home.cluster, "frozen": False}
-        upsert_copy(target, home, values)
+        upsert_copy(target, home, dict(row._mapping))
     finally:
         platform.dispose()
         target.dispose()
 
 
 def upsert_copy(engine: Any, home: Home, values: dict[str, Any]) -> None:
-    statement = insert(models.Tenant).values(**values)
+    row = {**values, "placement": home.placement, "cluster": home.cluster, "frozen": False}
+    statement = insert(models.Tenant).values(**row)
     statement = statement.on_conflict_do_update(
-        index_elements=["id"], set_={name: statement.excluded[name] for name in _COPIED if name != "id"}
+        index_elements=["id"],
+        set_={name: statement.excluded[name] for name in _COPIED if name not in HOME_OWNED_COLUMNS},
     )
     with engine.begin() as conn:
         conn.execution_options(schema_translate_map={None: home.schema}).execute(statement)

@@ -7,6 +7,8 @@ also hears of it on the control channel when its transaction commits
 
 from __future__ import annotations
 
+import uuid
+
 from cachetools import TTLCache
 
 from lms_graphql.kit.db import Database
@@ -46,11 +48,13 @@ class TenantRegistry:
         self._db.homes.remember(config.id, slug, home_for(config.id, config.placement, config.cluster))
         return config
 
-    def invalidate(self, slug: str) -> None:
-        """Forget ``slug`` here; what a remote change notification calls."""
-        self._found.pop(slug, None)
+    def invalidate(self, slug: str) -> uuid.UUID | None:
+        """Forget ``slug`` here; what a remote change notification calls. Returns the tenant's
+        id when this process knew it."""
+        known = self._found.pop(slug, None)
         self._missing.pop(slug, None)
         self._db.homes.forget_slug(slug)
+        return known.id if known is not None else None
 
     def clear(self) -> None:
         """Forget every tenant here: after changes may have been missed."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
 from lms_graphql.kit import channels
-from lms_graphql.kit.channels import CONTROL_WIRE_CHANNEL, pack
+from lms_graphql.kit.channels import pack
 from lms_graphql.kit.repository import insert_or_conflict
+
+# Columns of a home's copy of a registry row that are the home's own: never copied over.
+HOME_OWNED_COLUMNS = frozenset({"id", "placement", "cluster", "frozen"})
 
 
 class TenantRepository:
@@ -82,10 +85,14 @@ class TenantRepository:
         )
         return tenant
 
-    async def save_copy(self, config: dict[str, object]) -> None:
-        """A bridge or silo home's copy of its tenant's registry row (kit/homes.py)."""
-        statement = insert(models.Tenant).values(**config)
-        changed = {name: statement.excluded[name] for name in config if name != "id"}
+    async def save_copy(self, values: dict[str, object]) -> None:
+        """A bridge or silo home's copy of its tenant's registry row (kit/homes.py). Where the
+        tenant lives and whether it is frozen are the home's own (a move sets them), never
+        copied over."""
+        home = self.session.info["home"]
+        row = {**values, "placement": home.placement, "cluster": home.cluster, "frozen": False}
+        statement = insert(models.Tenant).values(**row)
+        changed = {name: statement.excluded[name] for name in row if name not in HOME_OWNED_COLUMNS}
         await self.session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=changed))
 
     async def announce(self, slug: str, deactivated: uuid.UUID | None = None) -> None:
@@ -97,6 +104,4 @@ class TenantRepository:
                 pack(channels.REVOCATIONS, channels.revocation_message(deactivated, None, "tenant deactivated"))
             )
         for payload in messages:
-            await self.session.execute(
-                text("SELECT pg_notify(:wire, :payload)"), {"wire": CONTROL_WIRE_CHANNEL, "payload": payload}
-            )
+            await channels.announce(self.session, payload)
