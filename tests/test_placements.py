@@ -189,3 +189,32 @@ async def test_a_silo_tenants_jobs_reach_the_platforms_queue(
     with home_connection(database_urls.owner, home_of(tenant)) as conn:
         assert conn.execute("SELECT count(*) FROM procrastinate.procrastinate_jobs").fetchone() == (0,)
     owner_conn.execute("DELETE FROM procrastinate.procrastinate_jobs WHERE args->>'marker' = %s", (marker,))
+
+
+PLACE = """mutation($slug: String!, $placement: TenantPlacement, $cluster: String, $region: String) {
+  createTenant(input: {slug: $slug, name: "Placed", placement: $placement, cluster: $cluster, region: $region}) {
+    id slug region } }"""
+
+
+async def test_an_operator_places_a_tenant_and_its_admins_see_where(
+    client: httpx.AsyncClient,
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    db: Database,
+    owner_conn: psycopg.Connection,
+) -> None:
+    operator = await login(client, await make_user(await make_tenant(plan="enterprise"), "super_admin"))
+    slug = f"placed-{uuid.uuid4().hex[:8]}"
+    created = (await gql(client, PLACE, {"slug": slug, "placement": "SILO"}, token=operator)).data["createTenant"]
+    assert created["region"] == "eu-west-1"
+    row = owner_conn.execute("SELECT placement FROM tenants WHERE slug = %s", (slug,)).fetchone()
+    assert row == ("silo",)
+    audited = owner_conn.execute("SELECT count(*) FROM audit_log WHERE tenant_id = %s", (created["id"],)).fetchone()
+    assert audited == (0,), "the audit entry is in the silo, not in the pool"
+    for bad in ({"placement": "BRIDGE", "cluster": "mars"}, {"placement": "SILO", "region": "us-east-1"}):
+        reply = await gql(client, PLACE, {"slug": f"no-{uuid.uuid4().hex[:8]}", **bad}, token=operator)
+        assert reply.codes == ["BAD_USER_INPUT"], reply.body
+    tenant = await make_tenant(placement="bridge")
+    admin = await login(client, await make_user(tenant, "admin"))
+    overview = (await gql(client, "{ tenantOverview { placement region userCount } }", token=admin)).data
+    assert overview["tenantOverview"] == {"placement": "BRIDGE", "region": "eu-west-1", "userCount": 1}

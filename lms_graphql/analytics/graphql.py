@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import enum
 from typing import Annotated
 
 import strawberry
@@ -12,6 +11,7 @@ from lms_graphql.analytics import service
 from lms_graphql.context import Info
 from lms_graphql.courses.graphql import visible_course
 from lms_graphql.courses.types import Lesson, lessons_for
+from lms_graphql.tenancy.graphql import TenantPlacement
 
 
 @strawberry.type(description="How many of a course's students completed one lesson.")
@@ -59,13 +59,6 @@ class TenantOverview:
         "answers alike in each."
     )
     region: str = strawberry.field(description="The region the tenant's data stays in.")
-
-
-@strawberry.enum(description="Where a tenant's rows live.")
-class TenantPlacement(enum.Enum):
-    POOL = strawberry.enum_value("pool", description="The shared tables, row-level security separating tenants.")
-    BRIDGE = strawberry.enum_value("bridge", description="A PostgreSQL schema of its own, the same tables in it.")
-    SILO = strawberry.enum_value("silo", description="A database of its own, possibly on another server.")
 
 
 @strawberry.type

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
 
-from lms_graphql.errors import bad_input
+from lms_graphql.audit import service as audit
+from lms_graphql.auth.viewer import Viewer
+from lms_graphql.errors import ErrorCode, LmsError, bad_input
 from lms_graphql.kit.clusters import Cluster
 from lms_graphql.kit.db import Database
 from lms_graphql.kit.homes import MAIN_CLUSTER, PLACEMENTS, home_for
@@ -12,6 +16,8 @@ from lms_graphql.placement.provision import ProvisionError, owner_of
 from lms_graphql.placement.upgrades import upgrade_placed_tenant
 from lms_graphql.tenancy.service import announce_tenant, create_tenant
 from lms_graphql.tenancy.tenant import TenantConfig
+
+log = logging.getLogger("lms_graphql.placement")
 
 
 def cluster_for(db: Database, placement: str, cluster: str | None, region: str | None) -> Cluster:
@@ -46,6 +52,11 @@ async def create_placed_tenant(
     """Register the tenant, then make and migrate its home. A home that fails halfway leaves
     the tenant registered and refused (503) until `lms-graphql migrate` finishes it."""
     target = cluster_for(db, placement, cluster, region)
+    if placement != "pool" and db.clusters[MAIN_CLUSTER].owner is None:
+        raise bad_input(
+            "this server holds the app login only and cannot make schemas or databases: create bridge and silo "
+            "tenants with `lms-graphql tenant create --placement`"
+        )
     platform_owner = owner_of(db.clusters[MAIN_CLUSTER]) if placement != "pool" else None
     async with db.platform_transaction() as session:
         tenant = await create_tenant(
@@ -67,3 +78,20 @@ async def create_placed_tenant(
         if state.error is not None:
             raise ProvisionError(f"tenant {slug} is registered, but its home is not ready: {state.error}")
     return tenant
+
+
+async def create_placed_tenant_as_operator(
+    db: Database, viewer: Viewer, *, app_role: str, **tenant: Any
+) -> TenantConfig:
+    """A platform operator registers a tenant in a placement; the action is recorded in the new
+    tenant's audit log, in its home. A home that could not be made answers INTERNAL (retryable:
+    `lms-graphql migrate` finishes it)."""
+    try:
+        created = await create_placed_tenant(db, app_role=app_role, **tenant)
+    except ProvisionError as exc:
+        log.error("making a tenant's home failed: %s", exc)
+        raise LmsError(ErrorCode.INTERNAL, str(exc), retryable=True) from None
+    async with db.tenant_transaction(created.id) as session:
+        details = {"slug": created.slug, "plan": created.plan, "placement": created.placement}
+        await audit.record(session, created.id, viewer, "tenant.create", details)
+    return created

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
 import strawberry
@@ -8,8 +9,16 @@ from strawberry.scalars import JSON
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Context, Info
 from lms_graphql.kit.graphql import require_id
+from lms_graphql.placement import service as placement_service
 from lms_graphql.tenancy import service
 from lms_graphql.tenancy.tenant import TenantConfig
+
+
+@strawberry.enum(description="Where a tenant's rows live.")
+class TenantPlacement(enum.Enum):
+    POOL = strawberry.enum_value("pool", description="The shared tables, row-level security separating tenants.")
+    BRIDGE = strawberry.enum_value("bridge", description="A PostgreSQL schema of its own, the same tables in it.")
+    SILO = strawberry.enum_value("silo", description="A database of its own, possibly on another server.")
 
 
 @strawberry.type(description="An organisation on the platform, with its own users, courses and data.")
@@ -62,6 +71,19 @@ class CreateTenantInput:
     max_users: int | None = strawberry.field(
         default=None, description="The most active users allowed, 1-10 000 000; null: the default, 100."
     )
+    placement: TenantPlacement | None = strawberry.field(
+        default=TenantPlacement.POOL,
+        description="Where its data lives; null: the pool. A bridge's schema or a silo's database is made and "
+        "migrated before the mutation answers.",
+    )
+    cluster: str | None = strawberry.field(
+        default=None, description="The database server of a bridge or silo tenant (LMS_CLUSTERS); null: main."
+    )
+    region: str | None = strawberry.field(
+        default=None,
+        description="Where its data must stay: eu-west-1, us-east-1 or ap-southeast-1; null: the cluster's. A "
+        "cluster of another region is refused.",
+    )
 
 
 @strawberry.type
@@ -86,15 +108,30 @@ class TenantMutations:
     ) -> Tenant:
         ctx = info.context
         viewer = ctx.require(Permission.TENANT_MANAGE)
-        tenant = await service.create_tenant_as_operator(
-            ctx.services.db,
-            ctx.services.registry,
-            viewer,
-            slug=input.slug,
-            name=input.name,
-            plan=input.plan or "free",
-            max_users=input.max_users,
-        )
+        placement = str((input.placement or TenantPlacement.POOL).value)
+        if placement == "pool" and input.cluster is None and input.region is None:
+            tenant = await service.create_tenant_as_operator(
+                ctx.services.db,
+                ctx.services.registry,
+                viewer,
+                slug=input.slug,
+                name=input.name,
+                plan=input.plan or "free",
+                max_users=input.max_users,
+            )
+        else:
+            tenant = await placement_service.create_placed_tenant_as_operator(
+                ctx.services.db,
+                viewer,
+                slug=input.slug,
+                name=input.name,
+                plan=input.plan or "free",
+                max_users=input.max_users,
+                placement=placement,
+                cluster=input.cluster,
+                region=input.region,
+                app_role=ctx.services.settings.app_role,
+            )
         return Tenant.from_config(tenant)
 
     @strawberry.mutation(
