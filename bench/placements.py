@@ -157,7 +157,7 @@ def many_silos(owner_url: str, count: int) -> dict[str, Any]:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     sizes = data.Sizes(tenants=5, students=400, courses=40) if args.quick else data.Sizes(tenants=20)
     total, concurrency = (120, 4) if args.quick else (2000, 16)
-    bridges, silos = (5, 2) if args.quick else (1000, 50)
+    bridges, silos = (5, 2) if args.quick else (args.bridges, args.silos)
     results: dict[str, Any] = {"students": sizes.students, "requests": total, "concurrency": concurrency}
     with bench_database() as owner_url:
         prepared = data.prepare(owner_url, sizes)
@@ -189,6 +189,8 @@ def table(results: dict[str, Any]) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small data, few schemas and databases")
+    parser.add_argument("--bridges", type=int, default=1000, help="bridge schemas to make (default 1000)")
+    parser.add_argument("--silos", type=int, default=50, help="silo databases to make (default 50)")
     outcome = asyncio.run(main(parser.parse_args()))
     print(table(outcome))
     print(json.dumps(outcome, indent=2))

@@ -232,9 +232,9 @@ async def test_a_move_copies_through_a_temporary_table_where_row_security_binds_
     """An owner that is no superuser may not COPY into a table under forced RLS: the move then
     copies into a temporary table and inserts from it (the owner here is a superuser, so the
     test takes that path on purpose)."""
-    from lms_graphql.placement import moves
+    from lms_graphql.placement import table_copy
 
-    monkeypatch.setattr(moves, "_bypasses_rls", lambda conn: False)
+    monkeypatch.setattr(table_copy, "bypasses_rls", lambda conn: False)
     tenant = await make_tenant()
     teacher = await make_user(tenant, "instructor")
     await build_course(db, tenant, teacher.id, modules=2, lessons=2)
@@ -243,3 +243,33 @@ async def test_a_move_copies_through_a_temporary_table_where_row_security_binds_
     )
     assert report.rows["lessons"] == 4
     assert report.rows["users"] == 1
+
+
+async def test_rows_deleted_after_the_snapshot_are_deleted_in_the_new_home(
+    client: httpx.AsyncClient,
+    make_tenant: TenantFactory,
+    make_user: PersonFactory,
+    db: Database,
+    database_urls: OwnedDatabaseUrls,
+) -> None:
+    tenant = await make_tenant()
+    teacher = await make_user(tenant, "instructor")
+    course = await build_course(db, tenant, teacher.id, modules=1, lessons=3)
+    token = await login(client, await make_user(tenant))
+    await gql(client, ENROLL, {"c": str(course.id)}, token=token)
+    for lesson in course.lesson_ids:
+        await gql(client, PROGRESS, {"l": str(lesson), "p": 50}, token=token)
+    gone = str(course.lesson_ids[0])
+
+    def delete_one() -> None:  # committed after the snapshot copy, before the delta
+        with home_connection(database_urls.owner, home_for(tenant.id, "pool", "main")) as conn:
+            conn.execute("DELETE FROM lesson_progress WHERE tenant_id = %s AND lesson_id = %s", (tenant.id, gone))
+
+    report = await asyncio.to_thread(
+        move_tenant, database_urls.owner, db.clusters, tenant.slug, "silo", app_role="lms_app", grace_seconds=0,
+        on_frozen=delete_one,
+    )  # fmt: skip
+    assert report.rows["lesson_progress"] == 2
+    moved = progress_rows(database_urls, tenant, "silo")
+    assert len(moved) == 2
+    assert gone not in {lesson for _, lesson in moved}
