@@ -159,8 +159,8 @@ def note_revoked(session: AsyncSession, user_id: uuid.UUID) -> None:
 
 
 class HomeUnavailableError(Exception):
-    """A tenant's home cannot serve this now (its schema is behind this code's, or its tenant is
-    frozen for a move): answered like a database outage, 503 and worth retrying."""
+    """A tenant's home cannot serve this now (its schema is behind this code's, or its cluster is
+    not configured in this process): answered like a database outage, 503 and worth retrying."""
 
 
 class Database:
