@@ -33,7 +33,7 @@ PROGRESS = "mutation($l: ID!, $p: Int!) { updateLessonProgress(lessonId: $l, pro
 
 
 @pytest.fixture
-def second_cluster(db: Database) -> Iterator[Cluster]:
+def second_cluster(db: Database, owner_conn: psycopg.Connection) -> Iterator[Cluster]:
     raw = os.environ.get("LMS_TEST_CLUSTER_URL")
     if not raw:
         pytest.skip("LMS_TEST_CLUSTER_URL is not set: no second PostgreSQL server to use as a cluster")
