@@ -54,10 +54,10 @@ def second_cluster(db: Database, owner_conn: psycopg.Connection) -> Iterator[Clu
         yield cluster
     finally:
         del db.clusters["us"]
+        # Their homes go with the server's databases; the session's later sweeps skip them.
+        placed = owner_conn.execute("UPDATE tenants SET is_active = false WHERE cluster = 'us' RETURNING id").fetchall()
+        silos = [f"lms_tenant_{tenant_id.hex}" for (tenant_id,) in placed]  # Home.database of each
         with psycopg.connect(libpq_url(server), autocommit=True) as conn:
-            silos = [
-                row[0] for row in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'lms_tenant_%'")
-            ]
             for database in [name, *silos]:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
 

@@ -107,6 +107,7 @@ class OutboxRelay:
             try:
                 await self.drain(tenant_id)
             except Exception as exc:
+                _reraise_cancellation(exc)
                 log.warning("publishing events of tenant %s failed (%s); will retry", tenant_id, exc)
                 await asyncio.sleep(1.0)
                 self._again.add(tenant_id)
@@ -150,8 +151,12 @@ class OutboxRelay:
             events, oldest = await outbox_backlog(session)
             placed = await placed_tenant_ids(session)
         for tenant_id in placed:
-            async with self._db.tenant_transaction(tenant_id) as session:
-                more, age = await outbox_backlog(session)
+            try:
+                async with self._db.tenant_transaction(tenant_id) as session:
+                    more, age = await outbox_backlog(session)
+            except Exception as exc:  # a home unreachable from here: the others still count
+                log.warning("the outbox backlog of tenant %s could not be read (%s)", tenant_id, exc)
+                continue
             events, oldest = events + more, max(oldest, age)
         return events, oldest
 
@@ -178,6 +183,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                _reraise_cancellation(exc)
                 log.warning("outbox sweep failed (%s)", exc)
             self.swept.set()
             await asyncio.sleep(self._sweep_seconds)
@@ -216,6 +222,17 @@ class OutboxRelay:
                 if prune:
                     self._pruned_at = time.monotonic()
             finally:
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SWEEP_LOCK})
-                await conn.commit()
+                # A connection that broke has let go of its lock already; what went wrong first
+                # (a cancellation, an outage) is what propagates.
+                with contextlib.suppress(Exception):
+                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SWEEP_LOCK})
+                    await conn.commit()
         return True
+
+
+def _reraise_cancellation(exc: Exception) -> None:
+    """A task being cancelled whose cleanup then failed (a statement on a connection that broke)
+    sees that failure instead of its CancelledError: stop anyway, or its owner waits forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from exc

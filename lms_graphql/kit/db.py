@@ -330,6 +330,9 @@ class Database:
                     raise
                 self.homes.forget(tenant_id)
                 continue
+            except BaseException as error:  # cancelled while connecting: give the session back
+                await opened.__aexit__(type(error), error, error.__traceback__)
+                raise
             await stack.enter_async_context(opened)
             return session
         raise AssertionError("unreachable")
