@@ -54,8 +54,9 @@ def second_cluster(db: Database, owner_conn: psycopg.Connection) -> Iterator[Clu
         yield cluster
     finally:
         del db.clusters["us"]
-        # Their homes go with the server's databases; the session's later sweeps skip them.
-        placed = owner_conn.execute("UPDATE tenants SET is_active = false WHERE cluster = 'us' RETURNING id").fetchall()
+        # Their homes go with the server's databases, and so do they: the session's later sweeps
+        # and migrations must not meet a cluster no longer configured.
+        placed = owner_conn.execute("DELETE FROM tenants WHERE cluster = 'us' RETURNING id").fetchall()
         silos = [f"lms_tenant_{tenant_id.hex}" for (tenant_id,) in placed]  # Home.database of each
         with psycopg.connect(libpq_url(server), autocommit=True) as conn:
             for database in [name, *silos]:
