@@ -78,9 +78,9 @@ async def announce(session: AsyncSession, payload: str) -> None:
     Database.tenant_transaction to send right after its commit."""
     home = session.info.get("home")
     if home is None or home.on_platform_database:
-        await session.execute(_NOTIFY, {"wire": CONTROL_WIRE_CHANNEL, "payload": payload})
+        await session.execute(NOTIFY, {"wire": CONTROL_WIRE_CHANNEL, "payload": payload})
     else:
         session.info.setdefault("control_notices", []).append((CONTROL_WIRE_CHANNEL, payload))
 
 
-_NOTIFY = text("SELECT pg_notify(:wire, :payload)")
+NOTIFY = text("SELECT pg_notify(:wire, :payload)")

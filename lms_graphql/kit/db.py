@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lms_graphql.config import Settings
 from lms_graphql.kit.binding import HOME_GONE_STATES, TenantBoundSession
+from lms_graphql.kit.channels import NOTIFY
 from lms_graphql.kit.embedded import start_embedded_postgres
 from lms_graphql.kit.homes import MAIN_CLUSTER, Home
 from lms_graphql.kit.redaction import redact_database_error
@@ -343,7 +344,7 @@ class Database:
         try:
             async with self.engine.connect() as conn:
                 for wire, payload in payloads:
-                    await conn.execute(text("SELECT pg_notify(:wire, :payload)"), {"wire": wire, "payload": payload})
+                    await conn.execute(NOTIFY, {"wire": wire, "payload": payload})
                 await conn.commit()
         except Exception as exc:  # committed already; caches expire on their own
             log.warning("announcing a change on the platform database failed (%s)", exc)

@@ -12,15 +12,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from sqlalchemy import URL, create_engine, select
-from sqlalchemy.dialects.postgresql import insert
 
 from lms_graphql import models
 from lms_graphql.kit.clusters import Cluster
 from lms_graphql.kit.homes import MAIN_CLUSTER, Home
 from lms_graphql.migrate import migrate
-from lms_graphql.tenancy.repository import HOME_OWNED_COLUMNS
-
-_COPIED = [column.name for column in models.Tenant.__table__.columns]
+from lms_graphql.tenancy.repository import copy_upsert
 
 
 class ProvisionError(RuntimeError):
@@ -82,14 +79,8 @@ def copy_registry_row(platform_owner: URL, cluster: Cluster, home: Home) -> None
 
 
 def upsert_copy(engine: Any, home: Home, values: dict[str, Any]) -> None:
-    row = {**values, "placement": home.placement, "cluster": home.cluster, "frozen": False}
-    statement = insert(models.Tenant).values(**row)
-    statement = statement.on_conflict_do_update(
-        index_elements=["id"],
-        set_={name: statement.excluded[name] for name in _COPIED if name not in HOME_OWNED_COLUMNS},
-    )
     with engine.begin() as conn:
-        conn.execution_options(schema_translate_map={None: home.schema}).execute(statement)
+        conn.execution_options(schema_translate_map={None: home.schema}).execute(copy_upsert(values, home))
 
 
 def drop_home(cluster: Cluster, home: Home) -> None:

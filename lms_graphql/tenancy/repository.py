@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lms_graphql import models
 from lms_graphql.kit import channels
 from lms_graphql.kit.channels import pack
+from lms_graphql.kit.homes import Home
 from lms_graphql.kit.repository import insert_or_conflict
 
 # Columns of a home's copy of a registry row that are the home's own: never copied over.
 HOME_OWNED_COLUMNS = frozenset({"id", "placement", "cluster", "frozen"})
+
+
+def copy_upsert(values: dict[str, Any], home: Home) -> Insert:
+    """The statement that writes ``home``'s copy of a registry row (``values``): on its first
+    write naming the home, unfrozen; later writes leave HOME_OWNED_COLUMNS as they are."""
+    row = {**values, "placement": home.placement, "cluster": home.cluster, "frozen": False}
+    statement = insert(models.Tenant).values(**row)
+    changed = {name: statement.excluded[name] for name in row if name not in HOME_OWNED_COLUMNS}
+    return statement.on_conflict_do_update(index_elements=["id"], set_=changed)
 
 
 class TenantRepository:
@@ -89,11 +100,7 @@ class TenantRepository:
         """A bridge or silo home's copy of its tenant's registry row (kit/homes.py). Where the
         tenant lives and whether it is frozen are the home's own (a move sets them), never
         copied over."""
-        home = self.session.info["home"]
-        row = {**values, "placement": home.placement, "cluster": home.cluster, "frozen": False}
-        statement = insert(models.Tenant).values(**row)
-        changed = {name: statement.excluded[name] for name in row if name not in HOME_OWNED_COLUMNS}
-        await self.session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=changed))
+        await self.session.execute(copy_upsert(values, self.session.info["home"]))
 
     async def announce(self, slug: str, deactivated: uuid.UUID | None = None) -> None:
         """Tell every running server, when this transaction commits, that the tenant changed
