@@ -46,6 +46,7 @@ from lms_graphql.operations.middleware import (
 )
 from lms_graphql.operations.outcome import refusal, response_of
 from lms_graphql.operations.sockets import OpenSockets
+from lms_graphql.privacy import routes as privacy_routes
 from lms_graphql.rest.app import PREFIX as REST_PREFIX
 from lms_graphql.rest.app import create_rest_app
 from lms_graphql.schema import build_schema
@@ -247,6 +248,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         WebSocketRoute("/graphql", graphql_app),
     ]
     routes += file_routes.routes
+    routes += privacy_routes.routes
     rest = create_rest_app(docs=settings.graphiql)
     routes.append(Mount(REST_PREFIX, rest))
     if settings.graphiql:

@@ -29,6 +29,7 @@ from lms_graphql.limits.extension import QueryLimits
 from lms_graphql.notifications.graphql import NotificationMutations, NotificationQueries
 from lms_graphql.operations.input_checks import StorableInput
 from lms_graphql.paths.graphql import PathMutations
+from lms_graphql.privacy.graphql import PrivacyMutations, PrivacyQueries
 from lms_graphql.storage.graphql import StorageMutations
 from lms_graphql.tenancy.graphql import TenantMutations, TenantQueries
 from lms_graphql.users.graphql import UserMutations, UserQueries
@@ -49,6 +50,7 @@ class Query(
     NotificationQueries,
     AuditQueries,
     DocumentQueries,
+    PrivacyQueries,
 ):
     @strawberry.field(description="Version of the lms-graphql server answering.")
     def server_version(self) -> str:
@@ -71,6 +73,7 @@ class Mutation(
     NotificationMutations,
     TenantMutations,
     StorageMutations,
+    PrivacyMutations,
 ):
     pass
 

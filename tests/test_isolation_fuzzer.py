@@ -45,6 +45,7 @@ class TenantA:
     notification: uuid.UUID
     submission: uuid.UUID
     files: tuple[uuid.UUID, uuid.UUID]  # a pending lesson upload, a pending submission upload
+    export: uuid.UUID  # a ready export of the student's data
 
     def ids(self) -> dict[str, str]:
         return {
@@ -58,6 +59,7 @@ class TenantA:
             "tenant": str(self.admin.tenant.id),
             "lesson_file": str(self.files[0]),
             "submission_file": str(self.files[1]),
+            "export": str(self.export),
         }
 
 
@@ -105,6 +107,9 @@ ARGUMENTS: dict[str, Args] = {
     "gradeSubmission": lambda a: {"submissionId": a["submission"], "score": 1.0},
     "markNotificationRead": lambda a: {"id": a["notification"]},
     "updateUser": lambda a: {"id": a["user"], "input": {"fullName": "pwned"}},
+    "eraseUser": lambda a: {"id": a["user"]},
+    "exportUserData": lambda a: {"userId": a["user"]},
+    "dataExport": lambda a: {"id": a["export"]},
     "deactivateTenant": lambda a: {"id": a["tenant"]},
     "activateTenant": lambda a: {"id": a["tenant"]},
 }
@@ -165,8 +170,13 @@ async def tenant_a(
     course = await build_course(db, tenant, admin.id, title=MARKER, assessments=1, status="draft")
     await enroll(db, tenant, student.id, course.id)
     notification, submission = uuid.uuid4(), uuid.uuid4()
-    files = (uuid.uuid4(), uuid.uuid4())
+    files, export = (uuid.uuid4(), uuid.uuid4()), uuid.uuid4()
     with tenant_home(urls, tenant) as conn:
+        conn.execute(
+            "INSERT INTO data_exports (tenant_id, id, user_id, requested_by, status, object_key, expires_at) "
+            "VALUES (%s, %s, %s, %s, 'ready', %s, now() + interval '1 day')",
+            (tenant.id, export, student.id, student.id, f"{tenant.id}/exports/{MARKER}.zip"),
+        )
         conn.execute("UPDATE courses SET status = 'published', published_at = now() WHERE id = %s", (course.id,))
         conn.execute(
             "INSERT INTO notifications (tenant_id, id, user_id, event_type, title) VALUES (%s, %s, %s, 'x', %s)",
@@ -186,7 +196,7 @@ async def tenant_a(
                 "now())",
                 (tenant.id, file_id, purpose, f"{tenant.id}/{MARKER}", owner_id, student.id),
             )
-    return TenantA(admin, student, course, notification, submission, files)
+    return TenantA(admin, student, course, notification, submission, files, export)
 
 
 def tenant_home(urls: OwnedDatabaseUrls, tenant: TenantConfig) -> contextlib.AbstractContextManager[psycopg.Connection]:
@@ -195,7 +205,7 @@ def tenant_home(urls: OwnedDatabaseUrls, tenant: TenantConfig) -> contextlib.Abs
 
 def snapshot(urls: OwnedDatabaseUrls, tenant: TenantConfig) -> list[Any]:
     tables = ("tenants", "users", "courses", "modules", "lessons", "assessments", "enrollments", "lesson_progress",
-              "notifications", "submissions", "certificates", "stored_files", "lesson_media")  # fmt: skip
+              "notifications", "submissions", "certificates", "stored_files", "lesson_media", "data_exports")  # fmt: skip
     rows = []
     with tenant_home(urls, tenant) as conn:
         for table in tables:

@@ -20,7 +20,7 @@ PACKAGE = Path(next(iter(_SPEC.submodule_search_locations)))
 DOMAIN_PACKAGES = frozenset(
     {"courses", "enrollments", "assessments", "users", "auth", "tenancy", "events", "notifications", "audit"}
     | {"analytics", "dashboard", "limits", "kit", "models", "operations", "compiled", "documents", "authoring", "paths"}
-    | {"storage", "media", "jobs"}
+    | {"storage", "media", "jobs", "privacy"}
 )
 # Modules directly in lms_graphql/ are domain (service layer) unless listed here.
 LOOSE_TRANSPORTS = frozenset(
@@ -58,7 +58,7 @@ def layer(module: str) -> int:
         return FOUNDATION
     if (
         parts[0] in {"operations", "rest"}
-        or parts[-1] in {"graphql", "types"}
+        or parts[-1] in {"graphql", "types", "routes"}
         or ".".join(parts) in DOMAIN_TRANSPORTS
         or (loose and parts[0] in LOOSE_TRANSPORTS)
     ):

@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 from lms_graphql.assessments.reminders import send_due_reminders
 from lms_graphql.kit.db import Database
 from lms_graphql.media.service import transcode_lesson_video
+from lms_graphql.privacy.exports import EXPORT_QUEUE, EXPORT_TASK, build_export, forget_expired
 from lms_graphql.storage import keys
 from lms_graphql.storage.backends import Storage
 from lms_graphql.storage.service import (
@@ -31,7 +32,7 @@ from lms_graphql.tenancy.service import active_tenant_ids
 
 log = logging.getLogger("lms_graphql.jobs")
 
-QUEUES = (TRANSCODE_QUEUE, DELETE_QUEUE, "reminders")
+QUEUES = (TRANSCODE_QUEUE, DELETE_QUEUE, "reminders", EXPORT_QUEUE)
 REMINDER_TASK = "assessments.remind_due"
 TRANSCODE_ATTEMPTS = 3
 # Seconds before the next attempt: 5, then 25 (procrastinate adds exponential_wait ** attempts).
@@ -85,6 +86,10 @@ def _register(queue: procrastinate.App, services: JobServices) -> None:
     async def delete_objects(tenant_id: str, keys: list[str], prefixes: list[str]) -> None:
         await _delete(services.storage, uuid.UUID(tenant_id), keys, prefixes)
 
+    @queue.task(name=EXPORT_TASK, queue=EXPORT_QUEUE)
+    async def export_personal_data(tenant_id: str, export_id: str) -> None:
+        await build_export(services.db, services.storage, uuid.UUID(tenant_id), uuid.UUID(export_id))
+
     @queue.periodic(cron=REMINDER_CRON, periodic_id="due-reminders")
     @queue.task(name=REMINDER_TASK, queue="reminders", queueing_lock=REMINDER_TASK)
     async def remind_due(timestamp: int) -> None:
@@ -93,7 +98,7 @@ def _register(queue: procrastinate.App, services: JobServices) -> None:
     @queue.periodic(cron=HOUSEKEEPING_CRON, periodic_id="housekeeping")
     @queue.task(name=HOUSEKEEPING_TASK, queue="reminders", queueing_lock=HOUSEKEEPING_TASK)
     async def housekeeping(timestamp: int) -> None:
-        await keep_house(queue, services.db, datetime.fromtimestamp(timestamp, UTC))
+        await keep_house(queue, services, datetime.fromtimestamp(timestamp, UTC))
 
 
 async def _delete(storage: Storage, tenant_id: uuid.UUID, object_keys: list[str], prefixes: list[str]) -> None:
@@ -125,9 +130,10 @@ async def remind_all_tenants(db: Database, now: datetime) -> int:
     return reminded
 
 
-async def keep_house(queue: procrastinate.App, db: Database, now: datetime) -> None:
+async def keep_house(queue: procrastinate.App, services: JobServices, now: datetime) -> None:
     """Jobs whose worker died (its heartbeat stopped: a killed process) run again; uploads
-    never confirmed are removed a day after their ticket expired."""
+    never confirmed are removed a day after their ticket expired, data exports once expired."""
+    db = services.db
     for job in await queue.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS):
         log.warning("job %s (%s) was running on a worker that died: running it again", job.id, job.task_name)
         await queue.job_manager.retry_job(job)
@@ -135,8 +141,9 @@ async def keep_house(queue: procrastinate.App, db: Database, now: datetime) -> N
         try:
             async with db.tenant_transaction(tenant_id) as session:
                 await sweep_abandoned_uploads(session, tenant_id, now)
+            await forget_expired(db, services.storage, tenant_id, now)
         except Exception as error:
-            log.warning("sweeping abandoned uploads of tenant %s failed (%s)", tenant_id, error)
+            log.warning("sweeping abandoned uploads and exports of tenant %s failed (%s)", tenant_id, error)
 
 
 async def supervise_worker(

@@ -18,6 +18,7 @@ from lms_graphql.models.event import DomainEvent
 from lms_graphql.models.idempotency import IdempotencyKey
 from lms_graphql.models.notification import Notification
 from lms_graphql.models.path import CoursePrerequisite
+from lms_graphql.models.privacy import DataExport
 from lms_graphql.models.tenant import Tenant
 from lms_graphql.models.user import User
 
@@ -33,6 +34,7 @@ __all__ = [
     "Certificate",
     "Course",
     "CoursePrerequisite",
+    "DataExport",
     "DomainEvent",
     "Enrollment",
     "IdempotencyKey",

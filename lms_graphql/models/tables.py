@@ -39,3 +39,4 @@ def same_lesson() -> ColumnElement[bool]:
 STORED_FILES: Table = models.StoredFile.__table__  # type: ignore[assignment]
 LESSON_MEDIA: Table = models.LessonMedia.__table__  # type: ignore[assignment]
 REMINDERS: Table = models.AssessmentReminder.__table__  # type: ignore[assignment]
+DATA_EXPORTS: Table = models.DataExport.__table__  # type: ignore[assignment]

@@ -30,5 +30,7 @@ class User(TenantOwned, Base):
     # Bumped on password change, deactivation and role change: older tokens stop working.
     token_version: Mapped[int] = mapped_column(server_default=text("0"))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when an admin erased the person's data (privacy/erasure.py): the row stays, anonymous.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

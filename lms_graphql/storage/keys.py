@@ -52,3 +52,7 @@ def submission_file(
 
 def branding_file(tenant_id: uuid.UUID, file_id: uuid.UUID, kind: str) -> str:
     return f"{tenant_id}/branding/{file_id}.{EXTENSIONS[kind]}"
+
+
+def data_export(tenant_id: uuid.UUID, export_id: uuid.UUID) -> str:
+    return f"{tenant_id}/exports/{export_id}.zip"

@@ -90,6 +90,8 @@ async def update_user(
     user = await users.lock(user_id)
     if user is None:
         raise not_found("user not found")
+    if user.erased_at is not None:
+        raise LmsError(ErrorCode.FORBIDDEN, "this user's data was erased: the account cannot be changed or reactivated")
     if user.id == viewer.id and (role not in (None, user.role) or is_active is False):
         raise LmsError(ErrorCode.FORBIDDEN, "you cannot change your own role or deactivate yourself")
     if user.role == "super_admin" and not policies.may_manage_tenants(viewer):

@@ -72,7 +72,7 @@ async def keep_house_at(db: Database, storage: Storage, now: datetime) -> None:
     """The housekeeping job's work (dead workers' jobs, abandoned uploads) as if it ran at ``now``."""
     queue = job_queue(db.engine.url, JobServices(db, storage), pool_size=2)
     async with queue.open_async():
-        await keep_house(queue, db, now)
+        await keep_house(queue, JobServices(db, storage), now)
 
 
 def ffmpeg_or_skip() -> str:

@@ -1,0 +1,1 @@
+"""A person's data: where it is (catalog), its export and its erasure."""
