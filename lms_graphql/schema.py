@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
 from lms_graphql import __version__
+from lms_graphql.administration.graphql import AdministrationMutations
 from lms_graphql.analytics.graphql import AnalyticsQueries
 from lms_graphql.assessments.graphql import AssessmentMutations, AssessmentQueries
 from lms_graphql.audit.graphql import AuditQueries
@@ -74,6 +75,7 @@ class Mutation(
     TenantMutations,
     StorageMutations,
     PrivacyMutations,
+    AdministrationMutations,
 ):
     pass
 

@@ -44,7 +44,7 @@ class TenantA:
     course: BuiltCourse
     notification: uuid.UUID
     submission: uuid.UUID
-    files: tuple[uuid.UUID, uuid.UUID]  # a pending lesson upload, a pending submission upload
+    files: tuple[uuid.UUID, uuid.UUID, uuid.UUID]  # pending uploads: a lesson's, a submission's, a logo
     export: uuid.UUID  # a ready export of the student's data
 
     def ids(self) -> dict[str, str]:
@@ -59,6 +59,7 @@ class TenantA:
             "tenant": str(self.admin.tenant.id),
             "lesson_file": str(self.files[0]),
             "submission_file": str(self.files[1]),
+            "branding_file": str(self.files[2]),
             "export": str(self.export),
         }
 
@@ -111,6 +112,8 @@ ARGUMENTS: dict[str, Args] = {
     "exportUserData": lambda a: {"userId": a["user"]},
     "dataExport": lambda a: {"id": a["export"]},
     "deactivateTenant": lambda a: {"id": a["tenant"]},
+    "updateTenantPlan": lambda a: {"id": a["tenant"], "input": {"plan": "enterprise", "maxUsers": 1}},
+    "confirmLogoUpload": lambda a: {"fileId": a["branding_file"]},
     "activateTenant": lambda a: {"id": a["tenant"]},
 }
 
@@ -170,7 +173,7 @@ async def tenant_a(
     course = await build_course(db, tenant, admin.id, title=MARKER, assessments=1, status="draft")
     await enroll(db, tenant, student.id, course.id)
     notification, submission = uuid.uuid4(), uuid.uuid4()
-    files, export = (uuid.uuid4(), uuid.uuid4()), uuid.uuid4()
+    files, export = (uuid.uuid4(), uuid.uuid4(), uuid.uuid4()), uuid.uuid4()
     with tenant_home(urls, tenant) as conn:
         conn.execute(
             "INSERT INTO data_exports (tenant_id, id, user_id, requested_by, status, object_key, expires_at) "
@@ -196,6 +199,11 @@ async def tenant_a(
                 "now())",
                 (tenant.id, file_id, purpose, f"{tenant.id}/{MARKER}", owner_id, student.id),
             )
+        conn.execute(
+            "INSERT INTO stored_files (tenant_id, id, purpose, object_key, content_type, declared_bytes, uploaded_by, "
+            "upload_expires_at) VALUES (%s, %s, 'branding', %s, 'image/png', 10, %s, now() + interval '1 hour')",
+            (tenant.id, files[2], f"{tenant.id}/branding/{MARKER}.png", admin.id),
+        )
     return TenantA(admin, student, course, notification, submission, files, export)
 
 

@@ -20,7 +20,7 @@ PACKAGE = Path(next(iter(_SPEC.submodule_search_locations)))
 DOMAIN_PACKAGES = frozenset(
     {"courses", "enrollments", "assessments", "users", "auth", "tenancy", "events", "notifications", "audit"}
     | {"analytics", "dashboard", "limits", "kit", "models", "operations", "compiled", "documents", "authoring", "paths"}
-    | {"storage", "media", "jobs", "privacy"}
+    | {"storage", "media", "jobs", "privacy", "administration"}
 )
 # Modules directly in lms_graphql/ are domain (service layer) unless listed here.
 LOOSE_TRANSPORTS = frozenset(

@@ -25,6 +25,7 @@ from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.kit.connections import Connection, connection
 from lms_graphql.kit.graphql import require_id
 from lms_graphql.kit.pagination import decode_cursor, page_size
+from lms_graphql.tenancy.features import CERTIFICATES, require_feature
 
 MAX_CODE = 64
 
@@ -145,6 +146,7 @@ class AssessmentQueries:
         ],
     ) -> CertificateVerification | None:
         ctx = info.context
+        require_feature(ctx.tenant, CERTIFICATES)
         if not code or len(code) > MAX_CODE:
             return None
         async with ctx.read() as session:

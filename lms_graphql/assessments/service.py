@@ -27,6 +27,7 @@ from lms_graphql.errors import ErrorCode, LmsError, bad_input, not_found
 from lms_graphql.events.publish import Notice, record_event
 from lms_graphql.kit.pagination import Keyset
 from lms_graphql.kit.repository import insert_or_conflict
+from lms_graphql.tenancy.features import PEER_REVIEW, require_feature
 from lms_graphql.tenancy.tenant import TenantConfig
 
 ASSESSMENT_TYPES = ("quiz", "exam", "assignment", "peer_review")
@@ -75,6 +76,8 @@ async def create_assessment(
     access.require_edit(viewer, course)
     if spec.assessment_type not in ASSESSMENT_TYPES:
         raise bad_input(f"assessmentType must be one of {', '.join(ASSESSMENT_TYPES)}")
+    if spec.assessment_type == "peer_review":
+        require_feature(tenant, PEER_REVIEW)
     max_score = checked_score(spec.max_score, "maxScore", MAX_SCORE)
     if max_score == 0:
         raise bad_input("maxScore must be above 0")
@@ -134,6 +137,8 @@ async def _attempting(
         raise LmsError(ErrorCode.FORBIDDEN, "enroll in the course before taking its assessments")
     if course.status != "published":
         raise bad_input("this course is not open: its assessments cannot be taken")
+    if assessment.assessment_type == "peer_review":
+        require_feature(tenant, PEER_REVIEW)
     return _Attempting(assessment, course, enrollment, await repo.attempts(viewer.id, assessment.id))
 
 

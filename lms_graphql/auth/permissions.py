@@ -30,6 +30,7 @@ class Permission(StrEnum):
     PROGRESS_WATCH_ANY = "progress:watch_any"
     USER_MANAGE = "user:manage"
     TENANT_OVERVIEW = "tenant:overview"
+    TENANT_CONFIGURE = "tenant:configure"
 
     TENANT_MANAGE = "tenant:manage"
     TENANT_OPERATE_ANY = "tenant:operate_any"
@@ -64,6 +65,7 @@ _ADMIN = _INSTRUCTOR | {
     Permission.PROGRESS_WATCH_ANY,
     Permission.USER_MANAGE,
     Permission.TENANT_OVERVIEW,
+    Permission.TENANT_CONFIGURE,
 }
 # The platform operator: everything an admin may do, in any tenant it addresses explicitly,
 # plus registering and deactivating tenants.

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lms_graphql.enrollments.certificate_repository import CertificateRepository
 from lms_graphql.enrollments.repository import EnrollmentRepository
 from lms_graphql.events.publish import Notice, record_event
+from lms_graphql.models.tenant import CERTIFICATES
+from lms_graphql.tenancy.repository import TenantRepository
 
 # 20 random bytes: 160 bits, far beyond guessing, in 27 URL-safe characters.
 CODE_BYTES = 20
@@ -33,6 +35,8 @@ async def issue_if_complete(
     certificates = CertificateRepository(session, tenant_id)
     if await certificates.assessments_not_passed(user_id, course_id):
         return None
+    if CERTIFICATES not in await TenantRepository(session).features_here(tenant_id):
+        return None  # switched off: completing a course earns nothing
     certificate = await certificates.issue(user_id, course_id, new_verification_code())
     if certificate is None:
         return None

@@ -28,6 +28,7 @@ from lms_graphql.kit.shared_execution import (
 )
 from lms_graphql.notifications.graphql import Notification
 from lms_graphql.operations.frames import live_frames, rendered_payload
+from lms_graphql.tenancy.features import LIVE_UPDATES, require_feature
 
 # Both feeds resume the same way.
 AfterEventId = Annotated[
@@ -86,6 +87,7 @@ def _subscriber(ctx: Context) -> Viewer:
     viewer = ctx.require_viewer()
     if viewer.cross_tenant:
         raise LmsError(ErrorCode.FORBIDDEN, "platform operators cannot subscribe in another tenant")
+    require_feature(ctx.tenant, LIVE_UPDATES)
     return viewer
 
 

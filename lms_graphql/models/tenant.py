@@ -11,6 +11,30 @@ from sqlalchemy.orm import Mapped, mapped_column
 from lms_graphql.models.base import GEN_UUID, Base, created_at_column, one_of, updated_at_column
 
 PLANS = ("free", "pro", "enterprise")
+# Feature flags (tenancy/features.py): what each does, and which a plan allows.
+CERTIFICATES = "certificates"
+LIVE_UPDATES = "live_updates"
+REST_API = "rest_api"
+PEER_REVIEW = "peer_review"
+
+FEATURES: dict[str, str] = {
+    CERTIFICATES: "certificates are issued when a learner completes a course, and can be verified",
+    LIVE_UPDATES: "subscriptions over websockets: live notifications and course progress",
+    REST_API: "the REST API under /api/v1",
+    PEER_REVIEW: "assessments of type PEER_REVIEW",
+}
+
+PLAN_FEATURES: dict[str, tuple[str, ...]] = {
+    "free": (CERTIFICATES, LIVE_UPDATES, REST_API),
+    "pro": (CERTIFICATES, LIVE_UPDATES, REST_API, PEER_REVIEW),
+    "enterprise": (CERTIFICATES, LIVE_UPDATES, REST_API, PEER_REVIEW),
+}
+
+
+def plan_features(plan: str) -> tuple[str, ...]:
+    return PLAN_FEATURES.get(plan, ())
+
+
 PLACEMENTS = ("pool", "bridge", "silo")
 REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-1")
 RESERVED_SLUGS = ("www", "api", "admin", "status")

@@ -19,6 +19,7 @@ from lms_graphql.limits.plans import limits_for
 from lms_graphql.operations.middleware import state_of
 from lms_graphql.operations.outcome import Outcome
 from lms_graphql.operations.runner import authorised_context, transaction_for
+from lms_graphql.tenancy.features import REST_API, require_feature
 
 T = TypeVar("T")
 
@@ -39,6 +40,7 @@ async def operation(request: Request, work: Callable[[Context], Awaitable[T]], *
     resolution = state.resolution
     if resolution is None:  # the resolution middleware answers before: a bug if reached
         raise LmsError(ErrorCode.INTERNAL, "the request has no tenant")
+    require_feature(resolution.tenant, REST_API)
     tx = transaction_for(RequestTransaction, services, resolution.tenant)
     try:
         context = await authorised_context(services, resolution, tx, request, state.request_id, None)

@@ -116,6 +116,16 @@ class FileRepository(TenantScopedRepository):
         )
         return list((await self.session.execute(statement)).scalars())
 
+    async def branding_except(self, file_id: uuid.UUID) -> list[models.StoredFile]:
+        """The tenant's confirmed branding files but ``file_id``: the logos it replaces."""
+        statement = select(models.StoredFile).where(
+            self.in_tenant(models.StoredFile),
+            models.StoredFile.purpose == "branding",
+            models.StoredFile.status == "ready",
+            models.StoredFile.id != file_id,
+        )
+        return list((await self.session.execute(statement)).scalars())
+
     async def remove_all(self) -> None:
         await self.session.execute(delete(FILES).where(self.in_tenant(FILES)))
 

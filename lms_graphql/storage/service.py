@@ -30,7 +30,7 @@ from lms_graphql.tenancy.tenant import TenantConfig
 UPLOAD_SECONDS = 3600
 DOWNLOAD_SECONDS = 3600
 # GraphQL's Int is 32 bits: sizes stay below 2^31.
-MAX_BYTES = {"lesson": 2_000_000_000, "submission": 50_000_000}
+MAX_BYTES = {"lesson": 2_000_000_000, "submission": 50_000_000, "branding": 2_000_000}
 MAX_PENDING = 20  # unconfirmed, unexpired tickets per user
 PENDING_KEPT = timedelta(days=1)  # an expired, unconfirmed upload is swept after this
 VIDEO = frozenset({"video/mp4", "video/webm", "video/quicktime"})
@@ -38,6 +38,7 @@ DOCUMENTS = frozenset({"application/pdf", "image/png", "image/jpeg", "image/webp
 ALLOWED = {
     "lesson": VIDEO | DOCUMENTS,
     "submission": DOCUMENTS | sniffing.ZIP_BASED,
+    "branding": frozenset({"image/png", "image/jpeg", "image/webp"}),
 }
 DELETE_TASK, DELETE_QUEUE = "storage.delete", "storage"
 TRANSCODE_TASK, TRANSCODE_QUEUE = "media.transcode", "media"

@@ -1,63 +1,17 @@
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 import strawberry
-from strawberry.scalars import JSON
 
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Context, Info
 from lms_graphql.kit.graphql import require_id
 from lms_graphql.placement import service as placement_service
 from lms_graphql.tenancy import service
-from lms_graphql.tenancy.tenant import TenantConfig
+from lms_graphql.tenancy.types import Tenant, TenantPlacement
 
-
-@strawberry.enum(description="Where a tenant's rows live.")
-class TenantPlacement(enum.Enum):
-    POOL = strawberry.enum_value("pool", description="The shared tables, row-level security separating tenants.")
-    BRIDGE = strawberry.enum_value("bridge", description="A PostgreSQL schema of its own, the same tables in it.")
-    SILO = strawberry.enum_value("silo", description="A database of its own, possibly on another server.")
-
-
-@strawberry.type(description="An organisation on the platform, with its own users, courses and data.")
-class Tenant:
-    id: strawberry.ID = strawberry.field(description="Opaque id of the tenant.")
-    slug: str = strawberry.field(
-        description="The tenant's subdomain, and what X-Tenant-ID names: 2-63 lowercase letters, digits and hyphens."
-    )
-    name: str = strawberry.field(description="The organisation's display name.")
-    plan: str = strawberry.field(
-        description="The plan, free, pro or enterprise: it sets the tenant's limits (depth, cost, rate, statement "
-        "timeout)."
-    )
-    features: list[str] = strawberry.field(description="Names of the feature flags enabled for the tenant.")
-    is_active: bool = strawberry.field(
-        description="False once a platform operator deactivated the tenant: its requests then answer TENANT_NOT_FOUND."
-    )
-    region: str = strawberry.field(description="Where the tenant is hosted: eu-west-1, us-east-1 or ap-southeast-1.")
-    max_users: int = strawberry.field(
-        description="The most active users the tenant may have; beyond it creating or reactivating a user answers "
-        "TENANT_USER_LIMIT."
-    )
-    branding: JSON = strawberry.field(
-        description="Logo, colours and the like, for the tenant's pages: a JSON object, empty when not set."
-    )
-
-    @classmethod
-    def from_config(cls, config: TenantConfig) -> Tenant:
-        return cls(
-            id=strawberry.ID(str(config.id)),
-            slug=config.slug,
-            name=config.name,
-            plan=config.plan,
-            features=list(config.features),
-            is_active=config.is_active,
-            region=config.region,
-            max_users=config.max_users,
-            branding=config.settings.get("branding", {}),
-        )
+__all__ = ["Tenant", "TenantMutations", "TenantPlacement", "TenantQueries"]
 
 
 @strawberry.input(description="A new tenant.")
@@ -93,7 +47,7 @@ class TenantQueries:
         "token."
     )
     def tenant(self, info: Info) -> Tenant:
-        return Tenant.from_config(info.context.tenant)
+        return Tenant.from_config(info.context.tenant, info.context)
 
 
 @strawberry.type
@@ -132,7 +86,7 @@ class TenantMutations:
                 region=input.region,
                 app_role=ctx.services.settings.app_role,
             )
-        return Tenant.from_config(tenant)
+        return Tenant.from_config(tenant, ctx)
 
     @strawberry.mutation(
         description="Platform operators (SUPER_ADMIN) deactivate a tenant: its requests answer 404 "
@@ -160,4 +114,4 @@ async def _set_active(ctx: Context, id: strawberry.ID, active: bool) -> Tenant:
     tenant = await service.set_tenant_active_as_operator(
         ctx.services.db, ctx.services.registry, viewer, tenant_id, active
     )
-    return Tenant.from_config(tenant)
+    return Tenant.from_config(tenant, ctx)

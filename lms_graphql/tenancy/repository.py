@@ -14,6 +14,7 @@ from lms_graphql.kit import channels
 from lms_graphql.kit.channels import pack
 from lms_graphql.kit.homes import Home
 from lms_graphql.kit.repository import insert_or_conflict
+from lms_graphql.models.tenant import plan_features
 
 # Columns of a home's copy of a registry row that are the home's own: never copied over.
 HOME_OWNED_COLUMNS = frozenset({"id", "placement", "cluster", "frozen"})
@@ -57,6 +58,12 @@ class TenantRepository:
             await self.session.refresh(tenant)
         return tenant
 
+    async def features_here(self, tenant_id: uuid.UUID) -> list[str]:
+        """The tenant's enabled features as this session's home has them (its copy of the row,
+        in a bridge or silo: kept in step by every change)."""
+        statement = select(models.Tenant.features).where(models.Tenant.id == tenant_id)
+        return list((await self.session.execute(statement)).scalar_one_or_none() or [])
+
     async def lock_for_update(self, tenant_id: uuid.UUID) -> models.Tenant | None:
         result = await self.session.execute(
             select(models.Tenant).where(models.Tenant.id == tenant_id).with_for_update()
@@ -85,7 +92,13 @@ class TenantRepository:
         region: str | None = None,
     ) -> models.Tenant:
         tenant = models.Tenant(
-            id=tenant_id or uuid.uuid4(), slug=slug, name=name, plan=plan, placement=placement, cluster=cluster
+            id=tenant_id or uuid.uuid4(),
+            slug=slug,
+            name=name,
+            plan=plan,
+            placement=placement,
+            cluster=cluster,
+            features=list(plan_features(plan)),
         )
         if max_users is not None:
             tenant.max_users = max_users

@@ -1,0 +1,1 @@
+"""Administering tenants: their configuration (admins and operators), usage and reports."""

@@ -1,0 +1,151 @@
+"""GraphQL for administering a tenant: what its admins and the platform's operators configure."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from lms_graphql.administration import configuration
+from lms_graphql.administration.configuration import UNCHANGED, AdminChanges, OperatorChanges
+from lms_graphql.auth.permissions import Permission
+from lms_graphql.context import Info
+from lms_graphql.kit.graphql import require_id
+from lms_graphql.storage import branding
+from lms_graphql.storage.types import UploadTicket
+from lms_graphql.tenancy.types import Tenant
+
+
+@strawberry.input(
+    description="What an admin changes of their organisation; omitted fields stay as they are, null clears a "
+    "colour or a setting."
+)
+class ConfigureTenantInput:
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="The display name, 1-255 characters.")
+    primary_color: str | None = strawberry.field(default=strawberry.UNSET, description="#rrggbb, or null.")
+    accent_color: str | None = strawberry.field(default=strawberry.UNSET, description="#rrggbb, or null.")
+    timezone: str | None = strawberry.field(default=strawberry.UNSET, description="An IANA time zone, or null.")
+    locale: str | None = strawberry.field(default=strawberry.UNSET, description="A language tag (en, pt-BR), or null.")
+    support_email: str | None = strawberry.field(default=strawberry.UNSET, description="An email address, or null.")
+    features: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The features to enable, all others off: each one the plan includes (availableFeatures).",
+    )
+
+
+@strawberry.input(description="What a platform operator changes of a tenant; omitted fields stay as they are.")
+class UpdateTenantPlanInput:
+    plan: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The new plan: free, pro or enterprise. Without features, the tenant's features become the new "
+        "plan's.",
+    )
+    max_users: int | None = strawberry.field(
+        default=strawberry.UNSET, description="The most active users, 1-10 000 000 (lowering it deactivates no one)."
+    )
+    features: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="The enabled features, any of them, the plan's or not (a trial, a deal)."
+    )
+    limits: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Overrides of the plan's limits, replacing earlier ones: an object of TenantLimits fields in "
+        "snake_case (max_cost, tenant_cost_per_minute, ...) to whole numbers 1-1 000 000 000; null or {}: the plan's.",
+    )
+
+
+def _given(value: Any) -> Any:
+    return UNCHANGED if value is strawberry.UNSET else value
+
+
+@strawberry.type
+class AdministrationMutations:
+    @strawberry.mutation(
+        description="Admins change their organisation's name, branding colours, settings and which of their plan's "
+        "features are on; every server sees the change at once. Errors: UNAUTHENTICATED without a token; FORBIDDEN "
+        "for roles below admin and for a feature the plan does not include; BAD_USER_INPUT for an empty name, a "
+        "colour not #rrggbb, an unknown time zone, locale, email or feature."
+    )
+    async def configure_tenant(
+        self, info: Info, input: Annotated[ConfigureTenantInput, strawberry.argument(description="What to change.")]
+    ) -> Tenant:
+        ctx = info.context
+        viewer = ctx.require(Permission.TENANT_CONFIGURE)
+        changes = AdminChanges(
+            name=_given(input.name),
+            primary_color=_given(input.primary_color),
+            accent_color=_given(input.accent_color),
+            timezone=_given(input.timezone),
+            locale=_given(input.locale),
+            support_email=_given(input.support_email),
+            features=_given(input.features),
+        )
+        apply = configuration.admin_change(ctx.tenant, changes)
+        tenant = await configuration.configure(
+            ctx.services.db, ctx.services.registry, viewer, ctx.tenant.id, apply, "tenant.configure"
+        )
+        return Tenant.from_config(tenant, ctx)
+
+    @strawberry.mutation(
+        description="Admins get a ticket to upload their organisation's logo (image/png, image/jpeg or image/webp, at "
+        "most 2 000 000 bytes); confirmLogoUpload makes it the logo. Errors: UNAUTHENTICATED without a token; "
+        "FORBIDDEN for roles below admin; BAD_USER_INPUT for another type or size."
+    )
+    async def request_logo_upload(
+        self,
+        info: Info,
+        content_type: Annotated[str, strawberry.argument(description="The image's media type.")],
+        size_bytes: Annotated[int, strawberry.argument(description="The image's exact size in bytes.")],
+    ) -> UploadTicket:
+        ctx = info.context
+        viewer = ctx.require(Permission.TENANT_CONFIGURE)
+        async with ctx.write() as session:
+            ticket = await branding.request_logo_upload(
+                session, ctx.tenant, viewer, ctx.services.storage, content_type, size_bytes
+            )
+        return UploadTicket.of(ctx, ticket)
+
+    @strawberry.mutation(
+        description="Admins make an uploaded image the organisation's logo (branding.logoUrl), replacing the one "
+        "before. Errors: UNAUTHENTICATED without a token; FORBIDDEN for roles below admin; NOT_FOUND when the file "
+        "is unknown or not your upload; BAD_USER_INPUT when nothing was uploaded or it is not the announced image."
+    )
+    async def confirm_logo_upload(
+        self, info: Info, file_id: Annotated[strawberry.ID, strawberry.argument(description="The ticket's fileId.")]
+    ) -> Tenant:
+        ctx = info.context
+        viewer = ctx.require(Permission.TENANT_CONFIGURE)
+        key = require_id(file_id, "file")
+        async with ctx.write() as session:
+            logo = await branding.confirm_logo_upload(session, ctx.tenant, viewer, ctx.services.storage, key)
+        tenant = await configuration.configure(
+            ctx.services.db, ctx.services.registry, viewer, ctx.tenant.id, configuration.set_logo(logo), "tenant.logo"
+        )
+        return Tenant.from_config(tenant, ctx)
+
+    @strawberry.mutation(
+        description="Platform operators (SUPER_ADMIN) change a tenant's plan, user limit, feature flags and limits; "
+        "recorded in the tenant's audit log, seen by every server at once. Errors: UNAUTHENTICATED without a token; "
+        "FORBIDDEN for other roles; NOT_FOUND for an unknown id; BAD_USER_INPUT for an unknown plan, feature or "
+        "limit, or a value out of range."
+    )
+    async def update_tenant_plan(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The tenant's id.")],
+        input: Annotated[UpdateTenantPlanInput, strawberry.argument(description="What to change.")],
+    ) -> Tenant:
+        ctx = info.context
+        viewer = ctx.require(Permission.TENANT_MANAGE)
+        tenant_id = require_id(id, "tenant")
+        changes = OperatorChanges(
+            plan=_given(input.plan),
+            max_users=_given(input.max_users),
+            features=_given(input.features),
+            limits=_given(input.limits),
+        )
+        apply = configuration.operator_change(changes)
+        tenant = await configuration.configure(
+            ctx.services.db, ctx.services.registry, viewer, tenant_id, apply, "tenant.plan"
+        )
+        return Tenant.from_config(tenant, ctx)
