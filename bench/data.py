@@ -14,6 +14,7 @@ from lms_graphql.auth.passwords import HASHER
 from lms_graphql.config import DEFAULT_APP_ROLE
 from lms_graphql.kit.db import derive_app_password, normalize_url
 from lms_graphql.migrate import migrate
+from lms_graphql.models.tenant import plan_features
 
 LESSONS_PER_MODULE = 8
 MODULES_PER_COURSE = 6
@@ -70,8 +71,9 @@ def generate(conninfo: str, sizes: Sizes) -> Dataset:
     password_hash = HASHER.hash("bench-password")
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(
-            "INSERT INTO tenants (id, slug, name, plan, max_users) VALUES (%s, 'big', 'Big University', 'enterprise', 10000000)",
-            (big,),
+            "INSERT INTO tenants (id, slug, name, plan, max_users, features) "
+            "VALUES (%s, 'big', 'Big University', 'enterprise', 10000000, %s)",
+            (big, list(plan_features("enterprise"))),
         )
         add_small_tenants(conn, 1, sizes.tenants - 1)
         conn.execute(
@@ -169,10 +171,10 @@ def add_small_tenants(conn: psycopg.Connection, start: int, count: int) -> None:
         return
     conn.execute(
         """
-        INSERT INTO tenants (slug, name, plan)
-        SELECT 'small-' || g, 'Small school ' || g, 'pro' FROM generate_series(%(a)s::int, %(b)s::int) g
+        INSERT INTO tenants (slug, name, plan, features)
+        SELECT 'small-' || g, 'Small school ' || g, 'pro', %(f)s FROM generate_series(%(a)s::int, %(b)s::int) g
         """,
-        {"a": start, "b": start + count - 1},
+        {"a": start, "b": start + count - 1, "f": list(plan_features("pro"))},
     )
     conn.execute(
         """

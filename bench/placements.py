@@ -29,6 +29,7 @@ from lms_graphql.config import DEFAULT_APP_ROLE
 from lms_graphql.kit.clusters import DEFAULT_REGION, Cluster
 from lms_graphql.kit.db import derive_app_password, normalize_url
 from lms_graphql.kit.homes import MAIN_CLUSTER, home_for
+from lms_graphql.models.tenant import plan_features
 from lms_graphql.placement.moves import move_tenant
 from lms_graphql.placement.provision import drop_home
 from lms_graphql.placement.upgrades import upgrade_placed_tenant
@@ -87,7 +88,8 @@ def many_bridges(owner_url: str, count: int) -> dict[str, Any]:
         for n in range(count):
             slug = f"bridge-bench-{n}"
             (tenant_id,) = conn.execute(
-                "INSERT INTO tenants (slug, name, placement) VALUES (%s, %s, 'bridge') RETURNING id", (slug, slug)
+                "INSERT INTO tenants (slug, name, placement, features) VALUES (%s, %s, 'bridge', %s) RETURNING id",
+                (slug, slug, list(plan_features("free"))),
             ).fetchone() or (None,)
             home = home_for(tenant_id, "bridge", MAIN_CLUSTER)
             state = upgrade_placed_tenant(owner, clusters, slug, home, app_role=DEFAULT_APP_ROLE)
@@ -131,7 +133,8 @@ def many_silos(owner_url: str, count: int) -> dict[str, Any]:
             for n in range(count):
                 slug = f"silo-bench-{n}"
                 (tenant_id,) = conn.execute(
-                    "INSERT INTO tenants (slug, name, placement) VALUES (%s, %s, 'silo') RETURNING id", (slug, slug)
+                    "INSERT INTO tenants (slug, name, placement, features) VALUES (%s, %s, 'silo', %s) RETURNING id",
+                    (slug, slug, list(plan_features("free"))),
                 ).fetchone() or (None,)
                 home = home_for(tenant_id, "silo", MAIN_CLUSTER)
                 homes.append(home)

@@ -16,6 +16,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from lms_graphql import file_routes
+from lms_graphql.administration import routes as report_routes
+from lms_graphql.administration.usage import UsageMeter
 from lms_graphql.auth.tokens import TokenService
 from lms_graphql.config import Settings
 from lms_graphql.context import Services
@@ -90,7 +92,9 @@ def build_services(settings: Settings, db: Database) -> Services:
     live_db = db.sibling(pool_size=4, max_overflow=2, statement_timeout_ms=LIVE_TIMEOUT_MS)
     metrics.watch_pool(db.engine, "requests")
     metrics.watch_pool(live_db.engine, "live")
+    usage = UsageMeter()
     return Services(
+        usage=usage,
         settings=settings,
         db=db,
         registry=registry,
@@ -100,7 +104,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         control=control,
         relay=relay,
         live=LiveFeeds(live_db, bus),
-        sockets=OpenSockets(settings.ws_max_connections_per_user),
+        sockets=OpenSockets(settings.ws_max_connections_per_user, usage),
         limiter=limiter_for(settings.rate_limit_url),
         gates=TenantGates(),
         documents=DocumentStore(db),
@@ -154,6 +158,7 @@ async def running(services: Services) -> AsyncIterator[None]:
             revocations.follow(services, channels.DOCUMENTS, forget_documents, forget_all_documents), name="documents"
         ),
     ]
+    followers.append(asyncio.create_task(services.usage.run(services.db, services.sockets.settle), name="usage"))
     if services.settings.worker == "in-process":
         jobs, concurrency = JobServices(services.db, services.storage), services.settings.worker_concurrency
         worker = supervise_worker(
@@ -249,6 +254,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     ]
     routes += file_routes.routes
     routes += privacy_routes.routes
+    routes += report_routes.routes
     rest = create_rest_app(docs=settings.graphiql)
     routes.append(Mount(REST_PREFIX, rest))
     if settings.graphiql:

@@ -14,6 +14,7 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from lms_graphql.administration.usage import UsageMeter
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.auth.tokens import TokenService
 from lms_graphql.auth.viewer import Viewer
@@ -56,6 +57,7 @@ class Services:
     gates: TenantGates
     documents: DocumentStore  # registered documents and automatic persisted queries
     storage: Storage  # content: the object store and the signer of the URLs this server serves
+    usage: UsageMeter = field(default_factory=UsageMeter)  # what each tenant used, flushed every 30 s
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
 from lms_graphql import __version__
-from lms_graphql.administration.graphql import AdministrationMutations
+from lms_graphql.administration.graphql import AdministrationMutations, AdministrationQueries
 from lms_graphql.analytics.graphql import AnalyticsQueries
 from lms_graphql.assessments.graphql import AssessmentMutations, AssessmentQueries
 from lms_graphql.audit.graphql import AuditQueries
@@ -52,6 +52,7 @@ class Query(
     AuditQueries,
     DocumentQueries,
     PrivacyQueries,
+    AdministrationQueries,
 ):
     @strawberry.field(description="Version of the lms-graphql server answering.")
     def server_version(self) -> str:

@@ -6,6 +6,7 @@ stay as they were. An operation this file does not know how to call fails the te
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,6 +115,8 @@ ARGUMENTS: dict[str, Args] = {
     "deactivateTenant": lambda a: {"id": a["tenant"]},
     "updateTenantPlan": lambda a: {"id": a["tenant"], "input": {"plan": "enterprise", "maxUsers": 1}},
     "confirmLogoUpload": lambda a: {"fileId": a["branding_file"]},
+    "courseReportLink": lambda a: {"courseId": a["course"], "report": "GRADEBOOK"},
+    "tenantUsage": lambda a: {"from": "2026-01-01", "to": "2026-01-31", "tenantId": a["tenant"]},
     "activateTenant": lambda a: {"id": a["tenant"]},
 }
 
@@ -343,6 +346,8 @@ REST_PARAMETERS = {
     "assessment_id": "assessment",
     "file_id": "lesson_file",
 }
+# Path parameters that are not ids: a valid value, so that the answer is about tenant A's ids.
+REST_CHOICES = {"report": "gradebook"}
 # What the writes send: valid bodies, so that the answer is about tenant A's ids.
 REST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/courses/{course_id}"): {"title": "pwned"},
@@ -385,7 +390,10 @@ async def probe_rest(client: httpx.AsyncClient, token: str, a: TenantA, urls: Ow
     assert paths
     for method, template in paths:
         path = template
-        for parameter in [part.strip("{}") for part in template.split("/") if part.startswith("{")]:
+        for parameter in re.findall(r"\{(\w+)\}", template):
+            if parameter in REST_CHOICES:
+                path = path.replace("{" + parameter + "}", REST_CHOICES[parameter])
+                continue
             assert parameter in REST_PARAMETERS, f"say which id {parameter} of {template} takes in REST_PARAMETERS"
             path = path.replace("{" + parameter + "}", ids[REST_PARAMETERS[parameter]])
         response = await client.request(

@@ -165,6 +165,8 @@ def test_repositories_scope_by_tenant_in_one_place() -> None:
     unscoped = {
         "lms_graphql.tenancy.repository": {"TenantRepository"},
         "lms_graphql.documents.repository": {"PlatformDocumentRepository"},
+        # Usage is the platform's record of every tenant (schema lms_usage), read by operators.
+        "lms_graphql.administration.usage_repository": {"UsageRepository"},
     }
     found = []
     for module, path in MODULES.items():

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
-from lms_graphql.administration import configuration
+from lms_graphql.administration import configuration, reports, usage
 from lms_graphql.administration.configuration import UNCHANGED, AdminChanges, OperatorChanges
 from lms_graphql.auth.permissions import Permission
 from lms_graphql.context import Info
 from lms_graphql.kit.graphql import require_id
 from lms_graphql.storage import branding
-from lms_graphql.storage.types import UploadTicket
+from lms_graphql.storage.types import UploadTicket, public_url
 from lms_graphql.tenancy.types import Tenant
 
 
@@ -58,8 +61,92 @@ def _given(value: Any) -> Any:
     return UNCHANGED if value is strawberry.UNSET else value
 
 
+@strawberry.enum(description="A course's reports, as CSV.")
+class CourseReport(Enum):
+    GRADEBOOK = strawberry.enum_value(
+        "gradebook", description="Each enrolled learner's best graded score per assessment, and how many they passed."
+    )
+    COMPLETION = strawberry.enum_value(
+        "completion", description="Each enrolled learner's lessons completed, enrollment status and certificate."
+    )
+
+
+@strawberry.type(description="A signed link to a download: no token needed, valid until expiresAt.")
+class DownloadLink:
+    url: str = strawberry.field(description="Where to GET it.")
+    expires_at: datetime = strawberry.field(description="When the link stops working (UTC).")
+
+
+@strawberry.type(description="What a tenant used on one day (UTC): the operator's billing record.")
+class TenantUsageDay:
+    day: date = strawberry.field(description="The day, UTC.")
+    tenant_id: strawberry.ID = strawberry.field(description="The tenant's id.")
+    tenant_slug: str = strawberry.field(description="The tenant's slug.")
+    active_users: int = strawberry.field(description="Distinct users who made a request.")
+    enrolled_learners: int = strawberry.field(description="Distinct learners with an enrollment not dropped.")
+    cost_units: float = strawberry.field(description="API cost units charged (GraphQL and REST).")
+    websocket_seconds: float = strawberry.field(description="Seconds its websockets were open, all added up.")
+    stored_bytes: float = strawberry.field(description="Bytes of uploaded files and data exports it stores.")
+
+
+@strawberry.type
+class AdministrationQueries:
+    @strawberry.field(
+        description="Platform operators (SUPER_ADMIN): every tenant's usage per day, from `from` to `to` inclusive "
+        "(at most 366 days), by day then slug; /api/v1/usage.csv is the same as CSV. Today's row grows through the "
+        "day. Errors: UNAUTHENTICATED without a token; FORBIDDEN for other roles; BAD_USER_INPUT for a range "
+        "backwards or too long."
+    )
+    async def tenant_usage(
+        self,
+        info: Info,
+        first: Annotated[date, strawberry.argument(name="from", description="The first day (UTC).")],
+        last: Annotated[date, strawberry.argument(name="to", description="The last day, included.")],
+        tenant_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="One tenant only; null: every tenant.")
+        ] = None,
+    ) -> list[TenantUsageDay]:
+        ctx = info.context
+        usage.require_operator(ctx.require_viewer())
+        only = require_id(tenant_id, "tenant") if tenant_id is not None else None
+        return [
+            TenantUsageDay(
+                day=row.day,
+                tenant_id=strawberry.ID(str(row.tenant_id)),
+                tenant_slug=row.slug,
+                active_users=row.active_users,
+                enrolled_learners=row.enrolled_learners,
+                cost_units=row.cost_units,
+                websocket_seconds=row.websocket_seconds,
+                stored_bytes=row.stored_bytes,
+            )
+            async for row in usage.days(ctx.services.db, first, last, only)
+        ]
+
+
 @strawberry.type
 class AdministrationMutations:
+    @strawberry.mutation(
+        description="The course's instructor or an admin gets a signed link to a report as CSV (GET it, no token, "
+        "within 15 minutes; streamed, whatever the course's size); each download is audited. REST has the same at "
+        "/api/v1/courses/{id}/{report}.csv. Errors: UNAUTHENTICATED without a token; NOT_FOUND for an unknown or "
+        "hidden course; FORBIDDEN for anyone else."
+    )
+    async def course_report_link(
+        self,
+        info: Info,
+        course_id: Annotated[strawberry.ID, strawberry.argument(description="The course.")],
+        report: Annotated[CourseReport, strawberry.argument(description="Which report.")],
+    ) -> DownloadLink:
+        ctx = info.context
+        viewer = ctx.require_viewer()
+        key: uuid.UUID = require_id(course_id, "course")
+        async with ctx.read() as session:
+            await reports.authorise(session, ctx.tenant.id, viewer, key)
+        link = reports.signed_link(ctx.services.storage, ctx.tenant.id, key, str(report.value), viewer)
+        expires = datetime.now(UTC) + timedelta(seconds=reports.LINK_SECONDS)
+        return DownloadLink(url=public_url(ctx.request, link), expires_at=expires)
+
     @strawberry.mutation(
         description="Admins change their organisation's name, branding colours, settings and which of their plan's "
         "features are on; every server sees the change at once. Errors: UNAUTHENTICATED without a token; FORBIDDEN "

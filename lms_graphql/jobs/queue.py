@@ -15,6 +15,7 @@ import procrastinate
 from procrastinate import JobContext, RetryStrategy
 from sqlalchemy.engine import URL
 
+from lms_graphql.administration.usage import measure_tenants
 from lms_graphql.assessments.reminders import send_due_reminders
 from lms_graphql.kit.db import Database
 from lms_graphql.media.service import transcode_lesson_video
@@ -132,7 +133,8 @@ async def remind_all_tenants(db: Database, now: datetime) -> int:
 
 async def keep_house(queue: procrastinate.App, services: JobServices, now: datetime) -> None:
     """Jobs whose worker died (its heartbeat stopped: a killed process) run again; uploads
-    never confirmed are removed a day after their ticket expired, data exports once expired."""
+    never confirmed are removed a day after their ticket expired, data exports once expired;
+    each tenant's usage of the day is measured."""
     db = services.db
     for job in await queue.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS):
         log.warning("job %s (%s) was running on a worker that died: running it again", job.id, job.task_name)
@@ -144,6 +146,7 @@ async def keep_house(queue: procrastinate.App, services: JobServices, now: datet
             await forget_expired(db, services.storage, tenant_id, now)
         except Exception as error:
             log.warning("sweeping abandoned uploads and exports of tenant %s failed (%s)", tenant_id, error)
+    await measure_tenants(db, await active_tenants(db), now.date())
 
 
 async def supervise_worker(

@@ -69,6 +69,8 @@ class QueryLimits(SchemaExtension):
         except RateLimited as exc:
             context.charge = exc.charged
             raise
+        viewer = context.viewer
+        context.services.usage.spent(context.tenant.id, charged, viewer.id if viewer is not None else None)
 
 
 def _refusal(shape: Shape, limits: PlanLimits) -> LmsError | None:

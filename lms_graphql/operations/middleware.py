@@ -159,8 +159,8 @@ def is_graphql_ide_page(scope: Scope) -> bool:
 # The REST API's OpenAPI document and its documentation page are the same for every tenant.
 OPEN_PATHS = frozenset({"/", "/healthz", "/readyz", "/metrics", "/api/v1/openapi.json", "/api/v1/docs"})
 # GraphiQL's and Swagger UI's files: the same for every tenant; stored files and data exports: a
-# signed URL (file_routes.py, privacy/routes.py) is their permission.
-OPEN_PREFIXES = ("/static/", "/files/", "/exports/")
+# signed URL (file_routes.py, privacy/routes.py, administration/routes.py) is their permission.
+OPEN_PREFIXES = ("/static/", "/files/", "/exports/", "/reports/")
 
 
 class TenantResolutionMiddleware:

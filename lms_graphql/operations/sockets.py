@@ -18,6 +18,7 @@ from typing import Any
 
 from graphql import OperationType
 
+from lms_graphql.administration.usage import UsageMeter
 from lms_graphql.context import Context
 from lms_graphql.documents.policy import refuse_untrusted
 from lms_graphql.documents.store import Registered
@@ -44,8 +45,9 @@ class OpenSockets:
     """This process's authenticated websockets: at most ``limit`` per user, and closable by
     revocation (a user's sockets, or a whole tenant's)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, usage: UsageMeter | None = None) -> None:
         self.limit = limit
+        self.usage = usage
         self._by_user: dict[tuple[uuid.UUID, uuid.UUID], set[Context]] = {}
 
     def add(self, socket: Context) -> bool:
@@ -59,6 +61,7 @@ class OpenSockets:
             return False
         sockets.add(socket)
         socket.extra["socket_key"] = key
+        socket.extra["metered_at"] = time.monotonic()
         metrics.socket_opened()
         return True
 
@@ -66,11 +69,25 @@ class OpenSockets:
         key = socket.extra.pop("socket_key", None)
         if key is not None:
             metrics.socket_closed()
+            self._meter(socket, time.monotonic())
         sockets = self._by_user.get(key) if key is not None else None
         if sockets is not None:
             sockets.discard(socket)
             if not sockets:
                 del self._by_user[key]
+
+    def _meter(self, socket: Context, now: float) -> None:
+        """The socket's open time since it was last metered, to its tenant's usage."""
+        since = socket.extra.get("metered_at")
+        if self.usage is not None and since is not None:
+            self.usage.socket_seconds(socket.tenant.id, now - since)
+            socket.extra["metered_at"] = now
+
+    def settle(self) -> None:
+        """Meter the time of the sockets still open (before a usage flush)."""
+        now = time.monotonic()
+        for socket in self.all():
+            self._meter(socket, now)
 
     def all(self) -> list[Context]:
         return [socket for sockets in self._by_user.values() for socket in sockets]

@@ -17,7 +17,7 @@ from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode, LmsError, unavail
 from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.kit.transaction import CommitFailed
 from lms_graphql.operations.middleware import state_of
-from lms_graphql.rest import content, courses, learning, uploads
+from lms_graphql.rest import content, courses, learning, reports, uploads
 from lms_graphql.rest import docs as rest_docs
 from lms_graphql.rest.problems import problem, problem_of_error
 from lms_graphql.tenancy.resolution import ResolutionError
@@ -43,6 +43,7 @@ def create_rest_app(*, docs: bool = False) -> FastAPI:
     rest.include_router(learning.router)
     rest.include_router(content.router)
     rest.include_router(uploads.router)
+    rest.include_router(reports.router)
     if docs:
         rest.add_route("/docs", rest_docs.docs, include_in_schema=False)
     rest.openapi = functools.partial(_openapi_with_security, rest)  # type: ignore[method-assign]

@@ -53,6 +53,7 @@ async def operation(request: Request, work: Callable[[Context], Awaitable[T]], *
         request.state.charge = await charge(
             services.limiter, limits, resolution.tenant.id, who, max(cost, 1), cost, state.request_id
         )
+        services.usage.spent(resolution.tenant.id, max(cost, 1), viewer.id if viewer is not None else None)
         result = await work(context)
         await tx.commit()
         return result
