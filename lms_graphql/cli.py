@@ -289,6 +289,7 @@ def _workers(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from lms_graphql.offboarding_commands import add_offboarding_commands
     from lms_graphql.placement_commands import add_migrate_arguments, add_move_command, add_placement_arguments
 
     parser = argparse.ArgumentParser(prog="lms-graphql", description="Multi-tenant LMS GraphQL backend")
@@ -334,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete_content.add_argument("slug")
     delete_content.add_argument("--confirm", required=True, metavar="SLUG", help="the slug again")
     delete_content.set_defaults(handler=cmd_tenant_delete_content)
+    add_offboarding_commands(tenant_sub)
 
     user_cmd = commands.add_parser("user", help="manage users")
     user_sub = user_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")

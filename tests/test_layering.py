@@ -25,7 +25,7 @@ DOMAIN_PACKAGES = frozenset(
 # Modules directly in lms_graphql/ are domain (service layer) unless listed here.
 LOOSE_TRANSPORTS = frozenset(
     {"app", "cli", "document_commands", "placement_commands", "endpoint", "context", "schema", "server", "demo"}
-    | {"loaders", "file_routes"}
+    | {"loaders", "file_routes", "offboarding_commands"}
 )
 LOOSE_FOUNDATION = frozenset({"errors", "config", "migration_helpers", "migrate"})
 FOUNDATION, REPOSITORY, SERVICE, TRANSPORT = range(4)

@@ -25,7 +25,9 @@ from lms_graphql.tenancy.types import Tenant
     "colour or a setting."
 )
 class ConfigureTenantInput:
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="The display name, 1-255 characters.")
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The display name, 1-255 characters; null keeps it."
+    )
     primary_color: str | None = strawberry.field(default=strawberry.UNSET, description="#rrggbb, or null.")
     accent_color: str | None = strawberry.field(default=strawberry.UNSET, description="#rrggbb, or null.")
     timezone: str | None = strawberry.field(default=strawberry.UNSET, description="An IANA time zone, or null.")
@@ -33,7 +35,8 @@ class ConfigureTenantInput:
     support_email: str | None = strawberry.field(default=strawberry.UNSET, description="An email address, or null.")
     features: list[str] | None = strawberry.field(
         default=strawberry.UNSET,
-        description="The features to enable, all others off: each one the plan includes (availableFeatures).",
+        description="The features to enable, all others off: each one the plan includes (availableFeatures); null "
+        "keeps them.",
     )
 
 
@@ -59,6 +62,11 @@ class UpdateTenantPlanInput:
 
 def _given(value: Any) -> Any:
     return UNCHANGED if value is strawberry.UNSET else value
+
+
+def _kept_if_null(value: Any) -> Any:
+    """A field null cannot clear (a name, a plan, the features): null leaves it as it is."""
+    return UNCHANGED if value is strawberry.UNSET or value is None else value
 
 
 @strawberry.enum(description="A course's reports, as CSV.")
@@ -120,7 +128,7 @@ class AdministrationQueries:
                 websocket_seconds=row.websocket_seconds,
                 stored_bytes=row.stored_bytes,
             )
-            async for row in usage.days(ctx.services.db, first, last, only)
+            for row in await usage.day_rows(ctx.services.db, first, last, only)
         ]
 
 
@@ -159,13 +167,13 @@ class AdministrationMutations:
         ctx = info.context
         viewer = ctx.require(Permission.TENANT_CONFIGURE)
         changes = AdminChanges(
-            name=_given(input.name),
+            name=_kept_if_null(input.name),
             primary_color=_given(input.primary_color),
             accent_color=_given(input.accent_color),
             timezone=_given(input.timezone),
             locale=_given(input.locale),
             support_email=_given(input.support_email),
-            features=_given(input.features),
+            features=_kept_if_null(input.features),
         )
         apply = configuration.admin_change(ctx.tenant, changes)
         tenant = await configuration.configure(
@@ -226,9 +234,9 @@ class AdministrationMutations:
         viewer = ctx.require(Permission.TENANT_MANAGE)
         tenant_id = require_id(id, "tenant")
         changes = OperatorChanges(
-            plan=_given(input.plan),
-            max_users=_given(input.max_users),
-            features=_given(input.features),
+            plan=_kept_if_null(input.plan),
+            max_users=_kept_if_null(input.max_users),
+            features=_kept_if_null(input.features),
             limits=_given(input.limits),
         )
         apply = configuration.operator_change(changes)

@@ -4,7 +4,7 @@ read through a server-side cursor so that a 20 000-learner course streams in con
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from sqlalchemy import Row, and_, func, select
@@ -33,10 +33,13 @@ class ReportRepository(TenantScopedRepository):
         )
         return list((await self.session.execute(statement)).all())
 
-    async def _stream(self, statement: Any) -> AsyncIterator[list[Row[Any]]]:
+    async def _stream(self, statement: Any) -> AsyncGenerator[list[Row[Any]], None]:
         result = await self.session.stream(statement.execution_options(yield_per=BATCH))
-        async for partition in result.partitions(BATCH):
-            yield list(partition)
+        try:
+            async for partition in result.partitions(BATCH):
+                yield list(partition)
+        finally:  # a download that stops early (the client left) leaves no server-side cursor open
+            await result.close()
 
     def _learners(self, course_id: uuid.UUID) -> Any:
         return (
@@ -52,7 +55,7 @@ class ReportRepository(TenantScopedRepository):
             .order_by(USERS.c.email, ENROLLMENTS.c.user_id)
         )
 
-    def gradebook(self, course_id: uuid.UUID) -> AsyncIterator[list[Row[Any]]]:
+    def gradebook(self, course_id: uuid.UUID) -> AsyncGenerator[list[Row[Any]], None]:
         """Each learner with ``scores`` (assessment id -> their best graded score; absent: none
         yet) and ``passed_count`` (the assessments some attempt of theirs passed): aggregated once,
         joined once, whatever the number of learners and assessments."""
@@ -87,7 +90,7 @@ class ReportRepository(TenantScopedRepository):
         )
         return self._stream(statement)
 
-    def completion(self, course_id: uuid.UUID) -> AsyncIterator[list[Row[Any]]]:
+    def completion(self, course_id: uuid.UUID) -> AsyncGenerator[list[Row[Any]], None]:
         """Each learner's enrollment, lessons completed of the course's live lessons, certificate."""
         lessons_total = (
             select(func.count())

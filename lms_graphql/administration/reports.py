@@ -6,6 +6,7 @@ expires; each download is recorded in the audit log."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import uuid
@@ -28,6 +29,9 @@ from lms_graphql.storage.backends import Storage
 REPORTS = ("gradebook", "completion")
 REPORTS_PATH = "/reports"
 LINK_SECONDS = 900
+GRADEBOOK_HEAD = ["user_id", "email", "full_name", "enrollment_status", "progress_pct"]
+COMPLETION_HEAD = [*GRADEBOOK_HEAD, "lessons_completed", "lessons_total", "enrolled_at", "completed_at"]
+COMPLETION_HEAD += ["certificate_code", "certificate_issued_at"]
 # A cell a spreadsheet would run as a formula starts with one of these (OWASP: CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -80,22 +84,18 @@ async def stream_report(
         await audit.record(session, tenant_id, None, f"reports.{report}", details)
         reports = ReportRepository(session, tenant_id)
         if report == "gradebook":
-            assessments = await reports.assessments_of(course_id)
-            header = ["user_id", "email", "full_name", "enrollment_status", "progress_pct"]
-            header += [f"{row.title} (/{format(row.max_score, 'f')})" for row in assessments]
-            yield b"\xef\xbb\xbf" + csv_lines([[*header, "assessments_passed"]])  # a BOM: spreadsheets read UTF-8
-            async for batch in reports.gradebook(course_id):
-                yield csv_lines(
-                    [
-                        *row[:5],
-                        *((row.scores or {}).get(str(assessment.id)) for assessment in assessments),
-                        row.passed_count or 0,
-                    ]
-                    for row in batch
-                )
+            listed = await reports.assessments_of(course_id)
+            assessments = [str(row.id) for row in listed]
+            titles = [f"{row.title} (/{format(row.max_score, 'f')})" for row in listed]
+            header, batches = [*GRADEBOOK_HEAD, *titles, "assessments_passed"], reports.gradebook(course_id)
         else:
-            header = ["user_id", "email", "full_name", "enrollment_status", "progress_pct", "lessons_completed"]
-            header += ["lessons_total", "enrolled_at", "completed_at", "certificate_code", "certificate_issued_at"]
-            yield b"\xef\xbb\xbf" + csv_lines([header])
-            async for batch in reports.completion(course_id):
-                yield csv_lines(list(row) for row in batch)
+            assessments, header, batches = [], COMPLETION_HEAD, reports.completion(course_id)
+        yield b"\xef\xbb\xbf" + csv_lines([header])  # a BOM: spreadsheets then read UTF-8
+        async with contextlib.aclosing(batches):  # a download that stops early leaves no cursor open
+            async for batch in batches:
+                yield csv_lines(_gradebook_row(row, assessments) if report == "gradebook" else row for row in batch)
+
+
+def _gradebook_row(row: Any, assessments: list[str]) -> list[Any]:
+    scores = row.scores or {}
+    return [*row[:5], *(scores.get(assessment) for assessment in assessments), row.passed_count or 0]

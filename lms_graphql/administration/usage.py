@@ -134,9 +134,22 @@ def require_operator(viewer: Viewer) -> None:
 async def days(db: Database, first: date, last: date, tenant_id: uuid.UUID | None = None) -> AsyncIterator[Any]:
     """The days ``first`` to ``last`` of every tenant (or one); the caller checked who asks."""
     checked_range(first, last)
-    async with db.platform_transaction() as session:
-        async for row in UsageRepository(session).days(first, last, tenant_id):
+    async with (
+        db.platform_transaction() as session,
+        contextlib.aclosing(UsageRepository(session).days(first, last, tenant_id)) as rows,
+    ):
+        async for row in rows:
             yield row
+
+
+async def day_rows(db: Database, first: date, last: date, tenant_id: uuid.UUID | None = None) -> list[Any]:
+    """The same days as a list, read to the end even if the caller is cancelled meanwhile (GraphQL
+    aborts a query's other fields when one fails): the transaction always ends cleanly."""
+
+    async def read() -> list[Any]:
+        return [row async for row in days(db, first, last, tenant_id)]
+
+    return await asyncio.shield(asyncio.ensure_future(read()))
 
 
 def csv_row(row: Any) -> list[Any]:

@@ -4,7 +4,7 @@ flushes, gauges the housekeeping job sets, and the operator's reads."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -95,7 +95,7 @@ class UsageRepository:
     async def forget_active_before(self, day: date) -> None:
         await self.session.execute(delete(ACTIVE_USERS).where(ACTIVE_USERS.c.day < day))
 
-    async def days(self, first: date, last: date, tenant_id: uuid.UUID | None = None) -> AsyncIterator[Row[Any]]:
+    async def days(self, first: date, last: date, tenant_id: uuid.UUID | None = None) -> AsyncGenerator[Row[Any], None]:
         """Rows of ``first`` to ``last`` (inclusive), by day then tenant, with the tenant's slug."""
         from lms_graphql import models
 
@@ -108,8 +108,11 @@ class UsageRepository:
         if tenant_id is not None:
             statement = statement.where(TENANT_DAYS.c.tenant_id == tenant_id)
         result = await self.session.stream(statement.execution_options(yield_per=1000))
-        async for row in result:
-            yield row
+        try:
+            async for row in result:
+                yield row
+        finally:  # a consumer that stops early (cancelled, failed) leaves no server-side cursor open
+            await result.close()
 
 
 class TenantFootprintRepository(TenantScopedRepository):

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, String, text
+from sqlalchemy import CheckConstraint, DateTime, String, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,6 +65,8 @@ class Tenant(Base):
     features: Mapped[list[str]] = mapped_column(ARRAY(String(64)), server_default=text("'{}'"))
     max_users: Mapped[int] = mapped_column(server_default=text("100"))
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    # When it was deactivated (None while active): `tenant purge` waits a grace period after it.
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     # Where the tenant's rows live (kit/homes.py), on which database server.
     placement: Mapped[str] = mapped_column(String(16), server_default="pool")

@@ -8,6 +8,7 @@ The archive is a zip: ``manifest.json`` (who, when, what each file holds), ``tab
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
 import uuid
@@ -140,10 +141,11 @@ async def _write_archive(
 async def _write_table(sink: IO[bytes], rows: PersonalDataRepository, name: str, user_id: uuid.UUID) -> int:
     count = 0
     sink.write(b"[")
-    async for batch in rows.rows_about(name, user_id):
-        chunk = b",".join(orjson.dumps(dict(row._mapping), default=str) for row in batch)
-        await asyncio.to_thread(sink.write, (b"," if count else b"") + chunk)
-        count += len(batch)
+    async with contextlib.aclosing(rows.rows_about(name, user_id)) as batches:  # closed on failure too
+        async for batch in batches:
+            chunk = b",".join(orjson.dumps(dict(row._mapping), default=str) for row in batch)
+            await asyncio.to_thread(sink.write, (b"," if count else b"") + chunk)
+            count += len(batch)
     sink.write(b"]")
     return count
 

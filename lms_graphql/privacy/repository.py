@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Any
 
@@ -38,14 +38,17 @@ class PersonalDataRepository(TenantScopedRepository):
             return table.c[column].in_(theirs)
         return or_(*(table.c[column] == user_id for column in data.subject))
 
-    async def rows_about(self, name: str, user_id: uuid.UUID) -> AsyncIterator[list[Row[Any]]]:
+    async def rows_about(self, name: str, user_id: uuid.UUID) -> AsyncGenerator[list[Row[Any]], None]:
         """The person's rows of table ``name`` in batches, without the columns never exported."""
         data, table = CATALOG[name], table_named(name)
         columns = [column for column in table.c if column.name not in data.withheld]
         statement = select(*columns).where(self.in_tenant(table), self._about(name, user_id)).order_by(table.c.id)
         result = await self.session.stream(statement.execution_options(yield_per=EXPORT_BATCH))
-        async for partition in result.partitions(EXPORT_BATCH):
-            yield list(partition)
+        try:
+            async for partition in result.partitions(EXPORT_BATCH):
+                yield list(partition)
+        finally:
+            await result.close()
 
     async def submission_objects(self, user_id: uuid.UUID) -> list[str]:
         """Keys of the person's submission attachments that were uploaded."""

@@ -53,6 +53,8 @@ class ObjectStore(Protocol):
 
     async def delete_prefix(self, prefix: str) -> int: ...
 
+    async def keys_under(self, prefix: str) -> list[str]: ...
+
 
 @dataclass(frozen=True)
 class Storage:
@@ -126,6 +128,17 @@ class LocalStore:
         count = sum(1 for path in folder.rglob("*") if path.is_file())
         await asyncio.to_thread(shutil.rmtree, folder)
         return count
+
+    async def keys_under(self, prefix: str) -> list[str]:
+        """Every object's key under ``prefix`` (a folder), in key order."""
+        if not prefix.endswith("/"):
+            raise ValueError("a prefix ends with /")
+        root = self.root.resolve()
+        folder = (self.root / prefix).resolve()
+        if not folder.is_relative_to(root) or not folder.is_dir():
+            return []
+        found = [path for path in folder.rglob("*") if path.is_file() and not path.name.endswith(".part")]
+        return sorted(path.relative_to(root).as_posix() for path in found)
 
 
 class S3Store:
@@ -207,6 +220,16 @@ class S3Store:
         if not prefix.endswith("/"):
             raise ValueError("a prefix ends with /")
         return await asyncio.to_thread(self._delete_prefix, self._key(prefix))
+
+    async def keys_under(self, prefix: str) -> list[str]:
+        if not prefix.endswith("/"):
+            raise ValueError("a prefix ends with /")
+        return await asyncio.to_thread(self._keys_under, self._key(prefix))
+
+    def _keys_under(self, prefix: str) -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        found = [item["Key"][len(self.prefix) :] for page in pages for item in page.get("Contents", [])]
+        return sorted(found)
 
     def _delete_prefix(self, prefix: str) -> int:
         deleted = 0

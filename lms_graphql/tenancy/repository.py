@@ -44,6 +44,8 @@ class TenantRepository:
     async def set_active(self, tenant_id: uuid.UUID, active: bool) -> models.Tenant | None:
         tenant = await self.lock_for_update(tenant_id)
         if tenant is not None:
+            if tenant.is_active != active:
+                tenant.deactivated_at = None if active else func.now()
             tenant.is_active = active
             await self.session.flush()
             await self.session.refresh(tenant)

@@ -27,13 +27,14 @@ class Role(Enum):
     )
     ADMIN = strawberry.enum_value(
         "admin",
-        description="An instructor's rights on every course of the tenant, plus: manages users, sees the tenant "
-        "overview and the audit log.",
+        description="An instructor's rights on every course of the tenant, plus: manages users (and erases or "
+        "exports their data), configures the tenant, sees the tenant overview and the audit log.",
     )
     SUPER_ADMIN = strawberry.enum_value(
         "super_admin",
         description="Platform operator: an admin's rights in any tenant it names explicitly (subdomain or "
-        "X-Tenant-ID), plus registering, deactivating and reactivating tenants.",
+        "X-Tenant-ID), plus registering, deactivating and reactivating tenants, changing their plans, limits and "
+        "feature flags, and reading every tenant's usage.",
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import graphql
@@ -230,6 +230,11 @@ def date_times(alphabet: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return (near | anywhen).map(datetime.isoformat) | st.text(alphabet=alphabet, max_size=30) | JUNK
 
 
+def dates(alphabet: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    near = st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1))
+    return (near | st.dates()).map(date.isoformat) | st.text(alphabet=alphabet, max_size=12) | JUNK
+
+
 def scalar_strategies(world: World, allow_nul: bool) -> dict[str, st.SearchStrategy[graphql.ValueNode]]:
     alphabet = st.characters(codec="utf-8", min_codepoint=0 if allow_nul else 1, exclude_categories=["Cs"])
     string = graphql.StringValueNode
@@ -242,5 +247,6 @@ def scalar_strategies(world: World, allow_nul: bool) -> dict[str, st.SearchStrat
         "Float": FLOATS.map(to_node)
         | st.sampled_from(["1e400", "-1e400"]).map(lambda v: graphql.FloatValueNode(value=v)),
         "DateTime": date_times(alphabet).map(lambda value: string(value=value)),
+        "Date": dates(alphabet).map(lambda value: string(value=value)),
         "JSON": json_documents(alphabet, world.strings).map(to_node),
     }
