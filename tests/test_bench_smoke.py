@@ -89,3 +89,10 @@ def test_placements_bench_runs_end_to_end() -> None:
     ]
     assert report["bridges"]["schemas"] == 5
     assert report["silos"]["databases"] == 2
+
+
+def test_lifecycle_bench_runs_end_to_end() -> None:
+    report: dict[str, Any] = run_quick("bench.lifecycle")
+    assert report["export"]["rows"] == report["import"]["rows"] > 0
+    reports = report["reports"]
+    assert reports["gradebook"]["rows"] == reports["completion"]["rows"] == report["students"]

@@ -116,8 +116,8 @@ def admin_change(tenant: TenantConfig, changes: AdminChanges) -> Callable[[model
         settings["branding"] = _merged(settings.get("branding", {}), branding)
         settings["preferences"] = _merged(settings.get("preferences", {}), preferences)
         row.settings = settings
-        if features is not UNCHANGED:
-            row.features = features
+        if features is not UNCHANGED:  # checked again against the plan as locked: an operator may have changed it
+            row.features = checked_features(features, plan_features(row.plan))
         changed = {"name": name, **branding, **preferences, "features": features}
         return {key: value for key, value in changed.items() if value is not UNCHANGED}
 

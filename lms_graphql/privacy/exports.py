@@ -106,6 +106,8 @@ async def build_export(db: Database, storage: Storage, tenant_id: uuid.UUID, exp
         if done:
             details = {"exportId": str(export_id), "userId": str(export.user_id), "bytes": size}
             await audit.record(session, tenant_id, None, "privacy.exportReady", details)
+    if not done:  # the person was erased while it was built: the archive must not outlive them
+        await storage.store.delete(key)
 
 
 async def _write_archive(
