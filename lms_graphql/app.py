@@ -130,6 +130,7 @@ async def running(services: Services) -> AsyncIterator[None]:
         tenant_id = services.registry.invalidate(slug)
         if tenant_id is not None:  # moved, perhaps: what its old home left unpublished, from the new
             services.relay.kick(tenant_id)
+        await revocations.close_sockets_of_switched_off_feeds(services, slug)
 
     async def forget_all_tenants() -> None:
         services.registry.clear()

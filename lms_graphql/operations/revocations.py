@@ -21,8 +21,10 @@ from lms_graphql.events.bus import RESYNC
 from lms_graphql.kit import channels
 from lms_graphql.kit.transaction import PerUseTransactions
 from lms_graphql.operations.authorise import current_tenant, load_viewer
+from lms_graphql.tenancy.features import LIVE_UPDATES, has_feature
 from lms_graphql.tenancy.resolution import ResolutionError
 
+LIVE_UPDATES_OFF = "live updates are switched off for this organisation"
 log = logging.getLogger("lms_graphql.sockets")
 
 PUBLISH_TIMEOUT_SECONDS = 5.0
@@ -75,6 +77,21 @@ async def authorise_open_sockets(services: Services) -> None:
             await socket.close_socket(exc.message)
         except Exception:
             log.warning("could not authorise an open socket again; its next operation will be", exc_info=True)
+
+
+async def close_sockets_of_switched_off_feeds(services: Services, slug: str) -> int:
+    """After a change to the tenant ``slug``: if it no longer has live updates, its open sockets
+    here close (their subscriptions would go on otherwise). Looks the tenant up only when this
+    process holds sockets in it."""
+    sockets = [socket for socket in services.sockets.all() if socket.tenant.slug == slug]
+    if not sockets:
+        return 0
+    tenant = await services.registry.get(slug)
+    if tenant is not None and has_feature(tenant, LIVE_UPDATES):
+        return 0
+    closers = [socket.close_socket(LIVE_UPDATES_OFF) for socket in sockets if socket.close_socket is not None]
+    await asyncio.gather(*closers, return_exceptions=True)
+    return len(closers)
 
 
 def publish_after_commit(services: Services, background: set[asyncio.Task[None]]) -> None:
