@@ -39,6 +39,9 @@ CSV_COLUMNS = (
 )
 
 
+_READING: set[asyncio.Future[list[Any]]] = set()
+
+
 def today() -> date:
     return datetime.now(UTC).date()
 
@@ -95,10 +98,10 @@ class UsageMeter:
                     await self.flush(db)
                 except Exception as error:
                     log.warning("usage could not be recorded (%s); the next flush tries again", error)
-        finally:
+        finally:  # stopping: what was metered since the last flush is kept too
             settle()
             with contextlib.suppress(Exception):
-                await asyncio.shield(self.flush(db))
+                await self.flush(db)
 
 
 async def measure_tenants(db: Database, tenant_ids: list[uuid.UUID], day: date) -> None:
@@ -149,7 +152,10 @@ async def day_rows(db: Database, first: date, last: date, tenant_id: uuid.UUID |
     async def read() -> list[Any]:
         return [row async for row in days(db, first, last, tenant_id)]
 
-    return await asyncio.shield(asyncio.ensure_future(read()))
+    task = asyncio.ensure_future(read())
+    _READING.add(task)  # held here: a task only a cancelled shield refers to may be collected mid-way
+    task.add_done_callback(_READING.discard)
+    return await asyncio.shield(task)
 
 
 def csv_row(row: Any) -> list[Any]:
