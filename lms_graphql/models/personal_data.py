@@ -23,6 +23,7 @@ class TableData:
     other: str  # space-separated column names
     subject: tuple[str, ...] = ()
     through: tuple[str, str] | None = None  # (column, parent table): the parent's subject decides
+    mentions: tuple[str, ...] = ()  # JSON columns: a row naming the person's id is about them too
     withheld: frozenset[str] = field(default_factory=frozenset)  # never exported (secrets, caches)
 
     @property
@@ -78,6 +79,7 @@ CATALOG: dict[str, TableData] = {
         },
         other="tenant_id id actor_tenant_id actor_user_id action occurred_at",
         subject=("actor_user_id",),
+        mentions=("details",),
     ),
     "idempotency_keys": TableData(
         personal={"response_body": "the person's rows are deleted (a cached response may name them)"},

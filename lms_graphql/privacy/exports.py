@@ -117,11 +117,13 @@ async def _write_archive(
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
         async with db.tenant_transaction(tenant_id) as session:
             rows = PersonalDataRepository(session, tenant_id)
+            person = await UserRepository(session, tenant_id).get(user_id)
+            mentions = [str(user_id), person.email] if person is not None else [str(user_id)]
             for name, data in CATALOG.items():
                 if not data.subject and data.through is None:
                     continue
                 with zipped.open(f"tables/{name}.json", "w") as sink:
-                    counts[name] = await _write_table(sink, rows, name, user_id)
+                    counts[name] = await _write_table(sink, rows, name, user_id, mentions)
             files = await rows.submission_objects(user_id)
         for key in files:
             local = folder / uuid.uuid4().hex
@@ -140,10 +142,12 @@ async def _write_archive(
         zipped.writestr("manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
 
 
-async def _write_table(sink: IO[bytes], rows: PersonalDataRepository, name: str, user_id: uuid.UUID) -> int:
+async def _write_table(
+    sink: IO[bytes], rows: PersonalDataRepository, name: str, user_id: uuid.UUID, mentions: list[str]
+) -> int:
     count = 0
     sink.write(b"[")
-    async with contextlib.aclosing(rows.rows_about(name, user_id)) as batches:  # closed on failure too
+    async with contextlib.aclosing(rows.rows_about(name, user_id, mentions)) as batches:  # closed on failure too
         async for batch in batches:
             chunk = b",".join(orjson.dumps(dict(row._mapping), default=str) for row in batch)
             await asyncio.to_thread(sink.write, (b"," if count else b"") + chunk)

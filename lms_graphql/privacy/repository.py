@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, delete, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Row, Table, Text, delete, func, or_, select, text, update
 
 from lms_graphql.kit.repository import TenantScopedRepository
 from lms_graphql.models import Base
@@ -28,21 +28,32 @@ def erased_email(user_id: uuid.UUID) -> str:
 
 
 class PersonalDataRepository(TenantScopedRepository):
-    def _about(self, name: str, user_id: uuid.UUID) -> ColumnElement[bool]:
-        """The rows of table ``name`` that are the person's (their subject, or their parent's)."""
+    def _about(self, name: str, user_id: uuid.UUID, mentions: Sequence[str] = ()) -> ColumnElement[bool]:
+        """The rows of table ``name`` that are the person's (their subject, or their parent's),
+        and those whose JSON ``mentions`` any of ``mentions`` (their id, their email)."""
         data, table = CATALOG[name], table_named(name)
         if data.through is not None:
             column, parent_name = data.through
             parent = table_named(parent_name)
             theirs = select(parent.c.id).where(self.in_tenant(parent), self._about(parent_name, user_id))
             return table.c[column].in_(theirs)
-        return or_(*(table.c[column] == user_id for column in data.subject))
+        mentioned = (
+            table.c[column].cast(Text).contains(needle, autoescape=True)
+            for column in data.mentions
+            for needle in mentions
+            if needle
+        )
+        return or_(*(table.c[column] == user_id for column in data.subject), *mentioned)
 
-    async def rows_about(self, name: str, user_id: uuid.UUID) -> AsyncGenerator[list[Row[Any]], None]:
+    async def rows_about(
+        self, name: str, user_id: uuid.UUID, mentions: Sequence[str] = ()
+    ) -> AsyncGenerator[list[Row[Any]], None]:
         """The person's rows of table ``name`` in batches, without the columns never exported."""
         data, table = CATALOG[name], table_named(name)
         columns = [column for column in table.c if column.name not in data.withheld]
-        statement = select(*columns).where(self.in_tenant(table), self._about(name, user_id)).order_by(table.c.id)
+        statement = (
+            select(*columns).where(self.in_tenant(table), self._about(name, user_id, mentions)).order_by(table.c.id)
+        )
         result = await self.session.stream(statement.execution_options(yield_per=EXPORT_BATCH))
         try:
             async for partition in result.partitions(EXPORT_BATCH):
