@@ -3,6 +3,7 @@ builds and a signed link delivers, and an erasure that leaves nothing that names
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import uuid
@@ -259,3 +260,14 @@ async def test_only_admins_erase(
     assert (await gql(client, ERASE, {"u": str(victim.id)}, token=token)).codes == ["FORBIDDEN"]
     admin = await login(client, await make_user(tenant, "admin"))
     assert (await gql(client, ERASE, {"u": str(uuid.uuid4())}, token=admin)).codes == ["NOT_FOUND"]
+
+
+async def test_the_cap_on_waiting_exports_holds_under_parallel_requests(
+    client: httpx.AsyncClient, make_tenant: TenantFactory, make_user: PersonFactory
+) -> None:
+    tenant = await make_tenant()
+    token = await login(client, await make_user(tenant))
+    replies = await asyncio.gather(*(gql(client, EXPORT_MINE, token=token) for _ in range(8)))
+    codes = sorted(code for reply in replies for code in reply.codes)
+    assert sum(1 for reply in replies if not reply.codes) == 3
+    assert codes == ["RATE_LIMITED"] * 5

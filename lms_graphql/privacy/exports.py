@@ -45,7 +45,8 @@ FORMAT = "lms-graphql personal data export"
 
 async def request_export(session: AsyncSession, tenant_id: uuid.UUID, viewer: Viewer, user_id: uuid.UUID) -> Any:
     """A pending export of ``user_id``'s data, its job deferred in this transaction."""
-    if await UserRepository(session, tenant_id).get(user_id) is None:
+    # The person's row, locked: concurrent requests count the waiting exports one after the other.
+    if await UserRepository(session, tenant_id).lock(user_id) is None:
         raise not_found("user not found")
     exports = DataExportRepository(session, tenant_id)
     if await exports.waiting_of(user_id) >= MAX_WAITING:
