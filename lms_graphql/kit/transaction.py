@@ -76,6 +76,9 @@ class RequestTransaction:
         self._stack: AsyncExitStack | None = None
         self._session: AsyncSession | None = None
         self._lock = asyncio.Lock()
+        # Committed or rolled back: a task that outlived its operation (a sibling of a failed
+        # field, still waiting for the lock) must not open a second transaction nobody ends.
+        self._ended = False
 
     @asynccontextmanager
     async def _opened(self) -> AsyncIterator[AsyncSession]:
@@ -91,6 +94,8 @@ class RequestTransaction:
     @asynccontextmanager
     async def use(self) -> AsyncIterator[AsyncSession]:
         async with self._lock:
+            if self._ended:
+                raise LmsError(ErrorCode.INTERNAL, "this operation is over: its transaction has ended")
             if self._session is None:
                 stack = AsyncExitStack()
                 try:
@@ -109,6 +114,7 @@ class RequestTransaction:
         """Commit what the operation did, or raise CommitFailed: never assume it happened."""
         stack, session = self._stack, self._session
         self._stack = self._session = None
+        self._ended = True
         if stack is None or session is None:
             return
         transaction = session.sync_session.get_transaction()
@@ -124,6 +130,7 @@ class RequestTransaction:
 
     async def rollback(self) -> None:
         stack, self._stack, self._session = self._stack, None, None
+        self._ended = True
         if stack is not None:
             await stack.__aexit__(_Rollback, _Rollback(), None)
 
