@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -78,6 +79,7 @@ async def test_servers_flushing_at_once_add_up(
     for number, meter in enumerate(meters, start=1):
         meter.spent(tenant.id, number * 10, None)
         meter.socket_seconds(tenant.id, number)
+    meters[0].spent(uuid.uuid4(), 5, uuid.uuid4())  # a tenant purged meanwhile: dropped, the rest recorded
     await asyncio.gather(*(meter.flush(db) for meter in meters))
     row = owner_conn.execute(
         "SELECT cost_units, websocket_seconds FROM lms_usage.tenant_days WHERE tenant_id = %s", (tenant.id,)

@@ -74,10 +74,13 @@ class UsageMeter:
         try:
             async with db.platform_transaction() as session:
                 usage = UsageRepository(session)
+                metered = {tenant_id for tenants in counters.values() for tenant_id in tenants}
+                metered |= {tenant_id for seen in users.values() for tenant_id, _ in seen}
+                known = await usage.registered(metered)  # a tenant purged meanwhile is not billed
                 for day, tenants in counters.items():
-                    await usage.add(day, tenants)
+                    await usage.add(day, {tenant_id: tenants[tenant_id] for tenant_id in tenants if tenant_id in known})
                 for day, seen in users.items():
-                    await usage.saw(day, sorted(seen))
+                    await usage.saw(day, sorted(pair for pair in seen if pair[0] in known))
         except Exception:
             for day, tenants in counters.items():
                 for tenant_id, amounts in tenants.items():

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lms_graphql import models
 from lms_graphql.kit.repository import TenantScopedRepository
 from lms_graphql.models.tables import DATA_EXPORTS, ENROLLMENTS, STORED_FILES
 
@@ -73,6 +74,13 @@ class UsageRepository:
                 )
             )
 
+    async def registered(self, tenant_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of ``tenant_ids`` that are in the registry."""
+        if not tenant_ids:
+            return set()
+        statement = select(models.Tenant.id).where(models.Tenant.id.in_(tenant_ids))
+        return set((await self.session.execute(statement)).scalars())
+
     async def saw(self, day: date, users: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
         if users:
             rows = [{"tenant_id": tenant_id, "day": day, "user_id": user_id} for tenant_id, user_id in users]
@@ -97,8 +105,6 @@ class UsageRepository:
 
     async def days(self, first: date, last: date, tenant_id: uuid.UUID | None = None) -> AsyncGenerator[Row[Any], None]:
         """Rows of ``first`` to ``last`` (inclusive), by day then tenant, with the tenant's slug."""
-        from lms_graphql import models
-
         statement = (
             select(TENANT_DAYS, models.Tenant.slug)
             .join(models.Tenant, models.Tenant.id == TENANT_DAYS.c.tenant_id)
