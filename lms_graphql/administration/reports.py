@@ -75,13 +75,21 @@ def csv_lines(rows: Iterable[Iterable[Any]]) -> bytes:
     return buffer.getvalue().encode()
 
 
-async def stream_report(
+async def record_download(
     db: Database, tenant_id: uuid.UUID, course_id: uuid.UUID, report: str, requested_by: uuid.UUID
-) -> AsyncIterator[bytes]:
-    """The CSV, a batch of rows at a time, read in one transaction (one snapshot of the course)."""
+) -> None:
+    """The download, in the tenant's audit log, before a byte of it is sent."""
     async with db.tenant_transaction(tenant_id) as session:
         details = {"courseId": str(course_id), "report": report, "requestedBy": str(requested_by)}
         await audit.record(session, tenant_id, None, f"reports.{report}", details)
+
+
+async def stream_report(
+    db: Database, tenant_id: uuid.UUID, course_id: uuid.UUID, report: str, requested_by: uuid.UUID
+) -> AsyncIterator[bytes]:
+    """The CSV, a batch of rows at a time, read in one transaction (one snapshot of the course).
+    Call ``record_download`` first: once the response has started, a failure can only cut it."""
+    async with db.tenant_transaction(tenant_id) as session:
         reports = ReportRepository(session, tenant_id)
         if report == "gradebook":
             listed = await reports.assessments_of(course_id)

@@ -9,8 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from lms_graphql.administration.reports import REPORTS, REPORTS_PATH, stream_report
-from lms_graphql.errors import ErrorCode
+from lms_graphql.administration.reports import REPORTS, REPORTS_PATH, record_download, stream_report
+from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode, unavailable_extensions
+from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.rest.problems import problem
 
 
@@ -24,6 +25,13 @@ async def get_report(request: Request) -> Response:
     if report not in REPORTS or not services.storage.signer.verify("GET", key, query, ("by",), base=REPORTS_PATH):
         return problem(403, ErrorCode.FORBIDDEN.value, "this link is not valid or has expired: ask for a new one")
     requested_by = uuid.UUID(query["by"])  # signed: an id this server wrote
+    try:
+        await record_download(services.db, tenant_id, course_id, report, requested_by)
+    except Exception as error:  # the database away, or the tenant frozen by a move: try again shortly
+        if not is_database_unavailable(error):
+            raise
+        details = {key: value for key, value in unavailable_extensions().items() if key != "code"}
+        return problem(503, ErrorCode.INTERNAL.value, UNAVAILABLE_MESSAGE, **details)
     rows = stream_report(services.db, tenant_id, course_id, report, requested_by)
     headers = {"Content-Disposition": f'attachment; filename="{report}-{course_id}.csv"', "Cache-Control": "no-store"}
     return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers=headers)

@@ -47,6 +47,7 @@ async def course_report(request: Request, course_id: uuid.UUID, report: Report) 
         return context.tenant.id, viewer.id
 
     tenant_id, viewer_id = await operation(request, work)
+    await reports.record_download(services_of(request).db, tenant_id, course_id, report.value, viewer_id)
     rows = reports.stream_report(services_of(request).db, tenant_id, course_id, report.value, viewer_id)
     return StreamingResponse(rows, media_type=CSV, headers=attachment(f"{report.value}-{course_id}.csv"))
 
