@@ -10,9 +10,9 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from lms_graphql.administration.reports import REPORTS, REPORTS_PATH, record_download, stream_report
-from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode, unavailable_extensions
+from lms_graphql.errors import ErrorCode
 from lms_graphql.kit.db import is_database_unavailable
-from lms_graphql.rest.problems import problem
+from lms_graphql.rest.problems import problem, unavailable_problem
 
 
 async def get_report(request: Request) -> Response:
@@ -30,8 +30,7 @@ async def get_report(request: Request) -> Response:
     except Exception as error:  # the database away, or the tenant frozen by a move: try again shortly
         if not is_database_unavailable(error):
             raise
-        details = {key: value for key, value in unavailable_extensions().items() if key != "code"}
-        return problem(503, ErrorCode.INTERNAL.value, UNAVAILABLE_MESSAGE, **details)
+        return unavailable_problem()
     rows = stream_report(services.db, tenant_id, course_id, report, requested_by)
     headers = {"Content-Disposition": f'attachment; filename="{report}-{course_id}.csv"', "Cache-Control": "no-store"}
     return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers=headers)

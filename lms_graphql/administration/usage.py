@@ -53,19 +53,19 @@ class UsageMeter:
         self._counters: dict[date, dict[uuid.UUID, dict[str, int]]] = {}
         self._users: dict[date, set[tuple[uuid.UUID, uuid.UUID]]] = {}
 
-    def _add(self, tenant_id: uuid.UUID, name: str, amount: int) -> None:
-        day = self._counters.setdefault(today(), defaultdict(lambda: defaultdict(int)))
-        day[tenant_id][name] += amount
+    def _add(self, day: date, tenant_id: uuid.UUID, name: str, amount: int) -> None:
+        self._counters.setdefault(day, defaultdict(lambda: defaultdict(int)))[tenant_id][name] += amount
 
     def spent(self, tenant_id: uuid.UUID, units: int, user_id: uuid.UUID | None) -> None:
         """An operation charged ``units``, for ``user_id`` (None: anonymous)."""
-        self._add(tenant_id, "cost_units", units)
+        day = today()
+        self._add(day, tenant_id, "cost_units", units)
         if user_id is not None:
-            self._users.setdefault(today(), set()).add((tenant_id, user_id))
+            self._users.setdefault(day, set()).add((tenant_id, user_id))
 
     def socket_seconds(self, tenant_id: uuid.UUID, seconds: float) -> None:
         if seconds > 0:
-            self._add(tenant_id, "websocket_seconds", round(seconds))
+            self._add(today(), tenant_id, "websocket_seconds", round(seconds))
 
     async def flush(self, db: Database) -> None:
         """Adds what was metered to the platform's rows; kept for the next flush if that fails."""
@@ -85,7 +85,7 @@ class UsageMeter:
             for day, tenants in counters.items():
                 for tenant_id, amounts in tenants.items():
                     for name, amount in amounts.items():
-                        self._counters.setdefault(day, defaultdict(lambda: defaultdict(int)))[tenant_id][name] += amount
+                        self._add(day, tenant_id, name, amount)
             for day, seen in users.items():
                 self._users.setdefault(day, set()).update(seen)
             raise

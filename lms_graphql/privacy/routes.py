@@ -9,11 +9,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode, LmsError, unavailable_extensions
+from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.file_routes import FILE_HEADERS
 from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.privacy.exports import EXPORTS_PATH, export_for_download
-from lms_graphql.rest.problems import problem
+from lms_graphql.rest.problems import problem, unavailable_problem
 from lms_graphql.storage.backends import LocalStore
 
 REDIRECT_SECONDS = 300
@@ -34,8 +34,7 @@ async def get_export(request: Request) -> Response:
     except Exception as error:  # the database away, or the tenant frozen by a move: try again shortly
         if not is_database_unavailable(error):
             raise
-        details = {key: value for key, value in unavailable_extensions().items() if key != "code"}
-        return problem(503, ErrorCode.INTERNAL.value, UNAVAILABLE_MESSAGE, **details)
+        return unavailable_problem()
     store = services.storage.store
     headers = {**FILE_HEADERS, "Cache-Control": "private, no-store"}
     if not isinstance(store, LocalStore):

@@ -13,13 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lms_graphql import __version__
-from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode, LmsError, unavailable_extensions
+from lms_graphql.errors import ErrorCode, LmsError
 from lms_graphql.kit.db import is_database_unavailable
 from lms_graphql.kit.transaction import CommitFailed
 from lms_graphql.operations.middleware import state_of
 from lms_graphql.rest import content, courses, learning, reports, uploads
 from lms_graphql.rest import docs as rest_docs
-from lms_graphql.rest.problems import problem, problem_of_error
+from lms_graphql.rest.problems import problem, problem_of_error, unavailable_problem
 from lms_graphql.tenancy.resolution import ResolutionError
 
 log = logging.getLogger("lms_graphql.rest")
@@ -100,8 +100,7 @@ async def _invalid(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     if is_database_unavailable(exc):
-        details = {key: value for key, value in unavailable_extensions().items() if key != "code"}
-        return problem(503, ErrorCode.INTERNAL.value, UNAVAILABLE_MESSAGE, **details)
+        return unavailable_problem()
     request_id = state_of(request.scope).request_id
     if not isinstance(exc, CommitFailed):
         log.error("request %s failed", request_id, exc_info=exc)

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from lms_graphql.errors import ErrorCode, LmsError
+from lms_graphql.errors import UNAVAILABLE_MESSAGE, ErrorCode, LmsError, unavailable_extensions
 from lms_graphql.operations.outcome import Outcome
 
 PROBLEM = "application/problem+json"
@@ -46,6 +46,12 @@ def problem(status: int, code: str, detail: str, **extensions: Any) -> JSONRespo
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM)
+
+
+def unavailable_problem() -> JSONResponse:
+    """503, worth retrying: the database is away (or the tenant frozen by a move)."""
+    details = {key: value for key, value in unavailable_extensions().items() if key != "code"}
+    return problem(503, ErrorCode.INTERNAL.value, UNAVAILABLE_MESSAGE, **details)
 
 
 def problem_of_error(error: LmsError) -> JSONResponse:
